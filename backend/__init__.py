@@ -1,0 +1,103 @@
+"""Trustline: the backend of a couples trust-rebuilding companion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from backend.config import ACCESS_TOKEN_MINUTES, REFRESH_TOKEN_DAYS, finalize_config, load_config
+
+API_TITLE = "Trustline API"
+API_VERSION = "1.0.0"
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the Flask application; `config` overrides settings read from the environment."""
+    app = Flask(__name__, instance_relative_config=False)
+    settings = load_config()
+    settings.update(config or {})
+    finalize_config(settings)
+    app.config.update(settings)
+    _configure_libraries(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    if app.config["TRUSTLINE_TRUSTED_PROXIES"]:
+        hops = app.config["TRUSTLINE_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+    return app
+
+
+def _configure_libraries(app: Flask) -> None:
+    from datetime import timedelta
+
+    config = app.config
+    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    config["JWT_SECRET_KEY"] = config["SECRET_KEY"]
+    config["JWT_TOKEN_LOCATION"] = ["headers"]
+    config["JWT_ACCESS_TOKEN_EXPIRES"] = timedelta(minutes=ACCESS_TOKEN_MINUTES)
+    config["JWT_REFRESH_TOKEN_EXPIRES"] = timedelta(days=REFRESH_TOKEN_DAYS)
+    config["API_TITLE"] = API_TITLE
+    config["API_VERSION"] = API_VERSION
+    config["OPENAPI_VERSION"] = "3.0.3"
+    config["OPENAPI_URL_PREFIX"] = "/api/v1"
+    config["OPENAPI_JSON_PATH"] = "openapi.json"
+    config["API_SPEC_OPTIONS"] = {
+        "info": {
+            "description": (
+                "Trustline helps two partners rebuild trust: pairing, shared check-ins, "
+                "transparency agreements, guided conversations and a counselor link. Errors are "
+                "RFC 9457 problem details (application/problem+json)."
+            )
+        },
+    }
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the extension objects and the failure limiter to the app."""
+    from backend.accounts.access import init_jwt
+    from backend.extensions import api, db, jwt, migrate
+    from backend.http import configure_logging, init_http
+    from backend.idempotency.middleware import init_idempotency
+    from backend.openapi import ConventionsPlugin
+    from backend.ratelimit import FailureLimiter
+
+    configure_logging(app)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
+    jwt.init_app(app)
+    init_jwt(app)
+    api.init_app(app, spec_kwargs={"extra_plugins": [ConventionsPlugin()]})
+    app.extensions["trustline_limiter"] = FailureLimiter(
+        app.config["TRUSTLINE_RATELIMIT_STORAGE_URI"]
+    )
+    init_http(app)
+    init_idempotency(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every domain's routes (flask-smorest blueprints are documented in the spec)."""
+    from backend.accounts.routes import blp as accounts
+    from backend.extensions import api
+    from backend.ops.routes import blp as ops
+    from backend.ops.routes import docs_blp
+
+    for blueprint in (ops, accounts):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs_blp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """problem+json for every error."""
+    from backend.errors import register_error_handlers as install
+
+    install(app)
+
+
+def _migrations_dir() -> str:
+    from pathlib import Path
+
+    return str(Path(__file__).parent / "migrations")

@@ -1,0 +1,88 @@
+"""Accounts: people, their login sessions and the refresh tokens of each session."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend import clock
+from backend.database import Base, UTCDateTime, created_at_column, id_column
+
+ROLES = ("partner", "counselor")
+
+
+class User(Base):
+    """A partner or a counselor."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = id_column()
+    # Stored lower-cased, so uniqueness is case-insensitive on every database.
+    email: Mapped[str] = mapped_column(sa.String(254), nullable=False, unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    role: Mapped[str] = mapped_column(
+        sa.Enum(*ROLES, name="user_role", native_enum=False, create_constraint=True),
+        nullable=False,
+    )
+    password_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    timezone: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="UTC")
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=clock.now, onupdate=clock.now
+    )
+    password_changed_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), nullable=False, default=clock.now
+    )
+
+    sessions: Mapped[list[AuthSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class AuthSession(Base):
+    """One login: the family of access and refresh tokens it issued.
+
+    Revoking the session revokes every token of the family at once; the check runs on every
+    request, so it holds across processes.
+    """
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (sa.Index("ix_auth_sessions_user_id", "user_id"),)
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    created_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+    refresh_tokens: Mapped[list[RefreshToken]] = relationship(
+        back_populates="session", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def revoked(self) -> bool:
+        """Whether the session (and every token it issued) is revoked."""
+        return self.revoked_at is not None
+
+
+class RefreshToken(Base):
+    """A refresh token, by its JWT id. Each works once; reuse revokes the whole session."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (sa.Index("ix_refresh_tokens_session_id", "session_id"),)
+
+    jti: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"), nullable=False
+    )
+    issued_at: Mapped[datetime] = created_at_column()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    session: Mapped[AuthSession] = relationship(back_populates="refresh_tokens")

@@ -1,0 +1,74 @@
+"""The `trustline` command: serve, openapi, and Flask-Migrate's `db` group."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import yaml
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+
+from backend import create_app
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+def main() -> None:
+    """Trustline: the backend of a couples trust-rebuilding companion."""
+
+
+def migrate_to_head() -> None:
+    """Create the database if needed and apply every migration (inside an app context)."""
+    upgrade(directory=current_app.extensions["migrate"].directory)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """Migrate the database and run the API (the embedded default: one process, SQLite)."""
+    from werkzeug.serving import run_simple
+
+    migrate_to_head()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(
+        f"Trustline API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/api/docs)"
+    )
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+def render_openapi() -> str:
+    """The OpenAPI document of this code, as YAML with stable ordering."""
+    spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return yaml.safe_dump(spec, sort_keys=True, allow_unicode=True, width=100)
+
+
+@main.command("openapi")
+@click.option(
+    "--output",
+    "-o",
+    default="openapi.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the spec ('-' for standard output).",
+)
+@click.option("--check", is_flag=True, help="Exit 1 if the file differs from the code.")
+@with_appcontext
+def openapi(output: Path, check: bool) -> None:
+    """Write openapi.yaml from the code (never edit it by hand)."""
+    text = render_openapi()
+    if str(output) == "-":
+        click.echo(text, nl=False)
+        return
+    if check:
+        current = output.read_text() if output.exists() else ""
+        if current != text:
+            click.echo(f"{output} is out of date: run `trustline openapi`.", err=True)
+            sys.exit(1)
+        click.echo(f"{output} is up to date.")
+        return
+    output.write_text(text)
+    click.echo(f"Wrote {output}.")

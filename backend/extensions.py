@@ -1,0 +1,51 @@
+"""Extension objects, created unbound and initialised in create_app."""
+
+from __future__ import annotations
+
+import http
+from typing import Any
+
+from flask import Response
+from flask_jwt_extended import JWTManager
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_smorest.spec import prepare_response
+from flask_sqlalchemy import SQLAlchemy
+
+from backend.database import Base
+from backend.fields import UTCDateTime
+
+
+class TrustlineApi(Api):
+    """flask-smorest's Api, with errors documented and rendered as problem+json."""
+
+    ERROR_CONTENT_TYPE = "application/problem+json"
+
+    def _register_responses(self) -> None:
+        from backend.errors import ProblemSchema
+
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = ProblemSchema
+            prepare_response(response, self.spec, self.ERROR_CONTENT_TYPE)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "Error", "schema": ProblemSchema}
+        prepare_response(response, self.spec, self.ERROR_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
+
+    def _register_error_handlers(self) -> None:
+        # Error handlers are Trustline's own (backend.errors), registered by create_app.
+        pass
+
+    def handle_http_exception(self, error: Exception) -> Response:
+        from backend.errors import handle_http_exception
+
+        return handle_http_exception(error)  # type: ignore[arg-type]
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+jwt = JWTManager()
+api = TrustlineApi()
+api.register_field(UTCDateTime, "string", "date-time")

@@ -44,3 +44,12 @@ class TimeZoneName(ma.fields.String):
                 f"'{name}' is not an IANA time zone name (e.g. Europe/Berlin)."
             )
         return name
+
+
+class EmailAddress(ma.fields.Email):
+    """An e-mail address, trimmed and lower-cased before it is checked."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, str):
+            value = value.strip().lower()
+        return super()._deserialize(value, attr, data, **kwargs)

@@ -30,7 +30,9 @@ def guard_body() -> None:
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
         raise RequestEntityTooLarge()
-    has_body = request.method in ("POST", "PUT", "PATCH") and (length or request.is_streamed)
+    has_body = request.method in ("POST", "PUT", "PATCH") and (
+        length or "chunked" in request.headers.get("Transfer-Encoding", "")
+    )
     if has_body and not _is_json(request.mimetype):
         raise UnsupportedMediaType()
 

@@ -12,6 +12,11 @@ from typing import Any
 from apispec import BasePlugin
 
 BEARER = "bearerAuth"
+PROBLEM = "application/problem+json"
+RETRY_AFTER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer", "minimum": 1},
+}
 IDEMPOTENCY_HEADER = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -63,6 +68,11 @@ class ConventionsPlugin(BasePlugin):
                 errors["415"] = "UNSUPPORTED_MEDIA_TYPE"
             if has_body or has_params:
                 errors["422"] = "UNPROCESSABLE_ENTITY"
+            for status, response in responses.items():
+                if str(status)[:1] in "45" and isinstance(response, dict):
+                    response.setdefault("content", {PROBLEM: {"schema": "Problem"}})
+                    if str(status) == "429":
+                        response.setdefault("headers", {"Retry-After": RETRY_AFTER})
             documented = {str(code) for code in responses}
             for status, name in errors.items():
                 if status not in documented:

@@ -41,6 +41,7 @@ class Login(MethodView):
     @blp.doc(**PUBLIC)
     @blp.arguments(LoginSchema)
     @blp.response(200, TokensSchema)
+    @blp.alt_response(401, description="Unknown e-mail or wrong password (alike).")
     @blp.alt_response(429, description="Too many failed attempts; see Retry-After.")
     def post(self, data: dict) -> service.Tokens:
         """Log in with e-mail and password; unknown e-mail and wrong password look alike."""
@@ -52,6 +53,7 @@ class Refresh(MethodView):
     @blp.doc(**PUBLIC)
     @blp.arguments(RefreshSchema)
     @blp.response(200, TokensSchema)
+    @blp.alt_response(401, description="Invalid, expired, revoked or already used token.")
     def post(self, data: dict) -> service.Tokens:
         """Rotate a refresh token: it works once; using it again revokes the whole login."""
         return service.refresh(**data)

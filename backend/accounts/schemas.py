@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from backend.accounts.models import ROLES
 from backend.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from backend.fields import TimeZoneName, Trimmed, UTCDateTime
+from backend.fields import EmailAddress, TimeZoneName, Trimmed, UTCDateTime
 
 PASSWORD_RULE = validate.Length(
     min=MIN_PASSWORD_LENGTH,
@@ -31,7 +31,7 @@ class UserSchema(ma.Schema):
 class RegisterSchema(ma.Schema):
     """A new account."""
 
-    email = ma.fields.Email(required=True, validate=validate.Length(max=254))
+    email = EmailAddress(required=True, validate=validate.Length(max=254))
     password = ma.fields.String(required=True, load_only=True, validate=PASSWORD_RULE)
     display_name = Trimmed(required=True, validate=DISPLAY_NAME_RULE)
     role = ma.fields.String(

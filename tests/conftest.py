@@ -1,0 +1,117 @@
+"""Fixtures: an app per database backend, a clean database per test, and API clients.
+
+Every test that uses `app` (or `client`, `api`) runs on SQLite, and again on PostgreSQL when
+TRUSTLINE_TEST_POSTGRES_URL is set. The schema comes from the migrations, applied once per
+backend; each test starts with empty tables and fresh rate-limit counters.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+from backend import create_app
+from backend.config import normalize_database_url
+from backend.extensions import db
+from tests.helpers import ApiClient, make_partner
+
+POSTGRES_URL = os.environ.get("TRUSTLINE_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+# Cheap hashing keeps the suite fast; production uses argon2id at 64 MiB (see config.py).
+TEST_SETTINGS: dict[str, Any] = {
+    "TESTING": True,
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+    "TRUSTLINE_ARGON2_TIME_COST": 1,
+    "TRUSTLINE_ARGON2_MEMORY_KIB": 1024,
+    "TRUSTLINE_ARGON2_PARALLELISM": 1,
+    "TRUSTLINE_RATELIMIT_STORAGE_URI": "memory://",
+}
+
+
+def reset_postgres_schema(url: str) -> None:
+    """Drop everything in the public schema of a test database."""
+    engine = sa.create_engine(normalize_database_url(url))
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def database_url_for(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh, empty database of the given backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'trustline.db'}"
+    assert POSTGRES_URL
+    reset_postgres_schema(POSTGRES_URL)
+    return normalize_database_url(POSTGRES_URL)
+
+
+def build_app(database_url: str, **overrides: Any) -> Flask:
+    """An app over `database_url` with test settings."""
+    return create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def migrated_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """One app per backend, its database migrated to head."""
+    app = build_app(database_url_for(request.param, tmp_path_factory))
+    app.config["TEST_BACKEND"] = request.param
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+    return app
+
+
+def empty_all_tables(app: Flask) -> None:
+    """Delete every row, children first."""
+    with app.app_context():
+        db.session.remove()
+        with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(migrated_app: Flask) -> Iterator[Flask]:
+    """The app, inside an app context, over a database emptied after the test."""
+    migrated_app.extensions["trustline_limiter"].reset()
+    with migrated_app.app_context():
+        yield migrated_app
+        db.session.remove()
+    empty_all_tables(migrated_app)
+
+
+@pytest.fixture
+def backend_name(app: Flask) -> str:
+    """'sqlite' or 'postgresql'."""
+    return app.config["TEST_BACKEND"]
+
+
+@pytest.fixture
+def client(app: Flask) -> Any:
+    """Flask's test client."""
+    return app.test_client()
+
+
+@pytest.fixture
+def api(app: Flask) -> ApiClient:
+    """An anonymous API client."""
+    return ApiClient(app.test_client())
+
+
+@pytest.fixture
+def alice(app: Flask) -> ApiClient:
+    """A registered, logged-in partner."""
+    return make_partner(app, "alice@example.com", "Alice")
+
+
+@pytest.fixture
+def bob(app: Flask) -> ApiClient:
+    """Another registered, logged-in partner."""
+    return make_partner(app, "bob@example.com", "Bob")

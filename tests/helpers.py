@@ -1,0 +1,95 @@
+"""Small helpers that let tests read as what a user does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+PASSWORD = "correct horse battery"
+PROBLEM = "application/problem+json"
+
+
+class ApiClient:
+    """A test client that sends JSON to /api/v1 with the caller's access token."""
+
+    def __init__(self, client: FlaskClient, tokens: dict[str, Any] | None = None) -> None:
+        self.client = client
+        self.tokens = tokens or {}
+
+    @property
+    def access_token(self) -> str | None:
+        return self.tokens.get("access_token")
+
+    @property
+    def user(self) -> dict[str, Any]:
+        return self.tokens["user"]
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith("/api/") or path.startswith("/healthz") else f"/api/v1{path}"
+
+    def request(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> TestResponse:
+        all_headers = dict(headers or {})
+        if self.access_token and "Authorization" not in all_headers:
+            all_headers["Authorization"] = f"Bearer {self.access_token}"
+        return self.client.open(self._url(path), method=method, headers=all_headers, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.request("DELETE", path, **kwargs)
+
+
+def register(
+    client: FlaskClient,
+    email: str,
+    display_name: str,
+    *,
+    role: str = "partner",
+    password: str = PASSWORD,
+) -> dict[str, Any]:
+    """Register through the API and return the token response."""
+    response = client.post(
+        "/api/v1/auth/register",
+        json={"email": email, "password": password, "display_name": display_name, "role": role},
+    )
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def make_partner(app: Flask, email: str, display_name: str) -> ApiClient:
+    """A partner, registered and logged in."""
+    client = app.test_client()
+    return ApiClient(client, register(client, email, display_name))
+
+
+def make_counselor(app: Flask, email: str, display_name: str) -> ApiClient:
+    """A counselor, registered and logged in."""
+    client = app.test_client()
+    return ApiClient(client, register(client, email, display_name, role="counselor"))
+
+
+def assert_problem(response: TestResponse, status: int, *fields: str) -> dict[str, Any]:
+    """The response is a problem+json of `status` naming each of `fields`."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.get_json()
+    assert body["status"] == status
+    assert body["title"] and body["detail"] and body["type"]
+    for field in fields:
+        assert field in body.get("errors", {}), body
+    return body

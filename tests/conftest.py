@@ -44,10 +44,27 @@ def reset_postgres_schema(url: str) -> None:
     engine.dispose()
 
 
-def database_url_for(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A fresh, empty database of the given backend."""
+def fresh_postgres_database(suffix: str) -> str:
+    """Create (or re-create) an empty database beside the test database; return its URL."""
+    assert POSTGRES_URL
+    url = sa.engine.make_url(normalize_database_url(POSTGRES_URL))
+    name = f"{url.database}_{suffix}"
+    engine = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def database_url_for(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, suffix: str | None = None
+) -> str:
+    """A fresh, empty database of the given backend (a separate one when `suffix` is given)."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'trustline.db'}"
+    if suffix:
+        return fresh_postgres_database(suffix)
     assert POSTGRES_URL
     reset_postgres_schema(POSTGRES_URL)
     return normalize_database_url(POSTGRES_URL)

@@ -1,0 +1,145 @@
+"""Failed logins are slowed down, never locked for good, and can't lock the owner out."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import timedelta
+
+import pytest
+import redis
+import time_machine
+
+from backend import clock
+from tests.conftest import build_app
+from tests.helpers import PASSWORD, assert_problem
+
+REDIS_URL = os.environ.get("TRUSTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def login(api, password, email="alice@example.com", addr="10.0.0.1", **extra):
+    return api.client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": password, **extra},
+        environ_base={"REMOTE_ADDR": addr},
+    )
+
+
+def fail(api, times, **kwargs):
+    for _ in range(times):
+        assert login(api, "wrong password!", **kwargs).status_code == 401
+
+
+def test_sixth_failure_in_a_minute_is_429_with_retry_after(api, alice):
+    fail(api, 5)
+    response = login(api, "wrong password!")
+    body = assert_problem(response, 429)
+    assert 1 <= int(response.headers["Retry-After"]) <= 60
+    assert "wait" in body["detail"]
+
+
+def test_limited_accounts_refuse_even_the_right_password_until_the_wait_is_over(api, alice):
+    fail(api, 5)
+    assert_problem(login(api, PASSWORD), 429)
+    with time_machine.travel(clock.now() + timedelta(seconds=61), tick=False):
+        assert login(api, PASSWORD).status_code == 200
+
+
+def test_unknown_email_is_limited_exactly_like_a_known_one(api, alice):
+    fail(api, 5, email="nobody@example.com")
+    unknown = login(api, "wrong password!", email="nobody@example.com")
+    fail(api, 5)
+    known = login(api, "wrong password!")
+    assert unknown.status_code == known.status_code == 429
+    strip = lambda r: {k: v for k, v in r.get_json().items() if k != "request_id"}  # noqa: E731
+    assert strip(unknown) == strip(known)
+
+
+def test_successful_logins_are_not_counted(api, alice):
+    for _ in range(12):
+        assert login(api, PASSWORD).status_code == 200
+
+
+def test_delays_grow_with_repeated_failures_but_expire(api, alice):
+    start = clock.now()
+    waits = []
+    with time_machine.travel(start, tick=False) as traveller:
+        for _ in range(4):
+            fail(api, 5)
+            response = login(api, "wrong password!")
+            assert response.status_code == 429
+            waits.append(int(response.headers["Retry-After"]))
+            traveller.shift(timedelta(seconds=waits[-1] + 1))
+            if len(waits) == 2:
+                break
+        assert waits[1] > waits[0]
+        # never a permanent lock: after the longest window the right password works
+        traveller.shift(timedelta(hours=1, seconds=1))
+        assert login(api, PASSWORD).status_code == 200
+
+
+def test_a_known_device_is_not_locked_out_by_someone_failing_on_purpose(api, alice):
+    device_token = alice.tokens["device_token"]
+    fail(api, 5, addr="10.0.0.2")  # someone else, who knows the e-mail
+    assert_problem(login(api, PASSWORD, addr="10.0.0.2"), 429)
+    # the owner's phone, even from the same address, still gets in
+    owner = login(api, PASSWORD, addr="10.0.0.2", device_token=device_token)
+    assert owner.status_code == 200
+
+
+def test_a_device_token_of_another_account_gives_no_allowance(api, alice, bob):
+    fail(api, 5)
+    response = login(api, PASSWORD, device_token=bob.tokens["device_token"])
+    assert_problem(response, 429)
+
+
+def test_per_address_limit_is_generous_but_exists(api, alice):
+    for n in range(30):
+        response = login(api, "wrong password!", email=f"user{n}@example.com", addr="10.9.9.9")
+        assert response.status_code == 401
+    assert_problem(login(api, "wrong!", email="another@example.com", addr="10.9.9.9"), 429)
+    assert login(api, PASSWORD, addr="10.1.1.1").status_code == 200
+
+
+def test_wrong_current_password_counts_as_a_failure(alice):
+    for _ in range(5):
+        alice.post("/me/password", json={"current_password": "nope nope!", "new_password": "x" * 12})
+    response = alice.post(
+        "/me/password", json={"current_password": PASSWORD, "new_password": "y" * 12}
+    )
+    assert_problem(response, 429)
+
+
+@pytest.fixture
+def redis_url():
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+    yield REDIS_URL
+    client.flushdb()
+
+
+def test_counters_live_in_redis_and_are_shared_between_processes(migrated_app, redis_url):
+    prefix = uuid.uuid4().hex
+    url = migrated_app.config["SQLALCHEMY_DATABASE_URI"]
+    first = build_app(url, TRUSTLINE_RATELIMIT_STORAGE_URI=redis_url)
+    second = build_app(url, TRUSTLINE_RATELIMIT_STORAGE_URI=redis_url)
+    email = f"{prefix}@example.com"
+    for _ in range(3):
+        assert first.test_client().post(
+            "/api/v1/auth/login", json={"email": email, "password": "wrong password!"}
+        ).status_code == 401
+    for _ in range(2):
+        assert second.test_client().post(
+            "/api/v1/auth/login", json={"email": email, "password": "wrong password!"}
+        ).status_code == 401
+    limited = second.test_client().post(
+        "/api/v1/auth/login", json={"email": email, "password": "wrong password!"}
+    )
+    assert_problem(limited, 429)
+    keys = redis.Redis.from_url(redis_url).keys("*trustline*")
+    assert keys, "the counters are stored in Redis"

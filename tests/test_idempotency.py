@@ -24,7 +24,9 @@ def change_password(user, new, key):
 
 def sessions_revoked() -> int:
     return db.session.scalar(
-        sa.select(sa.func.count()).select_from(AuthSession).where(AuthSession.revoked_at.isnot(None))
+        sa.select(sa.func.count())
+        .select_from(AuthSession)
+        .where(AuthSession.revoked_at.isnot(None))
     )
 
 
@@ -71,7 +73,8 @@ def test_keys_expire_after_24_hours(alice):
     assert change_password(alice, "the new password", "key-5").status_code == 204
     with time_machine.travel(clock.now() + timedelta(hours=24, minutes=1), tick=False):
         alice.tokens = alice.client.post(
-            "/api/v1/auth/login", json={"email": "alice@example.com", "password": "the new password"}
+            "/api/v1/auth/login",
+            json={"email": "alice@example.com", "password": "the new password"},
         ).get_json()
         response = change_password(alice, "the new password", "key-5")
     # the old record is gone, so the request ran again (and the current password is wrong now)
@@ -90,7 +93,9 @@ def test_a_key_still_in_flight_is_409(app, alice):
     body = {"current_password": PASSWORD, "new_password": "the new password"}
     with app.test_request_context("/api/v1/me/password", method="POST", json=body):
         same_request = _request_hash()
-    db.session.add(IdempotencyRecord(user_id=alice.user["id"], key="busy", request_hash=same_request))
+    db.session.add(
+        IdempotencyRecord(user_id=alice.user["id"], key="busy", request_hash=same_request)
+    )
     db.session.commit()
     body = assert_problem(change_password(alice, "the new password", "busy"), 409)
     assert "still being processed" in body["detail"]

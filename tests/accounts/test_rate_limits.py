@@ -103,7 +103,9 @@ def test_per_address_limit_is_generous_but_exists(api, alice):
 
 def test_wrong_current_password_counts_as_a_failure(alice):
     for _ in range(5):
-        alice.post("/me/password", json={"current_password": "nope nope!", "new_password": "x" * 12})
+        alice.post(
+            "/me/password", json={"current_password": "nope nope!", "new_password": "x" * 12}
+        )
     response = alice.post(
         "/me/password", json={"current_password": PASSWORD, "new_password": "y" * 12}
     )
@@ -130,13 +132,19 @@ def test_counters_live_in_redis_and_are_shared_between_processes(migrated_app, r
     second = build_app(url, TRUSTLINE_RATELIMIT_STORAGE_URI=redis_url)
     email = f"{prefix}@example.com"
     for _ in range(3):
-        assert first.test_client().post(
-            "/api/v1/auth/login", json={"email": email, "password": "wrong password!"}
-        ).status_code == 401
+        assert (
+            first.test_client()
+            .post("/api/v1/auth/login", json={"email": email, "password": "wrong password!"})
+            .status_code
+            == 401
+        )
     for _ in range(2):
-        assert second.test_client().post(
-            "/api/v1/auth/login", json={"email": email, "password": "wrong password!"}
-        ).status_code == 401
+        assert (
+            second.test_client()
+            .post("/api/v1/auth/login", json={"email": email, "password": "wrong password!"})
+            .status_code
+            == 401
+        )
     limited = second.test_client().post(
         "/api/v1/auth/login", json={"email": email, "password": "wrong password!"}
     )

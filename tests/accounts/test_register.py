@@ -62,7 +62,9 @@ def test_email_is_unique_case_insensitively(api):
 
 
 def test_password_needs_ten_characters(api):
-    assert_problem(api.post("/auth/register", json=registration(password="123456789")), 422, "password")
+    assert_problem(
+        api.post("/auth/register", json=registration(password="123456789")), 422, "password"
+    )
     assert api.post("/auth/register", json=registration(password="1234567890")).status_code == 201
 
 

@@ -120,13 +120,18 @@ def test_password_change_needs_the_current_password(api, alice):
         "/me/password", json={"current_password": "wrong one!", "new_password": "a brand new one"}
     )
     assert_problem(response, 422, "current_password")
-    assert api.post(
-        "/auth/login", json={"email": "alice@example.com", "password": PASSWORD}
-    ).status_code == 200
+    assert (
+        api.post(
+            "/auth/login", json={"email": "alice@example.com", "password": PASSWORD}
+        ).status_code
+        == 200
+    )
 
 
 def test_new_password_follows_the_same_rules(alice):
-    response = alice.post("/me/password", json={"current_password": PASSWORD, "new_password": "short"})
+    response = alice.post(
+        "/me/password", json={"current_password": PASSWORD, "new_password": "short"}
+    )
     assert_problem(response, 422, "new_password")
     same = alice.post("/me/password", json={"current_password": PASSWORD, "new_password": PASSWORD})
     assert_problem(same, 422, "new_password")

@@ -30,9 +30,7 @@ def test_wrong_method_is_a_405_problem_with_allow(client):
 
 def test_body_over_one_mebibyte_is_413_and_creates_nothing(client):
     big = '{"email": "big@example.com", "password": "' + "x" * (1024 * 1024) + '"}'
-    response = client.post(
-        "/api/v1/auth/register", data=big, content_type="application/json"
-    )
+    response = client.post("/api/v1/auth/register", data=big, content_type="application/json")
     assert_problem(response, 413)
     assert count_users() == 0
 

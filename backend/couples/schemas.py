@@ -1,0 +1,65 @@
+"""Request and response shapes of couples and pairing."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from backend.couples.models import STATUSES
+from backend.fields import TimeZoneName, Trimmed, UTCDateTime
+
+
+class InviteSchema(ma.Schema):
+    """A pairing code to give to one's partner."""
+
+    code = ma.fields.String(metadata={"example": "K7MX3QPA", "description": "8 characters."})
+    expires_at = UTCDateTime()
+
+
+class AcceptInviteSchema(ma.Schema):
+    """The code the partner gave."""
+
+    code = ma.fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=32),
+        metadata={"example": "K7MX3QPA", "description": "Case and spaces do not matter."},
+    )
+
+
+class MemberSchema(ma.Schema):
+    """A partner as the couple sees them: never their e-mail."""
+
+    id = ma.fields.String(attribute="user_id")
+    display_name = ma.fields.String(attribute="user.display_name")
+    joined_at = UTCDateTime()
+
+
+class CoupleSchema(ma.Schema):
+    """The caller's couple."""
+
+    id = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": list(STATUSES)})
+    timezone = ma.fields.String(metadata={"example": "Europe/Berlin"})
+    name = ma.fields.String(allow_none=True)
+    members = ma.fields.List(ma.fields.Nested(MemberSchema))
+    created_at = UTCDateTime()
+    ended_at = UTCDateTime(allow_none=True)
+
+
+class CoupleUpdateSchema(ma.Schema):
+    """Changes to the couple."""
+
+    timezone = TimeZoneName(metadata={"example": "Europe/Berlin"})
+    name = Trimmed(allow_none=True, validate=validate.Length(max=80))
+
+
+class LeaveSchema(ma.Schema):
+    """How to leave."""
+
+    notify_partner = ma.fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Tell the other partner now. Off by default: they learn it when "
+            "they next open the app."
+        },
+    )

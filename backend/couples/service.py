@@ -1,0 +1,199 @@
+"""Couples: pairing two partners with a code, changing the couple, and leaving alone."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from limits import parse_many
+
+from backend import clock
+from backend.accounts.models import User
+from backend.couples.access import active_couple_of, require_active
+from backend.couples.models import Couple, CoupleMember, PairingInvite
+from backend.errors import Conflict, Invalid, NotFound
+from backend.extensions import db
+from backend.notifications import service as notifications
+from backend.ratelimit import hashed_key, limiter
+from backend.timeline import service as timeline
+
+# No 0/O, 1/I/L: a code read aloud or copied by hand should not be mistyped.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+INVITE_LIFETIME = timedelta(hours=24)
+WRONG_CODES = parse_many("10/hour")
+PARTNERS_ONLY = "Pairing is for partners; counselors are linked by a couple instead."
+
+CoupleEndedHook = Callable[[Couple, datetime], None]
+_couple_ended_hooks: list[CoupleEndedHook] = []
+
+
+def on_couple_ended(hook: CoupleEndedHook) -> CoupleEndedHook:
+    """Register what a feature must stop when a couple ends (runs in the same transaction).
+
+    Schedules, agreements and counselor links register here, so that leaving stops them all
+    at once, whichever feature is added later.
+    """
+    _couple_ended_hooks.append(hook)
+    return hook
+
+
+@dataclass(frozen=True)
+class NewInvite:
+    """A pairing code, shown once to the inviter."""
+
+    code: str
+    expires_at: datetime
+
+
+def hash_code(code: str) -> str:
+    """The stored form of a pairing code (codes are compared case- and space-insensitively)."""
+    normalized = "".join(code.split()).replace("-", "").upper()
+    return hashlib.sha256(normalized.encode()).hexdigest()
+
+
+def create_invite(*, user: User) -> NewInvite:
+    """Make a new pairing code for a partner not yet in a couple; it replaces older ones."""
+    if user.role != "partner":
+        raise NotFound(PARTNERS_ONLY)
+    if active_couple_of(user.id) is not None:
+        raise Conflict("You are already paired. Leave your current couple before pairing again.")
+    db.session.execute(
+        sa.delete(PairingInvite).where(
+            PairingInvite.inviter_id == user.id, PairingInvite.used_at.is_(None)
+        )
+    )
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    invite = PairingInvite(
+        code_hash=hash_code(code),
+        inviter_id=user.id,
+        expires_at=clock.now() + INVITE_LIFETIME,
+    )
+    db.session.add(invite)
+    db.session.commit()
+    return NewInvite(code=code, expires_at=invite.expires_at)
+
+
+def accept_invite(*, user: User, code: str) -> Couple:
+    """Pair the caller with the partner who made `code`. Exactly one acceptance can win."""
+    if user.role != "partner":
+        raise NotFound(PARTNERS_ONLY)
+    rules = [(WRONG_CODES, hashed_key("pairing-code", user.id))]
+    limiter().check(rules, "Too many wrong codes. Please wait a little and try again.")
+    now = clock.now()
+    invite = db.session.scalar(
+        sa.select(PairingInvite).where(PairingInvite.code_hash == hash_code(code))
+    )
+    if invite is None or invite.used_at is not None or invite.expires_at <= now:
+        limiter().record_failure(rules)
+        raise NotFound("This code is unknown, already used or expired. Ask for a new one.")
+    if invite.inviter_id == user.id:
+        raise Invalid.field("code", "This is your own code. Give it to your partner to enter.")
+    if active_couple_of(user.id) is not None:
+        raise Conflict("You are already paired. Leave your current couple before pairing again.")
+    if active_couple_of(invite.inviter_id) is not None:
+        raise Conflict("The person who made this code is already paired.")
+    # Claim the code atomically: of two people accepting at once, exactly one gets it.
+    claimed = db.session.execute(
+        sa.update(PairingInvite)
+        .where(PairingInvite.id == invite.id, PairingInvite.used_at.is_(None))
+        .values(used_at=now, used_by_id=user.id)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise NotFound("This code is unknown, already used or expired. Ask for a new one.")
+    inviter = db.session.get(User, invite.inviter_id)
+    couple = Couple(status="active", timezone=inviter.timezone, created_at=now)
+    couple.members = [
+        CoupleMember(user_id=inviter.id, joined_at=now),
+        CoupleMember(user_id=user.id, joined_at=now),
+    ]
+    db.session.add(couple)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        # One of the two was paired by another request in the meantime.
+        db.session.rollback()
+        raise Conflict("One of you was paired in the meantime.") from exc
+    invite.couple_id = couple.id
+    timeline.record(
+        couple_id=couple.id,
+        kind="paired",
+        actor_id=user.id,
+        subject=("couple", couple.id),
+        summary=f"{inviter.display_name} and {user.display_name} paired their accounts.",
+    )
+    notifications.notify(
+        user_ids=[inviter.id],
+        couple_id=couple.id,
+        kind="paired",
+        title="You are paired",
+        body=f"{user.display_name} entered your code. You can start together now.",
+        subject=("couple", couple.id),
+    )
+    db.session.commit()
+    return couple
+
+
+def update_couple(*, couple: Couple, user: User, changes: dict) -> Couple:
+    """Change the couple's time zone or name; both partners are told."""
+    require_active(couple)
+    changed = [field for field in ("timezone", "name") if field in changes]
+    changed = [field for field in changed if getattr(couple, field) != changes[field]]
+    if not changed:
+        return couple
+    for field in changed:
+        setattr(couple, field, changes[field])
+    what = " and ".join("time zone" if f == "timezone" else "name" for f in changed)
+    timeline.record(
+        couple_id=couple.id,
+        kind="couple_updated",
+        actor_id=user.id,
+        subject=("couple", couple.id),
+        summary=f"{user.display_name} changed the couple's {what}.",
+    )
+    notifications.notify(
+        user_ids=couple.member_ids(),
+        couple_id=couple.id,
+        kind="couple_updated",
+        title="Couple settings changed",
+        body=f"{user.display_name} changed the couple's {what}.",
+        subject=("couple", couple.id),
+    )
+    db.session.commit()
+    return couple
+
+
+def leave(*, couple: Couple, user: User, notify_partner: bool = False) -> Couple:
+    """End the couple at once, alone. Quiet unless the leaving partner asks to tell the other."""
+    require_active(couple)
+    now = clock.now()
+    couple.status = "ended"
+    couple.ended_at = now
+    for member in couple.members:
+        member.ended_at = now
+    for hook in _couple_ended_hooks:
+        hook(couple, now)
+    timeline.record(
+        couple_id=couple.id,
+        kind="partner_left",
+        actor_id=user.id,
+        subject=("couple", couple.id),
+        summary=f"{user.display_name} ended the couple.",
+    )
+    partner_id = couple.partner_of(user.id)
+    if notify_partner and partner_id:
+        notifications.notify(
+            user_ids=[partner_id],
+            couple_id=couple.id,
+            kind="partner_left",
+            title="Your couple has ended",
+            body=f"{user.display_name} ended your couple in Trustline.",
+            subject=("couple", couple.id),
+        )
+    db.session.commit()
+    return couple

@@ -1,0 +1,24 @@
+"""The shared timeline API."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.couples.access import with_couple
+from backend.couples.models import Couple
+from backend.pagination import Page
+from backend.timeline import service
+from backend.timeline.schemas import TimelinePageSchema, TimelineQueryArgsSchema
+
+blp = Blueprint("timeline", __name__, url_prefix="/api/v1", description="The shared timeline.")
+
+
+@blp.route("/couple/timeline")
+class Timeline(MethodView):
+    @with_couple()
+    @blp.arguments(TimelineQueryArgsSchema, location="query")
+    @blp.response(200, TimelinePageSchema)
+    def get(self, args: dict, couple: Couple) -> Page:
+        """The couple's timeline, newest first; page on with `cursor`."""
+        return service.list_events(couple_id=couple.id, **args)

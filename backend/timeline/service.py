@@ -1,0 +1,53 @@
+"""Recording events on a couple's timeline and reading it back, newest first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from backend import clock
+from backend.extensions import db
+from backend.pagination import Page, keyset_page
+from backend.timeline.models import KINDS, TimelineEvent
+
+
+def record(
+    *,
+    couple_id: str,
+    kind: str,
+    summary: str,
+    actor_id: str | None = None,
+    subject: tuple[str, str] | None = None,
+) -> TimelineEvent:
+    """Append an event in the caller's transaction. `summary` must hold no private content."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown timeline kind {kind!r}; add it to timeline.models.KINDS")
+    event = TimelineEvent(
+        couple_id=couple_id,
+        occurred_at=clock.now(),
+        kind=kind,
+        actor_id=actor_id,
+        subject_type=subject[0] if subject else None,
+        subject_id=subject[1] if subject else None,
+        summary=summary[:200],
+    )
+    db.session.add(event)
+    return event
+
+
+def list_events(
+    *, couple_id: str, limit: int, cursor: str | None, kinds: Sequence[str] | None = None
+) -> Page[TimelineEvent]:
+    """One page of a couple's events, newest first."""
+    statement = sa.select(TimelineEvent).where(TimelineEvent.couple_id == couple_id)
+    if kinds:
+        statement = statement.where(TimelineEvent.kind.in_(list(kinds)))
+    return keyset_page(
+        statement,
+        moment_column=TimelineEvent.occurred_at,
+        id_column=TimelineEvent.id,
+        limit=limit,
+        cursor=cursor,
+        session=db.session,
+    )

@@ -19,7 +19,7 @@ from flask_migrate import upgrade
 from backend import create_app
 from backend.config import normalize_database_url
 from backend.extensions import db
-from tests.helpers import ApiClient, make_partner
+from tests.helpers import ApiClient, make_counselor, make_partner, pair
 
 POSTGRES_URL = os.environ.get("TRUSTLINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -132,3 +132,23 @@ def alice(app: Flask) -> ApiClient:
 def bob(app: Flask) -> ApiClient:
     """Another registered, logged-in partner."""
     return make_partner(app, "bob@example.com", "Bob")
+
+
+@pytest.fixture
+def couple(alice: ApiClient, bob: ApiClient) -> dict[str, Any]:
+    """Alice and Bob, paired (Alice invited)."""
+    return pair(alice, bob)
+
+
+@pytest.fixture
+def carol(app: Flask) -> ApiClient:
+    """A partner of another couple (paired with Dave)."""
+    carol = make_partner(app, "carol@example.com", "Carol")
+    pair(carol, make_partner(app, "dave@example.com", "Dave"))
+    return carol
+
+
+@pytest.fixture
+def counselor(app: Flask) -> ApiClient:
+    """A counselor linked to nobody."""
+    return make_counselor(app, "dr.kim@example.com", "Dr Kim")

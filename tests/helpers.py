@@ -27,6 +27,15 @@ class ApiClient:
     def user(self) -> dict[str, Any]:
         return self.tokens["user"]
 
+    def login(self, password: str = PASSWORD) -> ApiClient:
+        """Log in again (for instance after moving the clock past the token's life)."""
+        response = self.client.post(
+            "/api/v1/auth/login", json={"email": self.user["email"], "password": password}
+        )
+        assert response.status_code == 200, response.get_json()
+        self.tokens = response.get_json()
+        return self
+
     def _url(self, path: str) -> str:
         return path if path.startswith("/api/") or path.startswith("/healthz") else f"/api/v1{path}"
 
@@ -93,3 +102,12 @@ def assert_problem(response: TestResponse, status: int, *fields: str) -> dict[st
     for field in fields:
         assert field in body.get("errors", {}), body
     return body
+
+
+def pair(inviter: ApiClient, partner: ApiClient) -> dict[str, Any]:
+    """Pair two partners through the API and return the couple."""
+    invite = inviter.post("/pairing-invites")
+    assert invite.status_code == 201, invite.get_json()
+    accepted = partner.post("/pairing-invites/accept", json={"code": invite.get_json()["code"]})
+    assert accepted.status_code == 201, accepted.get_json()
+    return accepted.get_json()

@@ -36,7 +36,7 @@ class Couple(Base):
     members: Mapped[list[CoupleMember]] = relationship(
         back_populates="couple",
         cascade="all, delete-orphan",
-        order_by="CoupleMember.joined_at",
+        order_by="(CoupleMember.joined_at, CoupleMember.id)",
         lazy="selectin",
     )
 

@@ -30,14 +30,21 @@ def _default_database_url() -> str:
 def _default_secret_key() -> str:
     """Read the instance's secret key, creating it (readable by the owner only) on first use."""
     path = instance_dir() / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Write a complete file aside, then link it into place: of several processes starting
+        # at once, one link wins and every process reads that same, complete key.
+        temporary = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_text().strip()
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:

@@ -99,6 +99,13 @@ class RateLimited(DomainError):
         self.retry_after = max(1, retry_after)
 
 
+class ServiceUnavailable(DomainError):
+    """A service Trustline depends on cannot be reached; nothing was changed."""
+
+    status = 503
+    slug = "service-unavailable"
+
+
 class PreconditionFailed(DomainError):
     """`If-Match` did not match the current version."""
 

@@ -20,13 +20,25 @@ from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from backend.errors import RateLimited
+from backend.errors import RateLimited, ServiceUnavailable
+
+try:  # the Redis client is there when limits[redis] is installed (a dependency of Trustline)
+    from redis.exceptions import RedisError
+except ImportError:  # pragma: no cover
+    RedisError = OSError  # type: ignore[misc,assignment]
+
+# When the counters can't be read, refuse rather than let guessing run unlimited.
+STORAGE_ERRORS = (RedisError, OSError)
+UNAVAILABLE = "Signing in is briefly unavailable. Please try again in a minute."
 
 # Generous per address: a family or an office may share one.
 LOGIN_PER_ADDRESS = parse_many("30/minute;300/hour")
 # Per account (or per trusted device of an account): 5 a minute, then 10 in 10 minutes,
 # then 20 an hour; the longest anyone waits is an hour.
 LOGIN_PER_ACCOUNT = parse_many("5/minute;10/10minutes;20/hour")
+# Registering an e-mail that is taken says the account exists; limit how often one address
+# can learn that.
+TAKEN_EMAILS_PER_ADDRESS = parse_many("20/hour")
 
 
 class FailureLimiter:
@@ -39,19 +51,32 @@ class FailureLimiter:
     def check(self, rules: Iterable[tuple[Sequence[RateLimitItem], str]], detail: str) -> None:
         """Raise RateLimited if any (limits, key) pair has no attempt left."""
         retry_after = 0.0
-        for items, key in rules:
-            for item in items:
-                if not self.strategy.test(item, key):
-                    stats = self.strategy.get_window_stats(item, key)
-                    retry_after = max(retry_after, stats.reset_time - time.time())
+        try:
+            for items, key in rules:
+                for item in items:
+                    if not self.strategy.test(item, key):
+                        stats = self.strategy.get_window_stats(item, key)
+                        retry_after = max(retry_after, stats.reset_time - time.time())
+        except STORAGE_ERRORS as exc:
+            raise ServiceUnavailable(UNAVAILABLE) from exc
         if retry_after > 0:
             raise RateLimited(detail, retry_after=math.ceil(retry_after))
 
     def record_failure(self, rules: Iterable[tuple[Sequence[RateLimitItem], str]]) -> None:
         """Count one failure against every (limits, key) pair."""
-        for items, key in rules:
-            for item in items:
-                self.strategy.hit(item, key)
+        try:
+            for items, key in rules:
+                for item in items:
+                    self.strategy.hit(item, key)
+        except STORAGE_ERRORS as exc:
+            raise ServiceUnavailable(UNAVAILABLE) from exc
+
+    def reachable(self) -> bool:
+        """Whether the counters' storage answers (always true in memory)."""
+        try:
+            return bool(self.storage.check())
+        except STORAGE_ERRORS:
+            return False
 
     def reset(self) -> None:
         """Forget every counter (tests, and operators after an incident)."""

@@ -118,3 +118,31 @@ def test_anonymous_posts_ignore_the_key(api):
     first = api.post("/auth/register", json=body, headers={"Idempotency-Key": "reg"})
     assert first.status_code == 201
     assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
+
+
+def test_auth_endpoints_never_store_tokens_even_with_a_bearer(alice):
+    response = alice.post(
+        "/auth/login",
+        json={"email": "alice@example.com", "password": PASSWORD},
+        headers={"Idempotency-Key": "login-key"},
+    )
+    assert response.status_code == 200
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0
+
+
+def test_a_key_left_pending_by_a_dead_worker_is_taken_over(app, alice):
+    from backend.idempotency.middleware import _request_hash
+
+    body = {"current_password": PASSWORD, "new_password": "the new password"}
+    with app.test_request_context("/api/v1/me/password", method="POST", json=body):
+        same_request = _request_hash()
+    db.session.add(
+        IdempotencyRecord(
+            user_id=alice.user["id"],
+            key="orphan",
+            request_hash=same_request,
+            created_at=clock.now() - timedelta(minutes=3),
+        )
+    )
+    db.session.commit()
+    assert change_password(alice, "the new password", "orphan").status_code == 204

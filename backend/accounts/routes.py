@@ -31,9 +31,10 @@ class Register(MethodView):
     @blp.arguments(RegisterSchema)
     @blp.response(201, TokensSchema)
     @blp.alt_response(409, description="An account with this e-mail already exists.")
+    @blp.alt_response(429, description="Too many taken e-mails from this address.")
     def post(self, data: dict) -> service.Tokens:
         """Create an account (partner or counselor) and log it in."""
-        return service.register(**data)
+        return service.register(client_address=request.remote_addr or "-", **data)
 
 
 @blp.route("/auth/login")

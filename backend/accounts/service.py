@@ -19,7 +19,13 @@ from backend.accounts.passwords import hash_password, needs_rehash, verify_passw
 from backend.config import ACCESS_TOKEN_MINUTES, FRESH_LOGIN_MINUTES, REFRESH_TOKEN_DAYS
 from backend.errors import Conflict, Invalid, Unauthorized
 from backend.extensions import db
-from backend.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS, hashed_key, limiter
+from backend.ratelimit import (
+    LOGIN_PER_ACCOUNT,
+    LOGIN_PER_ADDRESS,
+    TAKEN_EMAILS_PER_ADDRESS,
+    hashed_key,
+    limiter,
+)
 
 LOGIN_FAILED = "The e-mail or password is not right."
 TOO_MANY_LOGINS = "Too many failed attempts. Please wait a little and try again."
@@ -47,14 +53,19 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
-def register(*, email: str, password: str, display_name: str, role: str) -> Tokens:
+EMAIL_TAKEN = "An account with this e-mail already exists."
+
+
+def register(
+    *, email: str, password: str, display_name: str, role: str, client_address: str = "-"
+) -> Tokens:
     """Create an account and log it in."""
     email = normalize_email(email)
+    rules = [(TAKEN_EMAILS_PER_ADDRESS, hashed_key("register-address", client_address))]
+    limiter().check(rules, "Too many attempts. Please wait a little and try again.")
     if find_user_by_email(email) is not None:
-        raise Conflict(
-            "An account with this e-mail already exists.",
-            errors={"email": ["An account with this e-mail already exists."]},
-        )
+        limiter().record_failure(rules)
+        raise Conflict(EMAIL_TAKEN, errors={"email": [EMAIL_TAKEN]})
     user = User(
         email=email,
         display_name=display_name,
@@ -66,10 +77,7 @@ def register(*, email: str, password: str, display_name: str, role: str) -> Toke
         db.session.flush()
     except sa.exc.IntegrityError as exc:
         db.session.rollback()
-        raise Conflict(
-            "An account with this e-mail already exists.",
-            errors={"email": ["An account with this e-mail already exists."]},
-        ) from exc
+        raise Conflict(EMAIL_TAKEN, errors={"email": [EMAIL_TAKEN]}) from exc
     tokens = _start_session(user, fresh=True)
     db.session.commit()
     return tokens

@@ -1,8 +1,8 @@
 """Request hooks that apply idempotency to every POST carrying an Idempotency-Key.
 
-Only requests with a valid access token take part: keys are per user. The token-minting
-endpoints (register, login, refresh) are not replayed, because storing their responses
-would keep live credentials at rest; see docs/api.md.
+Only requests with a valid access token take part: keys are per user. The /auth/ endpoints
+never take part, because storing their responses would keep live credentials at rest; see
+docs/api.md.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from backend.errors import Invalid
 from backend.idempotency import service
 
 HEADER = "Idempotency-Key"
+# Endpoints that mint credentials: their responses must never be stored.
+EXEMPT_PREFIX = "/api/v1/auth/"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -46,7 +48,7 @@ def _caller() -> str | None:
 def before_request() -> Response | None:
     """Replay a stored response, or claim the key for this request."""
     key = request.headers.get(HEADER)
-    if request.method != "POST" or key is None:
+    if request.method != "POST" or key is None or request.path.startswith(EXEMPT_PREFIX):
         return None
     if not KEY_PATTERN.match(key):
         raise Invalid.field(HEADER, "Use 1 to 255 printable ASCII characters without spaces.")

@@ -18,6 +18,8 @@ from backend.extensions import db
 from backend.idempotency.models import IdempotencyRecord
 
 RETENTION = timedelta(hours=24)
+# A request still "in flight" after this long died with its worker; its key may be reused.
+ABANDONED_AFTER = timedelta(minutes=2)
 # Headers worth replaying with the body.
 REPLAYED_HEADERS = ("Location", "ETag")
 
@@ -36,7 +38,10 @@ def begin(*, user_id: str, key: str, request_hash: str) -> StoredResponse | str:
     """Replay a finished request's response, or claim the key and return the record id."""
     now = clock.now()
     record = _find(user_id, key)
-    if record is not None and record.created_at <= now - RETENTION:
+    abandoned = record is not None and (
+        record.status_code is None and record.created_at <= now - ABANDONED_AFTER
+    )
+    if record is not None and (abandoned or record.created_at <= now - RETENTION):
         db.session.delete(record)
         db.session.commit()
         record = None

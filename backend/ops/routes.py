@@ -14,6 +14,7 @@ from swagger_ui_bundle import swagger_ui_path
 from backend.errors import problem
 from backend.extensions import db
 from backend.ops.schemas import HealthSchema
+from backend.ratelimit import limiter
 
 blp = Blueprint("ops", __name__, description="Health checks.")
 docs_blp = FlaskBlueprint("docs", __name__)
@@ -33,15 +34,17 @@ class Health(MethodView):
 class Ready(MethodView):
     @blp.doc(**PUBLIC)
     @blp.response(200, HealthSchema)
-    @blp.alt_response(503, description="The database cannot be reached.")
+    @blp.alt_response(503, description="The database or the rate-limit store cannot be reached.")
     def get(self) -> Any:
-        """The database answers; a load balancer may send traffic."""
+        """The database (and the rate-limit store) answer; a load balancer may send traffic."""
         try:
             db.session.execute(sa.text("SELECT 1"))
         except sa.exc.SQLAlchemyError:
             db.session.rollback()
             return problem(503, "The database cannot be reached.", slug="not-ready")
-        return {"status": "ok", "database": "ok"}
+        if not limiter().reachable():
+            return problem(503, "The rate-limit store cannot be reached.", slug="not-ready")
+        return {"status": "ok", "database": "ok", "ratelimit_store": "ok"}
 
 
 DOCS_PAGE = """<!doctype html>

@@ -10,3 +10,4 @@ class HealthSchema(ma.Schema):
 
     status = ma.fields.String(metadata={"example": "ok"})
     database = ma.fields.String(metadata={"example": "ok"})
+    ratelimit_store = ma.fields.String(metadata={"example": "ok"})

@@ -151,3 +151,31 @@ def test_counters_live_in_redis_and_are_shared_between_processes(migrated_app, r
     assert_problem(limited, 429)
     keys = redis.Redis.from_url(redis_url).keys("*trustline*")
     assert keys, "the counters are stored in Redis"
+
+
+def test_probing_for_taken_emails_is_limited_per_address(api, alice):
+    body = {"email": "alice@example.com", "password": PASSWORD, "display_name": "X"}
+    for _ in range(20):
+        response = api.client.post(
+            "/api/v1/auth/register", json=body, environ_base={"REMOTE_ADDR": "10.7.7.7"}
+        )
+        assert response.status_code == 409
+    limited = api.client.post(
+        "/api/v1/auth/register", json=body, environ_base={"REMOTE_ADDR": "10.7.7.7"}
+    )
+    assert_problem(limited, 429)
+
+
+def test_an_unreachable_counter_store_refuses_logins_cleanly(migrated_app):
+    app = build_app(
+        migrated_app.config["SQLALCHEMY_DATABASE_URI"],
+        TRUSTLINE_RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
+    )
+    client = app.test_client()
+    response = client.post(
+        "/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever!!"}
+    )
+    assert_problem(response, 503)
+    ready = client.get("/readyz")
+    assert_problem(ready, 503)
+    assert "rate-limit" in ready.get_json()["detail"]

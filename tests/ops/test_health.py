@@ -15,7 +15,7 @@ def test_healthz_answers_without_a_token(client):
 def test_readyz_reports_the_database_reachable(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok", "ratelimit_store": "ok"}
 
 
 def test_readyz_is_503_problem_when_the_database_is_unreachable():

@@ -81,13 +81,14 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Register every domain's routes (flask-smorest blueprints are documented in the spec)."""
     from backend.accounts.routes import blp as accounts
+    from backend.checkins.routes import blp as checkins
     from backend.couples.routes import blp as couples
     from backend.extensions import api
     from backend.ops.routes import blp as ops
     from backend.ops.routes import docs_blp
     from backend.timeline.routes import blp as timeline
 
-    for blueprint in (ops, accounts, couples, timeline):
+    for blueprint in (ops, accounts, couples, timeline, checkins):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)
 

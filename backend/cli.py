@@ -20,8 +20,26 @@ def main() -> None:
 
 
 def migrate_to_head() -> None:
-    """Create the database if needed and apply every migration (inside an app context)."""
+    """Create the database if needed, apply every migration and load the built-in content."""
+    from backend.checkins.library import load_library
+
     upgrade(directory=current_app.extensions["migrate"].directory)
+    load_library()
+
+
+@main.command("seed")
+@with_appcontext
+def seed() -> None:
+    """Migrate, and load the built-in content (prompt library); safe to run again."""
+    from backend.checkins.library import load_library
+
+    upgrade(directory=current_app.extensions["migrate"].directory)
+    report = load_library()
+    click.echo(
+        f"Prompt library: {report.prompts_created} prompts added, {report.prompts_revised} "
+        f"revised, {report.prompts_retired} retired; {report.sets_created} sets added, "
+        f"{report.sets_changed} changed, {report.sets_retired} retired."
+    )
 
 
 @main.command("serve")

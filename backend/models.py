@@ -1,18 +1,36 @@
 """Every domain's models, imported so that the metadata (and Alembic) sees all tables."""
 
 from backend.accounts.models import AuthSession, RefreshToken, User
+from backend.checkins.models import (
+    Answer,
+    Checkin,
+    CheckinItem,
+    CheckinResponse,
+    Prompt,
+    PromptRevision,
+    PromptSet,
+    PromptSetItem,
+)
 from backend.couples.models import Couple, CoupleMember, PairingInvite
 from backend.idempotency.models import IdempotencyRecord
 from backend.notifications.models import Notification
 from backend.timeline.models import TimelineEvent
 
 __all__ = [
+    "Answer",
     "AuthSession",
+    "Checkin",
+    "CheckinItem",
+    "CheckinResponse",
     "Couple",
     "CoupleMember",
     "IdempotencyRecord",
     "Notification",
     "PairingInvite",
+    "Prompt",
+    "PromptRevision",
+    "PromptSet",
+    "PromptSetItem",
     "RefreshToken",
     "TimelineEvent",
     "User",

@@ -17,6 +17,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from backend import create_app
+from backend.checkins.library import load_library
 from backend.config import normalize_database_url
 from backend.extensions import db
 from tests.helpers import ApiClient, make_counselor, make_partner, pair
@@ -82,16 +83,22 @@ def migrated_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     app.config["TEST_BACKEND"] = request.param
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
+        load_library()
     return app
 
 
+# Built-in content loaded once per backend; tests that change it restore it themselves.
+LIBRARY_TABLES = {"prompts", "prompt_revisions", "prompt_sets", "prompt_set_items"}
+
+
 def empty_all_tables(app: Flask) -> None:
-    """Delete every row, children first."""
+    """Delete every row, children first, except the built-in library."""
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as conn:
             for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+                if table.name not in LIBRARY_TABLES:
+                    conn.execute(table.delete())
 
 
 @pytest.fixture

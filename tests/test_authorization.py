@@ -35,6 +35,8 @@ NOT_COUPLE_SCOPED = {
     ("POST", "/api/v1/pairing-invites"): "the caller's own code, before any couple exists",
     ("POST", "/api/v1/pairing-invites/accept"): "forms a couple; tested in couples/",
     ("GET", "/api/v1/openapi.json"): "the public spec",
+    ("GET", "/api/v1/prompts"): "the shared prompt library",
+    ("GET", "/api/v1/prompt-sets"): "the shared prompt library",
 }
 
 
@@ -58,7 +60,8 @@ ROUTES = couple_scoped_routes()
 @pytest.fixture
 def victim_ids(alice, bob, couple) -> dict[str, str]:
     """One object of each kind that an id in a path can name, all of Alice and Bob's couple."""
-    return {}
+    checkin = alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()
+    return {"checkin_id": checkin["id"]}
 
 
 def fill(rule: str, ids: dict[str, str]) -> str:

@@ -15,6 +15,8 @@ KINDS = (
     "paired",
     "couple_updated",
     "partner_left",
+    "checkin_opened",
+    "checkin_revealed",
 )
 
 

@@ -1,0 +1,193 @@
+"""Request and response shapes of check-ins and the prompt library."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import validate
+
+from backend.checkins.models import CHECKIN_SOURCES, CHECKIN_STATUSES, PROMPT_KINDS, VISIBILITIES
+from backend.fields import UTCDateTime
+from backend.pagination import PageArgsSchema
+
+
+class OptionSchema(ma.Schema):
+    """A choice."""
+
+    value = ma.fields.String()
+    label = ma.fields.String()
+
+
+class PromptSchema(ma.Schema):
+    """A prompt, in the wording given (a check-in keeps the wording it was opened with)."""
+
+    key = ma.fields.String(metadata={"example": "felt_safe_week"})
+    category = ma.fields.String()
+    kind = ma.fields.String(metadata={"enum": list(PROMPT_KINDS)})
+    revision = ma.fields.Integer()
+    text = ma.fields.String()
+    help = ma.fields.String(allow_none=True)
+    min = ma.fields.Integer(attribute="config.min", metadata={"description": "scale only"})
+    max = ma.fields.Integer(attribute="config.max", metadata={"description": "scale only"})
+    min_label = ma.fields.String(attribute="config.min_label")
+    max_label = ma.fields.String(attribute="config.max_label")
+    options = ma.fields.List(ma.fields.Nested(OptionSchema), attribute="config.options")
+    max_choices = ma.fields.Integer(attribute="config.max_choices")
+    max_length = ma.fields.Integer(attribute="config.max_length", metadata={"description": "text"})
+
+
+class PromptQueryArgsSchema(ma.Schema):
+    """`?category=`."""
+
+    category = ma.fields.String(validate=validate.Length(max=64))
+
+
+class PromptSetSchema(ma.Schema):
+    """A set of prompts answered together."""
+
+    key = ma.fields.String(metadata={"example": "weekly_trust_checkin"})
+    title = ma.fields.String()
+    description = ma.fields.String()
+    suggested_frequency = ma.fields.String()
+    prompts = ma.fields.Method(
+        "prompt_keys", metadata={"type": "array", "items": {"type": "string"}}
+    )
+
+    def prompt_keys(self, prompt_set: Any) -> list[str]:
+        """The keys of the set's prompts, in order."""
+        return [item.prompt.key for item in prompt_set.items]
+
+
+class CheckinCreateSchema(ma.Schema):
+    """Which prompt set to answer now."""
+
+    prompt_set = ma.fields.String(
+        required=True, validate=validate.Length(min=1, max=64), metadata={"example": "daily_pulse"}
+    )
+
+
+class AnswerInSchema(ma.Schema):
+    """My answer to one prompt."""
+
+    prompt = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    value = ma.fields.Raw(
+        required=True,
+        allow_none=False,
+        metadata={
+            "description": "scale: integer in range; choice: an option value; multi_choice: a "
+            "list of option values; text: a string"
+        },
+    )
+    visibility = ma.fields.String(
+        load_default="shared",
+        validate=validate.OneOf(VISIBILITIES),
+        metadata={"description": "`private` answers are returned to you alone."},
+    )
+
+
+class AnswersPutSchema(ma.Schema):
+    """All my answers to a check-in (replacing earlier ones), and whether they are final."""
+
+    answers = ma.fields.List(
+        ma.fields.Nested(AnswerInSchema), required=True, validate=validate.Length(max=50)
+    )
+    submit = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "Final: no more changes; revealed once both have submitted."},
+    )
+
+
+class AnswerOutSchema(ma.Schema):
+    """An answer as the viewer may see it."""
+
+    prompt = ma.fields.String()
+    value = ma.fields.Raw()
+    visibility = ma.fields.String(metadata={"enum": list(VISIBILITIES)})
+
+
+class MyResponseSchema(ma.Schema):
+    """My own answers, private ones included."""
+
+    submitted_at = UTCDateTime(allow_none=True)
+    answers = ma.fields.List(ma.fields.Nested(AnswerOutSchema))
+
+
+class PartnerResponseSchema(ma.Schema):
+    """My partner: whether they answered; their shared answers once revealed."""
+
+    id = ma.fields.String()
+    display_name = ma.fields.String()
+    submitted = ma.fields.Boolean()
+    answers = ma.fields.List(
+        ma.fields.Nested(AnswerOutSchema),
+        allow_none=True,
+        metadata={"description": "null until the check-in is revealed; shared answers only"},
+    )
+
+
+class CheckinSummarySchema(ma.Schema):
+    """A check-in in a list."""
+
+    id = ma.fields.String()
+    title = ma.fields.String()
+    prompt_set = ma.fields.String()
+    source = ma.fields.String(metadata={"enum": list(CHECKIN_SOURCES)})
+    status = ma.fields.String(metadata={"enum": list(CHECKIN_STATUSES)})
+    opened_at = UTCDateTime()
+    closes_at = UTCDateTime()
+    revealed_at = UTCDateTime(allow_none=True)
+    i_submitted = ma.fields.Boolean()
+    partner_submitted = ma.fields.Boolean()
+
+
+class CheckinSchema(CheckinSummarySchema):
+    """A check-in with its prompts and the answers the viewer may see."""
+
+    prompts = ma.fields.List(ma.fields.Nested(PromptSchema))
+    my_response = ma.fields.Nested(MyResponseSchema)
+    partner = ma.fields.Nested(PartnerResponseSchema, allow_none=True)
+
+
+class CheckinQueryArgsSchema(PageArgsSchema):
+    """`?status=&limit=&cursor=`."""
+
+    status = ma.fields.String(validate=validate.OneOf(CHECKIN_STATUSES))
+
+
+class CheckinPageSchema(ma.Schema):
+    """A page of check-ins, newest first."""
+
+    items = ma.fields.List(ma.fields.Nested(CheckinSummarySchema))
+    next_cursor = ma.fields.String(allow_none=True)
+
+
+class TrendQueryArgsSchema(ma.Schema):
+    """`?prompt=&since=`."""
+
+    prompt = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    since = UTCDateTime(metadata={"description": "Only check-ins opened at or after this."})
+
+
+class TrendPointSchema(ma.Schema):
+    """One rating."""
+
+    checkin_id = ma.fields.String()
+    at = UTCDateTime(metadata={"description": "When the check-in opened."})
+    value = ma.fields.Integer()
+
+
+class TrendSeriesSchema(ma.Schema):
+    """One partner's ratings."""
+
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    is_me = ma.fields.Boolean()
+    points = ma.fields.List(ma.fields.Nested(TrendPointSchema))
+
+
+class TrendsSchema(ma.Schema):
+    """Ratings over time, per partner."""
+
+    prompt = ma.fields.Nested(PromptSchema)
+    series = ma.fields.List(ma.fields.Nested(TrendSeriesSchema))

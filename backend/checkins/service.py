@@ -1,0 +1,366 @@
+"""Check-ins: opening them, answering on one's own, revealing when both have submitted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend import clock
+from backend.accounts.models import User
+from backend.checkins.answers import normalized, value_problem
+from backend.checkins.models import (
+    Answer,
+    Checkin,
+    CheckinItem,
+    CheckinResponse,
+    Prompt,
+    PromptRevision,
+    PromptSet,
+)
+from backend.couples.access import require_active
+from backend.couples.models import Couple
+from backend.errors import Conflict, Invalid
+from backend.extensions import db
+from backend.notifications import service as notifications
+from backend.pagination import Page, keyset_page
+from backend.timeline import service as timeline
+
+# A check-in opened by hand stays open this long; scheduled ones use their schedule's window.
+MANUAL_WINDOW = timedelta(days=7)
+
+
+def list_prompts(*, category: str | None = None) -> list[PromptRevision]:
+    """The current wording of every prompt in use, optionally of one category."""
+    statement = (
+        sa.select(PromptRevision)
+        .join(Prompt, Prompt.id == PromptRevision.prompt_id)
+        .where(Prompt.retired_at.is_(None), PromptRevision.revision == Prompt.current_revision)
+        .order_by(Prompt.category, Prompt.key)
+    )
+    if category:
+        statement = statement.where(Prompt.category == category)
+    return list(db.session.scalars(statement))
+
+
+def list_prompt_sets() -> list[PromptSet]:
+    """Every prompt set in use."""
+    return list(
+        db.session.scalars(
+            sa.select(PromptSet).where(PromptSet.retired_at.is_(None)).order_by(PromptSet.key)
+        )
+    )
+
+
+def find_prompt_set(key: str, *, field: str = "prompt_set") -> PromptSet:
+    """A prompt set in use, by key; 422 naming `field` if there is none."""
+    prompt_set = db.session.scalar(
+        sa.select(PromptSet).where(PromptSet.key == key, PromptSet.retired_at.is_(None))
+    )
+    if prompt_set is None:
+        raise Invalid.field(field, f"There is no prompt set '{key}'. See GET /prompt-sets.")
+    return prompt_set
+
+
+def _current_revisions(prompt_set: PromptSet) -> list[PromptRevision]:
+    ids = [item.prompt_id for item in prompt_set.items]
+    revisions = db.session.scalars(
+        sa.select(PromptRevision)
+        .join(Prompt, Prompt.id == PromptRevision.prompt_id)
+        .where(Prompt.id.in_(ids), PromptRevision.revision == Prompt.current_revision)
+    )
+    by_prompt = {r.prompt_id: r for r in revisions}
+    return [by_prompt[prompt_id] for prompt_id in ids]
+
+
+def open_checkin(
+    *,
+    couple: Couple,
+    prompt_set_key: str,
+    source: str = "manual",
+    opened_by: User | None = None,
+    closes_at: datetime | None = None,
+    commit: bool = True,
+) -> Checkin:
+    """Open a check-in for both partners, with the prompts' current wording frozen in it."""
+    require_active(couple)
+    prompt_set = find_prompt_set(prompt_set_key)
+    now = clock.now()
+    checkin = Checkin(
+        couple_id=couple.id,
+        prompt_set_key=prompt_set.key,
+        title=prompt_set.title,
+        source=source,
+        status="open",
+        opened_by_id=opened_by.id if opened_by else None,
+        opened_at=now,
+        closes_at=closes_at or now + MANUAL_WINDOW,
+    )
+    checkin.items = [
+        CheckinItem(position=n, prompt_revision_id=revision.id)
+        for n, revision in enumerate(_current_revisions(prompt_set))
+    ]
+    checkin.responses = [CheckinResponse(user_id=uid) for uid in couple.member_ids()]
+    db.session.add(checkin)
+    db.session.flush()
+    who = opened_by.display_name if opened_by else "Your schedule"
+    timeline.record(
+        couple_id=couple.id,
+        kind="checkin_opened",
+        actor_id=opened_by.id if opened_by else None,
+        subject=("checkin", checkin.id),
+        summary=f"{who} opened a check-in: {prompt_set.title}.",
+    )
+    told = [uid for uid in couple.member_ids() if opened_by is None or uid != opened_by.id]
+    notifications.notify(
+        user_ids=told,
+        couple_id=couple.id,
+        kind="checkin_opened",
+        title="A check-in is waiting",
+        body=f"{prompt_set.title}: answer on your own; you'll see each other's answers "
+        "once you both have.",
+        subject=("checkin", checkin.id),
+    )
+    if commit:
+        db.session.commit()
+    return checkin
+
+
+def _lock(checkin: Checkin) -> Checkin:
+    """Re-read the check-in with a row lock (PostgreSQL), so two submissions serialize."""
+    return db.session.scalars(
+        sa.select(Checkin)
+        .where(Checkin.id == checkin.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def ensure_open(checkin: Checkin, now: datetime) -> None:
+    """409 unless answers can still be given."""
+    if checkin.status != "open" or checkin.closes_at <= now:
+        raise Conflict("This check-in is closed; answers can no longer be changed.")
+
+
+def save_answers(
+    *, checkin: Checkin, user: User, answers: list[dict[str, Any]], submit: bool
+) -> Checkin:
+    """Replace my answers; with `submit` they are final, and when both have submitted, revealed."""
+    require_active(db.session.get(Couple, checkin.couple_id))
+    checkin = _lock(checkin)
+    now = clock.now()
+    ensure_open(checkin, now)
+    response = checkin.response_of(user.id)
+    if response is None:  # pragma: no cover - every member gets a response when it opens
+        raise Conflict("You are not part of this check-in.")
+    if response.submitted_at is not None:
+        raise Conflict("You have already submitted your answers to this check-in.")
+    prompts = {item.prompt.key: item for item in checkin.items}
+    errors: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for n, answer in enumerate(answers):
+        key = answer["prompt"]
+        item = prompts.get(key)
+        if item is None:
+            errors[f"answers.{n}.prompt"] = [f"'{key}' is not a prompt of this check-in."]
+        elif key in seen:
+            errors[f"answers.{key}"] = ["This prompt is answered twice."]
+        elif problem := value_problem(item.prompt, answer["value"]):
+            errors[f"answers.{key}"] = [problem]
+        seen.add(key)
+    if submit and not answers:
+        errors["answers"] = ["Answer at least one prompt before submitting."]
+    if errors:
+        raise Invalid("Some answers do not fit their prompts.", errors=errors)
+    response.answers.clear()
+    db.session.flush()
+    for answer in answers:
+        item = prompts[answer["prompt"]]
+        response.answers.append(
+            Answer(
+                prompt_revision_id=item.prompt_revision_id,
+                position=item.position,
+                value=normalized(item.prompt, answer["value"]),
+                visibility=answer["visibility"],
+            )
+        )
+    response.updated_at = now
+    if submit:
+        response.submitted_at = now
+        db.session.flush()
+        reveal_if_both_submitted(checkin=checkin, now=now)
+    db.session.commit()
+    return checkin
+
+
+def reveal_if_both_submitted(*, checkin: Checkin, now: datetime) -> bool:
+    """Reveal once both partners submitted. Exactly one of two racing submissions reveals."""
+    submitted = (
+        sa.select(sa.func.count())
+        .select_from(CheckinResponse)
+        .where(CheckinResponse.checkin_id == checkin.id, CheckinResponse.submitted_at.is_not(None))
+        .scalar_subquery()
+    )
+    total = (
+        sa.select(sa.func.count())
+        .select_from(CheckinResponse)
+        .where(CheckinResponse.checkin_id == checkin.id)
+        .scalar_subquery()
+    )
+    revealed = db.session.execute(
+        sa.update(Checkin)
+        .where(Checkin.id == checkin.id, Checkin.status == "open", submitted == total)
+        .values(status="revealed", revealed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if revealed != 1:
+        return False
+    db.session.refresh(checkin)
+    timeline.record(
+        couple_id=checkin.couple_id,
+        kind="checkin_revealed",
+        subject=("checkin", checkin.id),
+        summary=f"You both answered: {checkin.title}.",
+    )
+    notifications.notify(
+        user_ids=[r.user_id for r in checkin.responses],
+        couple_id=checkin.couple_id,
+        kind="checkin_revealed",
+        title="You both answered",
+        body=f"{checkin.title}: your answers are ready to read together.",
+        subject=("checkin", checkin.id),
+    )
+    return True
+
+
+def list_checkins(
+    *, couple: Couple, status: str | None, limit: int, cursor: str | None
+) -> Page[Checkin]:
+    """A page of the couple's check-ins, newest first."""
+    statement = sa.select(Checkin).where(Checkin.couple_id == couple.id)
+    if status:
+        statement = statement.where(Checkin.status == status)
+    return keyset_page(
+        statement,
+        moment_column=Checkin.opened_at,
+        id_column=Checkin.id,
+        limit=limit,
+        cursor=cursor,
+        session=db.session,
+    )
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One rating."""
+
+    checkin_id: str
+    at: datetime
+    value: int
+
+
+def trends(
+    *, couple: Couple, viewer: User, prompt_key: str, since: datetime | None
+) -> dict[str, Any]:
+    """Per partner, the ratings given to a scale prompt: mine always, my partner's only where
+    shared and revealed."""
+    prompt = db.session.scalar(sa.select(Prompt).where(Prompt.key == prompt_key))
+    current = prompt and db.session.scalar(
+        sa.select(PromptRevision).where(
+            PromptRevision.prompt_id == prompt.id,
+            PromptRevision.revision == prompt.current_revision,
+        )
+    )
+    if current is None or current.kind != "scale":
+        raise Invalid.field("prompt", f"'{prompt_key}' is not a rating (scale) prompt.")
+    statement = (
+        sa.select(CheckinResponse.user_id, Checkin.id, Checkin.opened_at, Answer.value)
+        .join(Answer, Answer.response_id == CheckinResponse.id)
+        .join(Checkin, Checkin.id == CheckinResponse.checkin_id)
+        .join(PromptRevision, PromptRevision.id == Answer.prompt_revision_id)
+        .where(
+            Checkin.couple_id == couple.id,
+            PromptRevision.prompt_id == prompt.id,
+            PromptRevision.kind == "scale",
+            CheckinResponse.submitted_at.is_not(None),
+            sa.or_(
+                CheckinResponse.user_id == viewer.id,
+                sa.and_(Answer.visibility == "shared", Checkin.revealed_at.is_not(None)),
+            ),
+        )
+        .order_by(Checkin.opened_at, Checkin.id)
+    )
+    if since is not None:
+        statement = statement.where(Checkin.opened_at >= since)
+    points: dict[str, list[TrendPoint]] = {uid: [] for uid in couple.member_ids()}
+    for user_id, checkin_id, opened_at, value in db.session.execute(statement):
+        points.setdefault(user_id, []).append(TrendPoint(checkin_id, opened_at, value))
+    names = {m.user_id: m.user.display_name for m in couple.members}
+    ordered = sorted(points, key=lambda uid: uid != viewer.id)
+    return {
+        "prompt": current,
+        "series": [
+            {
+                "user_id": uid,
+                "display_name": names.get(uid),
+                "is_me": uid == viewer.id,
+                "points": points[uid],
+            }
+            for uid in ordered
+        ],
+    }
+
+
+def answer_visible_to(answer: Answer, *, author_id: str, viewer_id: str, checkin: Checkin) -> bool:
+    """The one rule: the author sees every answer; others see shared ones once revealed."""
+    if author_id == viewer_id:
+        return True
+    return answer.visibility == "shared" and checkin.revealed_at is not None
+
+
+def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True) -> dict[str, Any]:
+    """The check-in as `viewer_id` may see it. Every response about a check-in goes through here."""
+    mine = checkin.response_of(viewer_id)
+    partner = next((r for r in checkin.responses if r.user_id != viewer_id), None)
+    view: dict[str, Any] = {
+        "id": checkin.id,
+        "title": checkin.title,
+        "prompt_set": checkin.prompt_set_key,
+        "source": checkin.source,
+        "status": checkin.status,
+        "opened_at": checkin.opened_at,
+        "closes_at": checkin.closes_at,
+        "revealed_at": checkin.revealed_at,
+        "i_submitted": bool(mine and mine.submitted_at),
+        "partner_submitted": bool(partner and partner.submitted_at),
+    }
+    if not detail:
+        return view
+
+    def visible(response: CheckinResponse | None) -> list[dict[str, Any]]:
+        if response is None:
+            return []
+        return [
+            {"prompt": a.prompt.key, "value": a.value, "visibility": a.visibility}
+            for a in response.answers
+            if answer_visible_to(
+                a, author_id=response.user_id, viewer_id=viewer_id, checkin=checkin
+            )
+        ]
+
+    view["prompts"] = [item.prompt for item in checkin.items]
+    view["my_response"] = {
+        "submitted_at": mine.submitted_at if mine else None,
+        "answers": visible(mine),
+    }
+    view["partner"] = None
+    if partner is not None:
+        view["partner"] = {
+            "id": partner.user_id,
+            "display_name": db.session.get(User, partner.user_id).display_name,
+            "submitted": partner.submitted_at is not None,
+            "answers": visible(partner) if checkin.revealed_at else None,
+        }
+    return view

@@ -111,3 +111,27 @@ def pair(inviter: ApiClient, partner: ApiClient) -> dict[str, Any]:
     accepted = partner.post("/pairing-invites/accept", json={"code": invite.get_json()["code"]})
     assert accepted.status_code == 201, accepted.get_json()
     return accepted.get_json()
+
+
+def valid_value(prompt: dict[str, Any], text: str = "A few honest words.") -> Any:
+    """A valid answer to a prompt as the API describes it."""
+    kind = prompt["kind"]
+    if kind == "scale":
+        return prompt["max"]
+    if kind == "choice":
+        return prompt["options"][0]["value"]
+    if kind == "multi_choice":
+        return [prompt["options"][0]["value"]]
+    return text
+
+
+def answers_for(checkin: dict[str, Any], *, visibility: str = "shared", text: str = "") -> list:
+    """An answer to every prompt of a check-in."""
+    return [
+        {
+            "prompt": p["key"],
+            "value": valid_value(p, text or f"My words on {p['key']}."),
+            "visibility": visibility,
+        }
+        for p in checkin["prompts"]
+    ]

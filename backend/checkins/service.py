@@ -236,7 +236,7 @@ def reveal_if_both_submitted(*, checkin: Checkin, now: datetime) -> bool:
 
 
 def list_checkins(
-    *, couple: Couple, status: str | None, limit: int, cursor: str | None
+    *, couple: Couple, limit: int, cursor: str | None, status: str | None = None
 ) -> Page[Checkin]:
     """A page of the couple's check-ins, newest first."""
     statement = sa.select(Checkin).where(Checkin.couple_id == couple.id)

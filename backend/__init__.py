@@ -86,9 +86,10 @@ def register_blueprints(app: Flask) -> None:
     from backend.extensions import api
     from backend.ops.routes import blp as ops
     from backend.ops.routes import docs_blp
+    from backend.scheduling.routes import blp as schedules
     from backend.timeline.routes import blp as timeline
 
-    for blueprint in (ops, accounts, couples, timeline, checkins):
+    for blueprint in (ops, accounts, couples, timeline, checkins, schedules):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)
 

@@ -45,17 +45,50 @@ def seed() -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--scheduler/--no-scheduler",
+    default=True,
+    show_default=True,
+    help="Run the scheduled jobs inside this process (the embedded default).",
+)
 @with_appcontext
-def serve(host: str, port: int) -> None:
+def serve(host: str, port: int, scheduler: bool) -> None:
     """Migrate the database and run the API (the embedded default: one process, SQLite)."""
     from werkzeug.serving import run_simple
 
+    from backend.scheduling.runner import start_scheduler
+
     migrate_to_head()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if scheduler:
+        start_scheduler(app)
     click.echo(
         f"Trustline API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/api/docs)"
     )
     run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+
+
+@main.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduled jobs alone (production: beside gunicorn workers). SIGTERM stops it."""
+    from backend.scheduling.runner import run_forever
+
+    migrate_to_head()
+    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@main.command("tick")
+@with_appcontext
+def tick_command() -> None:
+    """Run the scheduled jobs once, now, and print what they did."""
+    from backend.scheduling.jobs import tick
+
+    report = tick()
+    click.echo(
+        f"opened {report.opened}, missed {report.missed}, expired {report.expired}, "
+        f"reminded {report.reminded}, purged {report.purged}"
+    )
 
 
 def render_openapi() -> str:

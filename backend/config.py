@@ -67,6 +67,10 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         "TRUSTLINE_RATELIMIT_STORAGE_URI": env.get("TRUSTLINE_RATELIMIT_STORAGE_URI", "memory://"),
         "TRUSTLINE_LOG_LEVEL": env.get("TRUSTLINE_LOG_LEVEL", "INFO").upper(),
         "TRUSTLINE_TRUSTED_PROXIES": _int(env, "TRUSTLINE_TRUSTED_PROXIES", 0),
+        "TRUSTLINE_SCHEDULER_INTERVAL_SECONDS": _int(
+            env, "TRUSTLINE_SCHEDULER_INTERVAL_SECONDS", 30
+        ),
+        "TRUSTLINE_SCHEDULER_BATCH_SIZE": _int(env, "TRUSTLINE_SCHEDULER_BATCH_SIZE", 500),
         # argon2id cost: RFC 9106's second recommended option (64 MiB, 3 passes) by default.
         "TRUSTLINE_ARGON2_TIME_COST": _int(env, "TRUSTLINE_ARGON2_TIME_COST", 3),
         "TRUSTLINE_ARGON2_MEMORY_KIB": _int(env, "TRUSTLINE_ARGON2_MEMORY_KIB", 65536),

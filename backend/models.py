@@ -14,6 +14,7 @@ from backend.checkins.models import (
 from backend.couples.models import Couple, CoupleMember, PairingInvite
 from backend.idempotency.models import IdempotencyRecord
 from backend.notifications.models import Notification
+from backend.scheduling.models import Schedule
 from backend.timeline.models import TimelineEvent
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "PromptSet",
     "PromptSetItem",
     "RefreshToken",
+    "Schedule",
     "TimelineEvent",
     "User",
 ]

@@ -11,6 +11,8 @@ from typing import Any
 
 from apispec import BasePlugin
 
+from backend.idempotency.middleware import is_exempt
+
 BEARER = "bearerAuth"
 PROBLEM = "application/problem+json"
 RETRY_AFTER = {
@@ -77,7 +79,7 @@ class ConventionsPlugin(BasePlugin):
             for status, name in errors.items():
                 if status not in documented:
                     responses[int(status)] = name
-            if method == "post":
+            if method == "post" and not is_exempt(path or ""):
                 params = operation.setdefault("parameters", [])
                 if "IdempotencyKey" not in params:
                     params.append("IdempotencyKey")

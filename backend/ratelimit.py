@@ -11,6 +11,7 @@ locked for good.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -29,8 +30,9 @@ except ImportError:  # pragma: no cover
 
 # When the counters can't be read, refuse rather than let guessing run unlimited.
 STORAGE_ERRORS = (RedisError, OSError)
-UNAVAILABLE = "Signing in is briefly unavailable. Please try again in a minute."
+UNAVAILABLE = "This is briefly unavailable. Please try again in a minute."
 
+log = logging.getLogger(__name__)
 # Generous per address: a family or an office may share one.
 LOGIN_PER_ADDRESS = parse_many("30/minute;300/hour")
 # Per account (or per trusted device of an account): 5 a minute, then 10 in 10 minutes,
@@ -58,6 +60,7 @@ class FailureLimiter:
                         stats = self.strategy.get_window_stats(item, key)
                         retry_after = max(retry_after, stats.reset_time - time.time())
         except STORAGE_ERRORS as exc:
+            log.error("rate-limit store unreachable: %s", type(exc).__name__)
             raise ServiceUnavailable(UNAVAILABLE) from exc
         if retry_after > 0:
             raise RateLimited(detail, retry_after=math.ceil(retry_after))
@@ -69,6 +72,7 @@ class FailureLimiter:
                 for item in items:
                     self.strategy.hit(item, key)
         except STORAGE_ERRORS as exc:
+            log.error("rate-limit store unreachable: %s", type(exc).__name__)
             raise ServiceUnavailable(UNAVAILABLE) from exc
 
     def reachable(self) -> bool:

@@ -61,7 +61,11 @@ ROUTES = couple_scoped_routes()
 def victim_ids(alice, bob, couple) -> dict[str, str]:
     """One object of each kind that an id in a path can name, all of Alice and Bob's couple."""
     checkin = alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()
-    return {"checkin_id": checkin["id"]}
+    schedule = alice.post(
+        "/couple/schedules",
+        json={"prompt_set": "daily_pulse", "frequency": "daily", "local_time": "21:00"},
+    ).get_json()
+    return {"checkin_id": checkin["id"], "schedule_id": schedule["id"]}
 
 
 def fill(rule: str, ids: dict[str, str]) -> str:

@@ -146,3 +146,9 @@ def test_a_key_left_pending_by_a_dead_worker_is_taken_over(app, alice):
     )
     db.session.commit()
     assert change_password(alice, "the new password", "orphan").status_code == 204
+
+
+def test_pairing_codes_are_never_stored_by_idempotency(alice):
+    response = alice.post("/pairing-invites", headers={"Idempotency-Key": "invite-key"})
+    assert response.status_code == 201
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)) == 0

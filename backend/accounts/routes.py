@@ -32,6 +32,7 @@ class Register(MethodView):
     @blp.response(201, TokensSchema)
     @blp.alt_response(409, description="An account with this e-mail already exists.")
     @blp.alt_response(429, description="Too many taken e-mails from this address.")
+    @blp.alt_response(503, description="The rate-limit store is unreachable; try again soon.")
     def post(self, data: dict) -> service.Tokens:
         """Create an account (partner or counselor) and log it in."""
         return service.register(client_address=request.remote_addr or "-", **data)
@@ -44,6 +45,7 @@ class Login(MethodView):
     @blp.response(200, TokensSchema)
     @blp.alt_response(401, description="Unknown e-mail or wrong password (alike).")
     @blp.alt_response(429, description="Too many failed attempts; see Retry-After.")
+    @blp.alt_response(503, description="The rate-limit store is unreachable; try again soon.")
     def post(self, data: dict) -> service.Tokens:
         """Log in with e-mail and password; unknown e-mail and wrong password look alike."""
         return service.login(client_address=request.remote_addr or "-", **data)
@@ -91,6 +93,7 @@ class Password(MethodView):
     @blp.arguments(PasswordChangeSchema)
     @blp.response(204)
     @blp.alt_response(429, description="Too many wrong current passwords; see Retry-After.")
+    @blp.alt_response(503, description="The rate-limit store is unreachable; try again soon.")
     def post(self, data: dict) -> None:
         """Change the password; every other login of this account is revoked."""
         service.change_password(

@@ -12,7 +12,8 @@ from backend import clock
 from backend.database import Base, UTCDateTime, created_at_column, id_column
 
 PROMPT_KINDS = ("scale", "choice", "multi_choice", "text")
-CHECKIN_STATUSES = ("open", "revealed", "expired")
+# missed: a scheduled occurrence whose window had passed before it could be opened.
+CHECKIN_STATUSES = ("open", "revealed", "expired", "missed")
 CHECKIN_SOURCES = ("manual", "scheduled", "exercise")
 VISIBILITIES = ("shared", "private")
 
@@ -109,6 +110,9 @@ class Checkin(Base):
     __table_args__ = (
         sa.Index("ix_checkins_couple_opened", "couple_id", "opened_at", "id"),
         sa.Index("ix_checkins_status_closes", "status", "closes_at"),
+        sa.Index("ix_checkins_status_remind", "status", "remind_at"),
+        # One check-in per occurrence of a schedule, whatever crashes or processes race.
+        sa.UniqueConstraint("schedule_id", "due_at", name="uq_checkins_schedule_due"),
     )
 
     id: Mapped[str] = id_column()
@@ -131,6 +135,11 @@ class Checkin(Base):
     opened_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=clock.now)
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    schedule_id: Mapped[str | None] = mapped_column(
+        sa.ForeignKey("schedules.id", ondelete="SET NULL")
+    )
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -179,6 +188,7 @@ class CheckinResponse(Base):
         sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     )
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=clock.now, onupdate=clock.now
     )

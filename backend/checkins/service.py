@@ -30,6 +30,8 @@ from backend.timeline import service as timeline
 
 # A check-in opened by hand stays open this long; scheduled ones use their schedule's window.
 MANUAL_WINDOW = timedelta(days=7)
+# One gentle reminder, a day before a check-in opened by hand closes.
+MANUAL_REMINDER_BEFORE_CLOSE = timedelta(days=1)
 
 
 def list_prompts(*, category: str | None = None) -> list[PromptRevision]:
@@ -75,6 +77,30 @@ def _current_revisions(prompt_set: PromptSet) -> list[PromptRevision]:
     return [by_prompt[prompt_id] for prompt_id in ids]
 
 
+@dataclass(frozen=True)
+class SetSnapshot:
+    """What opening a check-in needs of a prompt set: its title and current revisions."""
+
+    key: str
+    title: str
+    revision_ids: tuple[str, ...]
+
+
+def snapshot_prompt_set(key: str, cache: dict[str, SetSnapshot] | None = None) -> SetSnapshot:
+    """The prompt set as a check-in opened now would ask it (memoized in `cache`)."""
+    if cache is not None and key in cache:
+        return cache[key]
+    prompt_set = find_prompt_set(key)
+    snapshot = SetSnapshot(
+        key=prompt_set.key,
+        title=prompt_set.title,
+        revision_ids=tuple(r.id for r in _current_revisions(prompt_set)),
+    )
+    if cache is not None:
+        cache[key] = snapshot
+    return snapshot
+
+
 def open_checkin(
     *,
     couple: Couple,
@@ -82,12 +108,17 @@ def open_checkin(
     source: str = "manual",
     opened_by: User | None = None,
     closes_at: datetime | None = None,
+    remind_at: datetime | None = None,
+    schedule_id: str | None = None,
+    due_at: datetime | None = None,
     commit: bool = True,
+    cache: dict[str, SetSnapshot] | None = None,
 ) -> Checkin:
     """Open a check-in for both partners, with the prompts' current wording frozen in it."""
     require_active(couple)
-    prompt_set = find_prompt_set(prompt_set_key)
+    prompt_set = snapshot_prompt_set(prompt_set_key, cache)
     now = clock.now()
+    closes_at = closes_at or now + MANUAL_WINDOW
     checkin = Checkin(
         couple_id=couple.id,
         prompt_set_key=prompt_set.key,
@@ -96,11 +127,14 @@ def open_checkin(
         status="open",
         opened_by_id=opened_by.id if opened_by else None,
         opened_at=now,
-        closes_at=closes_at or now + MANUAL_WINDOW,
+        closes_at=closes_at,
+        remind_at=remind_at if schedule_id else closes_at - MANUAL_REMINDER_BEFORE_CLOSE,
+        schedule_id=schedule_id,
+        due_at=due_at,
     )
     checkin.items = [
-        CheckinItem(position=n, prompt_revision_id=revision.id)
-        for n, revision in enumerate(_current_revisions(prompt_set))
+        CheckinItem(position=n, prompt_revision_id=revision_id)
+        for n, revision_id in enumerate(prompt_set.revision_ids)
     ]
     checkin.responses = [CheckinResponse(user_id=uid) for uid in couple.member_ids()]
     db.session.add(checkin)
@@ -364,3 +398,102 @@ def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True)
             "answers": visible(partner) if checkin.revealed_at else None,
         }
     return view
+
+
+def record_missed_occurrence(
+    *, couple: Couple, prompt_set_key: str, schedule_id: str, due_at: datetime, closes_at: datetime
+) -> Checkin:
+    """Note an occurrence whose window passed before it could open (the scheduler was down)."""
+    prompt_set = db.session.scalar(sa.select(PromptSet).where(PromptSet.key == prompt_set_key))
+    title = prompt_set.title if prompt_set else prompt_set_key
+    checkin = Checkin(
+        couple_id=couple.id,
+        prompt_set_key=prompt_set_key,
+        title=title,
+        source="scheduled",
+        status="missed",
+        opened_at=due_at,
+        closes_at=closes_at,
+        closed_at=clock.now(),
+        schedule_id=schedule_id,
+        due_at=due_at,
+    )
+    db.session.add(checkin)
+    db.session.flush()
+    timeline.record(
+        couple_id=couple.id,
+        kind="checkin_missed",
+        subject=("checkin", checkin.id),
+        summary=f"{title} could not be opened in time and was skipped.",
+    )
+    return checkin
+
+
+def close_expired(*, now: datetime, limit: int, skip_locked: bool) -> int:
+    """Close open check-ins whose window ended; note who did not answer. Returns how many."""
+    statement = (
+        sa.select(Checkin)
+        .where(Checkin.status == "open", Checkin.closes_at <= now)
+        .order_by(Checkin.closes_at)
+        .limit(limit)
+    )
+    if skip_locked:
+        statement = statement.with_for_update(skip_locked=True)
+    closed = 0
+    for checkin in db.session.scalars(statement).all():
+        done = db.session.execute(
+            sa.update(Checkin)
+            .where(Checkin.id == checkin.id, Checkin.status == "open")
+            .values(status="expired", closed_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if done != 1:
+            continue
+        closed += 1
+        for response in checkin.responses:
+            person = db.session.get(User, response.user_id)
+            if response.submitted_at is None and person is not None:
+                timeline.record(
+                    couple_id=checkin.couple_id,
+                    kind="checkin_missed",
+                    actor_id=response.user_id,
+                    subject=("checkin", checkin.id),
+                    summary=f"{checkin.title} closed without {person.display_name}'s answers.",
+                )
+    return closed
+
+
+def send_reminders(*, now: datetime, limit: int) -> int:
+    """Remind each partner who has not answered, once per check-in. Returns how many."""
+    rows = db.session.execute(
+        sa.select(CheckinResponse.id, CheckinResponse.user_id, Checkin)
+        .join(Checkin, Checkin.id == CheckinResponse.checkin_id)
+        .where(
+            Checkin.status == "open",
+            Checkin.remind_at <= now,
+            Checkin.closes_at > now,
+            CheckinResponse.submitted_at.is_(None),
+            CheckinResponse.reminded_at.is_(None),
+        )
+        .limit(limit)
+    ).all()
+    sent = 0
+    for response_id, user_id, checkin in rows:
+        claimed = db.session.execute(
+            sa.update(CheckinResponse)
+            .where(CheckinResponse.id == response_id, CheckinResponse.reminded_at.is_(None))
+            .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            continue
+        sent += 1
+        notifications.notify(
+            user_ids=[user_id],
+            couple_id=checkin.couple_id,
+            kind="checkin_reminder",
+            title="Your check-in is still open",
+            body=f"{checkin.title} is open until it closes; answer whenever you are ready.",
+            subject=("checkin", checkin.id),
+        )
+    return sent

@@ -40,6 +40,7 @@ class AcceptInvite(MethodView):
     @blp.response(201, CoupleSchema)
     @blp.alt_response(409, description="One of you is already in a couple.")
     @blp.alt_response(429, description="Too many wrong codes; see Retry-After.")
+    @blp.alt_response(503, description="The rate-limit store is unreachable; try again soon.")
     def post(self, data: dict) -> Couple:
         """Enter your partner's code to form your couple."""
         return service.accept_invite(user=current_user(), code=data["code"])

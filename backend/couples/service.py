@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 from limits import parse_many
 
 from backend import clock
@@ -29,7 +31,9 @@ WRONG_CODES = parse_many("10/hour")
 PARTNERS_ONLY = "Pairing is for partners; counselors are linked by a couple instead."
 
 CoupleEndedHook = Callable[[Couple, datetime], None]
+CoupleUpdatedHook = Callable[[Couple, list[str]], None]
 _couple_ended_hooks: list[CoupleEndedHook] = []
+_couple_updated_hooks: list[CoupleUpdatedHook] = []
 
 
 def on_couple_ended(hook: CoupleEndedHook) -> CoupleEndedHook:
@@ -42,6 +46,12 @@ def on_couple_ended(hook: CoupleEndedHook) -> CoupleEndedHook:
     return hook
 
 
+def on_couple_updated(hook: CoupleUpdatedHook) -> CoupleUpdatedHook:
+    """Register what must follow a change of the couple (e.g. schedules, its time zone)."""
+    _couple_updated_hooks.append(hook)
+    return hook
+
+
 @dataclass(frozen=True)
 class NewInvite:
     """A pairing code, shown once to the inviter."""
@@ -51,9 +61,11 @@ class NewInvite:
 
 
 def hash_code(code: str) -> str:
-    """The stored form of a pairing code (codes are compared case- and space-insensitively)."""
+    """The stored form of a pairing code: an HMAC keyed with the app's secret, so a copy of
+    the database alone is not enough to find codes (compared case- and space-insensitively)."""
     normalized = "".join(code.split()).replace("-", "").upper()
-    return hashlib.sha256(normalized.encode()).hexdigest()
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
 
 
 def create_invite(*, user: User) -> NewInvite:
@@ -120,6 +132,12 @@ def accept_invite(*, user: User, code: str) -> Couple:
         db.session.rollback()
         raise Conflict("One of you was paired in the meantime.") from exc
     invite.couple_id = couple.id
+    # Codes either of them made and did not use are void now (and must not reveal the pairing).
+    db.session.execute(
+        sa.delete(PairingInvite).where(
+            PairingInvite.inviter_id.in_([inviter.id, user.id]), PairingInvite.used_at.is_(None)
+        )
+    )
     timeline.record(
         couple_id=couple.id,
         kind="paired",
@@ -142,12 +160,16 @@ def accept_invite(*, user: User, code: str) -> Couple:
 def update_couple(*, couple: Couple, user: User, changes: dict) -> Couple:
     """Change the couple's time zone or name; both partners are told."""
     require_active(couple)
+    if "name" in changes and not changes["name"]:
+        changes = {**changes, "name": None}
     changed = [field for field in ("timezone", "name") if field in changes]
     changed = [field for field in changed if getattr(couple, field) != changes[field]]
     if not changed:
         return couple
     for field in changed:
         setattr(couple, field, changes[field])
+    for hook in _couple_updated_hooks:
+        hook(couple, changed)
     what = " and ".join("time zone" if f == "timezone" else "name" for f in changed)
     timeline.record(
         couple_id=couple.id,

@@ -1,7 +1,8 @@
 """Request hooks that apply idempotency to every POST carrying an Idempotency-Key.
 
-Only requests with a valid access token take part: keys are per user. The /auth/ endpoints
-never take part, because storing their responses would keep live credentials at rest; see
+Only requests with a valid access token take part: keys are per user. Endpoints whose
+responses hold credentials or codes (/auth/*, making a pairing invite or a counselor link
+code) never take part, because storing their responses would keep secrets at rest; see
 docs/api.md.
 """
 
@@ -18,8 +19,15 @@ from backend.errors import Invalid
 from backend.idempotency import service
 
 HEADER = "Idempotency-Key"
-# Endpoints that mint credentials: their responses must never be stored.
-EXEMPT_PREFIX = "/api/v1/auth/"
+# Endpoints whose responses hold credentials or codes: they must never be stored.
+EXEMPT_PREFIXES = ("/api/v1/auth/", "/api/v1/pairing-invites", "/api/v1/counselor/link-codes")
+
+
+def is_exempt(path: str) -> bool:
+    """Whether POSTs to `path` never take part in idempotency."""
+    return path.startswith(EXEMPT_PREFIXES) and not path.startswith("/api/v1/pairing-invites/")
+
+
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -48,7 +56,7 @@ def _caller() -> str | None:
 def before_request() -> Response | None:
     """Replay a stored response, or claim the key for this request."""
     key = request.headers.get(HEADER)
-    if request.method != "POST" or key is None or request.path.startswith(EXEMPT_PREFIX):
+    if request.method != "POST" or key is None or is_exempt(request.path):
         return None
     if not KEY_PATTERN.match(key):
         raise Invalid.field(HEADER, "Use 1 to 255 printable ASCII characters without spaces.")

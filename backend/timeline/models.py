@@ -17,6 +17,12 @@ KINDS = (
     "partner_left",
     "checkin_opened",
     "checkin_revealed",
+    "checkin_missed",
+    "schedule_created",
+    "schedule_changed",
+    "schedule_paused",
+    "schedule_resumed",
+    "schedule_deleted",
 )
 
 

@@ -54,3 +54,8 @@ def test_unknown_fields_and_long_names_are_422(alice, couple):
     assert_problem(alice.patch("/couple", json={"status": "ended"}), 422, "status")
     assert_problem(alice.patch("/couple", json={"name": "x" * 81}), 422, "name")
     assert alice.get("/couple").get_json()["status"] == "active"
+
+
+def test_a_blank_name_clears_it(alice, couple):
+    alice.patch("/couple", json={"name": "Us"})
+    assert alice.patch("/couple", json={"name": "   "}).get_json()["name"] is None

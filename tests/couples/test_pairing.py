@@ -102,14 +102,15 @@ def test_someone_already_paired_cannot_accept_or_invite(app, alice, bob, couple)
     assert couples_count() == 1
 
 
-def test_a_code_from_someone_paired_since_is_409(app, alice, bob):
+def test_a_code_of_someone_who_paired_elsewhere_is_void_and_reveals_nothing(app, alice, bob):
     from tests.helpers import make_partner
 
     code = alice.post("/pairing-invites").get_json()["code"]
     eve = make_partner(app, "eve@example.com", "Eve")
     eve_code = eve.post("/pairing-invites").get_json()["code"]
     assert alice.post("/pairing-invites/accept", json={"code": eve_code}).status_code == 201
-    assert_problem(bob.post("/pairing-invites/accept", json={"code": code}), 409)
+    body = assert_problem(bob.post("/pairing-invites/accept", json={"code": code}), 404)
+    assert "paired" not in body["detail"]
 
 
 def test_counselors_cannot_pair(counselor, alice):

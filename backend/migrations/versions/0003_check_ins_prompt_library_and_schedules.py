@@ -1,4 +1,4 @@
-"""check-ins and the prompt library
+"""check-ins, prompt library and schedules
 
 Revision ID: 0003
 Revises: 0002
@@ -42,61 +42,6 @@ def upgrade():
     )
     with op.batch_alter_table("prompts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_prompts_category"), ["category"], unique=False)
-
-    op.create_table(
-        "checkins",
-        sa.Column("id", sa.String(length=22), nullable=False),
-        sa.Column("couple_id", sa.String(length=22), nullable=False),
-        sa.Column("prompt_set_key", sa.String(length=64), nullable=False),
-        sa.Column("title", sa.String(length=120), nullable=False),
-        sa.Column(
-            "source",
-            sa.Enum(
-                "manual",
-                "scheduled",
-                "exercise",
-                name="checkin_source",
-                native_enum=False,
-                create_constraint=True,
-            ),
-            nullable=False,
-        ),
-        sa.Column(
-            "status",
-            sa.Enum(
-                "open",
-                "revealed",
-                "expired",
-                name="checkin_status",
-                native_enum=False,
-                create_constraint=True,
-            ),
-            nullable=False,
-        ),
-        sa.Column("opened_by_id", sa.String(length=22), nullable=True),
-        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("closes_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("revealed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["couple_id"],
-            ["couples.id"],
-            name=op.f("fk_checkins_couple_id_couples"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
-            ["opened_by_id"],
-            ["users.id"],
-            name=op.f("fk_checkins_opened_by_id_users"),
-            ondelete="SET NULL",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_checkins")),
-    )
-    with op.batch_alter_table("checkins", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_checkins_couple_opened", ["couple_id", "opened_at", "id"], unique=False
-        )
-        batch_op.create_index("ix_checkins_status_closes", ["status", "closes_at"], unique=False)
 
     op.create_table(
         "prompt_revisions",
@@ -147,6 +92,134 @@ def upgrade():
         sa.PrimaryKeyConstraint("set_id", "position", name=op.f("pk_prompt_set_items")),
     )
     op.create_table(
+        "schedules",
+        sa.Column("id", sa.String(length=22), nullable=False),
+        sa.Column("couple_id", sa.String(length=22), nullable=False),
+        sa.Column("prompt_set_key", sa.String(length=64), nullable=False),
+        sa.Column(
+            "frequency",
+            sa.Enum(
+                "daily",
+                "weekly",
+                name="schedule_frequency",
+                native_enum=False,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("weekdays", sa.JSON(), nullable=False),
+        sa.Column("local_time", sa.String(length=5), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column("window_hours", sa.Integer(), nullable=False),
+        sa.Column("reminder_hours_before_close", sa.Integer(), nullable=True),
+        sa.Column("paused", sa.Boolean(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "active",
+                "stopped",
+                name="schedule_status",
+                native_enum=False,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("next_due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by_id", sa.String(length=22), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["couple_id"],
+            ["couples.id"],
+            name=op.f("fk_schedules_couple_id_couples"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["users.id"],
+            name=op.f("fk_schedules_created_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_schedules")),
+    )
+    with op.batch_alter_table("schedules", schema=None) as batch_op:
+        batch_op.create_index("ix_schedules_couple_id", ["couple_id"], unique=False)
+        batch_op.create_index(
+            "ix_schedules_due",
+            ["next_due_at"],
+            unique=False,
+            sqlite_where=sa.text("status = 'active' AND paused = 0"),
+            postgresql_where=sa.text("status = 'active' AND paused = false"),
+        )
+
+    op.create_table(
+        "checkins",
+        sa.Column("id", sa.String(length=22), nullable=False),
+        sa.Column("couple_id", sa.String(length=22), nullable=False),
+        sa.Column("prompt_set_key", sa.String(length=64), nullable=False),
+        sa.Column("title", sa.String(length=120), nullable=False),
+        sa.Column(
+            "source",
+            sa.Enum(
+                "manual",
+                "scheduled",
+                "exercise",
+                name="checkin_source",
+                native_enum=False,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "open",
+                "revealed",
+                "expired",
+                "missed",
+                name="checkin_status",
+                native_enum=False,
+                create_constraint=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("opened_by_id", sa.String(length=22), nullable=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("closes_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("remind_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("schedule_id", sa.String(length=22), nullable=True),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revealed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["couple_id"],
+            ["couples.id"],
+            name=op.f("fk_checkins_couple_id_couples"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["opened_by_id"],
+            ["users.id"],
+            name=op.f("fk_checkins_opened_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["schedule_id"],
+            ["schedules.id"],
+            name=op.f("fk_checkins_schedule_id_schedules"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_checkins")),
+        sa.UniqueConstraint("schedule_id", "due_at", name="uq_checkins_schedule_due"),
+    )
+    with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_checkins_couple_opened", ["couple_id", "opened_at", "id"], unique=False
+        )
+        batch_op.create_index("ix_checkins_status_closes", ["status", "closes_at"], unique=False)
+        batch_op.create_index("ix_checkins_status_remind", ["status", "remind_at"], unique=False)
+
+    op.create_table(
         "checkin_items",
         sa.Column("checkin_id", sa.String(length=22), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
@@ -170,6 +243,7 @@ def upgrade():
         sa.Column("checkin_id", sa.String(length=22), nullable=False),
         sa.Column("user_id", sa.String(length=22), nullable=False),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["checkin_id"],
@@ -238,13 +312,23 @@ def downgrade():
 
     op.drop_table("checkin_responses")
     op.drop_table("checkin_items")
-    op.drop_table("prompt_set_items")
-    op.drop_table("prompt_revisions")
     with op.batch_alter_table("checkins", schema=None) as batch_op:
+        batch_op.drop_index("ix_checkins_status_remind")
         batch_op.drop_index("ix_checkins_status_closes")
         batch_op.drop_index("ix_checkins_couple_opened")
 
     op.drop_table("checkins")
+    with op.batch_alter_table("schedules", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_schedules_due",
+            sqlite_where=sa.text("status = 'active' AND paused = 0"),
+            postgresql_where=sa.text("status = 'active' AND paused = false"),
+        )
+        batch_op.drop_index("ix_schedules_couple_id")
+
+    op.drop_table("schedules")
+    op.drop_table("prompt_set_items")
+    op.drop_table("prompt_revisions")
     with op.batch_alter_table("prompts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_prompts_category"))
 

@@ -1,0 +1,89 @@
+"""Request and response shapes of schedules."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from backend.fields import TimeZoneName, UTCDateTime
+from backend.scheduling.models import FREQUENCIES, STATUSES
+from backend.scheduling.rules import WEEKDAYS, parse_local_time
+
+
+def _valid_local_time(value: str) -> None:
+    try:
+        parse_local_time(value)
+    except ValueError as exc:
+        raise ma.ValidationError("Use 24-hour HH:MM, e.g. 19:00.") from exc
+
+
+class ScheduleCreateSchema(ma.Schema):
+    """A new schedule."""
+
+    prompt_set = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
+    frequency = ma.fields.String(required=True, validate=validate.OneOf(FREQUENCIES))
+    weekdays = ma.fields.List(
+        ma.fields.String(validate=validate.OneOf(WEEKDAYS)),
+        validate=validate.Length(max=7),
+        metadata={"description": "For weekly: mon..sun. Leave out for daily."},
+    )
+    local_time = ma.fields.String(
+        required=True, validate=_valid_local_time, metadata={"example": "19:00"}
+    )
+    timezone = TimeZoneName(
+        allow_none=True,
+        metadata={"description": "IANA name; leave out (or null) to follow the couple's."},
+    )
+    window_hours = ma.fields.Integer(
+        validate=validate.Range(min=1, max=72),
+        metadata={"description": "How long each check-in stays open (1-72, default 24)."},
+    )
+    reminder_hours_before_close = ma.fields.Integer(
+        allow_none=True,
+        validate=validate.Range(min=1, max=71),
+        metadata={"description": "One gentle reminder this long before it closes (optional)."},
+    )
+    paused = ma.fields.Boolean()
+
+
+class ScheduleUpdateSchema(ScheduleCreateSchema):
+    """Changes to a schedule (any field)."""
+
+    prompt_set = ma.fields.String(validate=validate.Length(min=1, max=64))
+    frequency = ma.fields.String(validate=validate.OneOf(FREQUENCIES))
+    local_time = ma.fields.String(validate=_valid_local_time, metadata={"example": "21:30"})
+
+
+class ScheduleSchema(ma.Schema):
+    """A schedule."""
+
+    id = ma.fields.String()
+    prompt_set = ma.fields.String()
+    frequency = ma.fields.String(metadata={"enum": list(FREQUENCIES)})
+    weekdays = ma.fields.List(ma.fields.String())
+    local_time = ma.fields.String()
+    timezone = ma.fields.String()
+    follows_couple_timezone = ma.fields.Boolean()
+    window_hours = ma.fields.Integer()
+    reminder_hours_before_close = ma.fields.Integer(allow_none=True)
+    paused = ma.fields.Boolean()
+    status = ma.fields.String(metadata={"enum": list(STATUSES)})
+    next_due_at = UTCDateTime(allow_none=True)
+    created_at = UTCDateTime()
+    updated_at = UTCDateTime()
+
+
+class UpcomingArgsSchema(ma.Schema):
+    """`?count=`."""
+
+    count = ma.fields.Integer(load_default=5, validate=validate.Range(min=1, max=50))
+
+
+class OccurrenceSchema(ma.Schema):
+    """One coming occurrence."""
+
+    at = UTCDateTime()
+    local = ma.fields.String(metadata={"example": "2026-11-29T19:00:00+01:00"})
+    local_date = ma.fields.String(metadata={"example": "2026-11-29"})
+    local_time = ma.fields.String(metadata={"example": "19:00"})
+    timezone = ma.fields.String()

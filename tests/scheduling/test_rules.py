@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -117,7 +118,7 @@ def test_occurrences_increase_and_keep_the_rules_local_time(
     after = start.replace(tzinfo=UTC)
     instants = upcoming(rule, after, 12)
     assert instants[0] > after
-    assert all(a < b for a, b in zip(instants, instants[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(instants))
     for instant in instants:
         wall = instant.astimezone(tz)
         assert rule.fires_on(wall.date()) or rule.fires_on(wall.date() - timedelta(days=1))

@@ -24,9 +24,12 @@ from backend.couples.access import require_active
 from backend.couples.models import Couple
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
+from backend.ids import new_id
 from backend.notifications import service as notifications
+from backend.notifications.models import Notification
 from backend.pagination import Page, keyset_page
 from backend.timeline import service as timeline
+from backend.timeline.models import TimelineEvent
 
 # A check-in opened by hand stays open this long; scheduled ones use their schedule's window.
 MANUAL_WINDOW = timedelta(days=7)
@@ -101,65 +104,132 @@ def snapshot_prompt_set(key: str, cache: dict[str, SetSnapshot] | None = None) -
     return snapshot
 
 
-def open_checkin(
-    *,
-    couple: Couple,
-    prompt_set_key: str,
-    source: str = "manual",
-    opened_by: User | None = None,
-    closes_at: datetime | None = None,
-    remind_at: datetime | None = None,
-    schedule_id: str | None = None,
-    due_at: datetime | None = None,
-    commit: bool = True,
-    cache: dict[str, SetSnapshot] | None = None,
-) -> Checkin:
-    """Open a check-in for both partners, with the prompts' current wording frozen in it."""
-    require_active(couple)
-    prompt_set = snapshot_prompt_set(prompt_set_key, cache)
+@dataclass(frozen=True)
+class Opening:
+    """One check-in to open (or, with `missed`, an occurrence to record as missed)."""
+
+    couple_id: str
+    member_ids: tuple[str, ...]
+    prompt_set_key: str
+    closes_at: datetime
+    source: str = "manual"
+    opened_by_id: str | None = None
+    opened_by_name: str | None = None
+    remind_at: datetime | None = None
+    schedule_id: str | None = None
+    due_at: datetime | None = None
+    missed: bool = False
+
+
+def open_checkins(
+    openings: list[Opening], *, cache: dict[str, SetSnapshot] | None = None
+) -> list[str]:
+    """Open check-ins in bulk, each with its prompts frozen, its timeline event and its
+    notifications, in the caller's transaction. Every check-in is opened through here."""
     now = clock.now()
-    closes_at = closes_at or now + MANUAL_WINDOW
-    checkin = Checkin(
-        couple_id=couple.id,
-        prompt_set_key=prompt_set.key,
-        title=prompt_set.title,
-        source=source,
-        status="open",
-        opened_by_id=opened_by.id if opened_by else None,
-        opened_at=now,
-        closes_at=closes_at,
-        remind_at=remind_at if schedule_id else closes_at - MANUAL_REMINDER_BEFORE_CLOSE,
-        schedule_id=schedule_id,
-        due_at=due_at,
+    cache = {} if cache is None else cache
+    rows: dict[type, list[dict[str, Any]]] = {
+        Checkin: [],
+        CheckinItem: [],
+        CheckinResponse: [],
+        TimelineEvent: [],
+        Notification: [],
+    }
+    ids = []
+    for o in openings:
+        prompt_set = snapshot_prompt_set(o.prompt_set_key, cache)
+        checkin_id = new_id()
+        ids.append(checkin_id)
+        rows[Checkin].append(
+            {
+                "id": checkin_id,
+                "couple_id": o.couple_id,
+                "prompt_set_key": prompt_set.key,
+                "title": prompt_set.title,
+                "source": o.source,
+                "status": "missed" if o.missed else "open",
+                "opened_by_id": o.opened_by_id,
+                "opened_at": o.due_at if o.missed else now,
+                "closes_at": o.closes_at,
+                "closed_at": now if o.missed else None,
+                "remind_at": o.remind_at,
+                "schedule_id": o.schedule_id,
+                "due_at": o.due_at,
+                "revealed_at": None,
+            }
+        )
+        subject = ("checkin", checkin_id)
+        if o.missed:
+            rows[TimelineEvent].append(
+                timeline.event_row(
+                    couple_id=o.couple_id,
+                    kind="checkin_missed",
+                    subject=subject,
+                    summary=f"{prompt_set.title} could not be opened in time and was skipped.",
+                )
+            )
+            continue
+        rows[CheckinItem].extend(
+            {"checkin_id": checkin_id, "position": n, "prompt_revision_id": revision_id}
+            for n, revision_id in enumerate(prompt_set.revision_ids)
+        )
+        rows[CheckinResponse].extend(
+            {
+                "id": new_id(),
+                "checkin_id": checkin_id,
+                "user_id": uid,
+                "submitted_at": None,
+                "reminded_at": None,
+                "updated_at": now,
+            }
+            for uid in o.member_ids
+        )
+        who = o.opened_by_name or "Your schedule"
+        rows[TimelineEvent].append(
+            timeline.event_row(
+                couple_id=o.couple_id,
+                kind="checkin_opened",
+                actor_id=o.opened_by_id,
+                subject=subject,
+                summary=f"{who} opened a check-in: {prompt_set.title}.",
+            )
+        )
+        rows[Notification].extend(
+            notifications.notification_rows(
+                user_ids=[uid for uid in o.member_ids if uid != o.opened_by_id],
+                couple_id=o.couple_id,
+                kind="checkin_opened",
+                title="A check-in is waiting",
+                body=f"{prompt_set.title}: answer on your own; you'll see each other's answers "
+                "once you both have.",
+                subject=subject,
+            )
+        )
+    for model, batch in rows.items():
+        if batch:
+            db.session.execute(sa.insert(model), batch)
+    return ids
+
+
+def open_checkin(*, couple: Couple, prompt_set_key: str, opened_by: User) -> Checkin:
+    """Open a check-in now, by hand; the partner is told."""
+    require_active(couple)
+    closes_at = clock.now() + MANUAL_WINDOW
+    [checkin_id] = open_checkins(
+        [
+            Opening(
+                couple_id=couple.id,
+                member_ids=tuple(couple.member_ids()),
+                prompt_set_key=prompt_set_key,
+                closes_at=closes_at,
+                opened_by_id=opened_by.id,
+                opened_by_name=opened_by.display_name,
+                remind_at=closes_at - MANUAL_REMINDER_BEFORE_CLOSE,
+            )
+        ]
     )
-    checkin.items = [
-        CheckinItem(position=n, prompt_revision_id=revision_id)
-        for n, revision_id in enumerate(prompt_set.revision_ids)
-    ]
-    checkin.responses = [CheckinResponse(user_id=uid) for uid in couple.member_ids()]
-    db.session.add(checkin)
-    db.session.flush()
-    who = opened_by.display_name if opened_by else "Your schedule"
-    timeline.record(
-        couple_id=couple.id,
-        kind="checkin_opened",
-        actor_id=opened_by.id if opened_by else None,
-        subject=("checkin", checkin.id),
-        summary=f"{who} opened a check-in: {prompt_set.title}.",
-    )
-    told = [uid for uid in couple.member_ids() if opened_by is None or uid != opened_by.id]
-    notifications.notify(
-        user_ids=told,
-        couple_id=couple.id,
-        kind="checkin_opened",
-        title="A check-in is waiting",
-        body=f"{prompt_set.title}: answer on your own; you'll see each other's answers "
-        "once you both have.",
-        subject=("checkin", checkin.id),
-    )
-    if commit:
-        db.session.commit()
-    return checkin
+    db.session.commit()
+    return db.session.get(Checkin, checkin_id)
 
 
 def _lock(checkin: Checkin) -> Checkin:
@@ -398,35 +468,6 @@ def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True)
             "answers": visible(partner) if checkin.revealed_at else None,
         }
     return view
-
-
-def record_missed_occurrence(
-    *, couple: Couple, prompt_set_key: str, schedule_id: str, due_at: datetime, closes_at: datetime
-) -> Checkin:
-    """Note an occurrence whose window passed before it could open (the scheduler was down)."""
-    prompt_set = db.session.scalar(sa.select(PromptSet).where(PromptSet.key == prompt_set_key))
-    title = prompt_set.title if prompt_set else prompt_set_key
-    checkin = Checkin(
-        couple_id=couple.id,
-        prompt_set_key=prompt_set_key,
-        title=title,
-        source="scheduled",
-        status="missed",
-        opened_at=due_at,
-        closes_at=closes_at,
-        closed_at=clock.now(),
-        schedule_id=schedule_id,
-        due_at=due_at,
-    )
-    db.session.add(checkin)
-    db.session.flush()
-    timeline.record(
-        couple_id=couple.id,
-        kind="checkin_missed",
-        subject=("checkin", checkin.id),
-        summary=f"{title} could not be opened in time and was skipped.",
-    )
-    return checkin
 
 
 def close_expired(*, now: datetime, limit: int, skip_locked: bool) -> int:

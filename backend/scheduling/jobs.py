@@ -24,13 +24,13 @@ from flask import current_app
 from backend import clock
 from backend.accounts import service as accounts
 from backend.checkins import service as checkins
-from backend.couples.models import Couple
+from backend.couples.models import Couple, CoupleMember
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.idempotency import service as idempotency
 from backend.scheduling.models import Schedule
 from backend.scheduling.rules import next_occurrence
-from backend.scheduling.service import rule_of
+from backend.scheduling.service import rule_in
 
 log = logging.getLogger(__name__)
 # However long a scheduler was down, one claim catches up at most this many occurrences of a
@@ -54,8 +54,16 @@ def _skip_locked() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+def _take_sqlite_write_lock() -> None:
+    """On SQLite, begin the batch as the one writer: a no-op UPDATE takes the write lock, so
+    what the batch reads next cannot change under it until it commits."""
+    if db.engine.dialect.name == "sqlite":
+        db.session.execute(sa.text("UPDATE schedules SET id = id WHERE 0 = 1"))
+
+
 def claim_due_schedules(*, now: datetime, limit: int) -> list[Schedule]:
     """Lock a batch of due schedules for this process (PostgreSQL skips rows others hold)."""
+    _take_sqlite_write_lock()
     statement = (
         sa.select(Schedule)
         .where(Schedule.status == "active", Schedule.paused.is_(False), Schedule.next_due_at <= now)
@@ -67,42 +75,34 @@ def claim_due_schedules(*, now: datetime, limit: int) -> list[Schedule]:
     return list(db.session.scalars(statement))
 
 
-def fire_occurrences(
-    schedule: Schedule, couple: Couple, *, now: datetime, cache: dict
-) -> tuple[int, int]:
-    """Open (or record as missed) every occurrence of `schedule` due by `now`; advance it."""
-    rule = rule_of(schedule, couple)
-    window = timedelta(hours=schedule.window_hours)
-    reminder = schedule.reminder_hours_before_close
-    due = schedule.next_due_at
-    opened = missed = 0
-    while due <= now and opened + missed < MAX_OCCURRENCES_PER_CLAIM:
-        closes_at = due + window
-        if closes_at > now:
-            checkins.open_checkin(
-                couple=couple,
-                prompt_set_key=schedule.prompt_set_key,
-                source="scheduled",
-                closes_at=closes_at,
-                remind_at=closes_at - timedelta(hours=reminder) if reminder else None,
-                schedule_id=schedule.id,
-                due_at=due,
-                commit=False,
-                cache=cache,
-            )
-            opened += 1
-        else:
-            checkins.record_missed_occurrence(
-                couple=couple,
-                prompt_set_key=schedule.prompt_set_key,
-                schedule_id=schedule.id,
-                due_at=due,
-                closes_at=closes_at,
-            )
-            missed += 1
+def due_occurrences(
+    schedule: Schedule, couple_timezone: str, *, now: datetime
+) -> tuple[list[datetime], datetime]:
+    """The occurrences of `schedule` due by `now` (at most a claim's worth), and the next one."""
+    rule = rule_in(schedule, couple_timezone)
+    due, found = schedule.next_due_at, []
+    while due <= now and len(found) < MAX_OCCURRENCES_PER_CLAIM:
+        found.append(due)
         due = next_occurrence(rule, due)
-    schedule.next_due_at = due
-    return opened, missed
+    return found, due
+
+
+def _couples_of(schedules: list[Schedule]) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """couple id -> (status, time zone, member ids), in two light queries."""
+    ids = {s.couple_id for s in schedules}
+    members: dict[str, list[str]] = {}
+    for couple_id, user_id in db.session.execute(
+        sa.select(CoupleMember.couple_id, CoupleMember.user_id)
+        .where(CoupleMember.couple_id.in_(ids))
+        .order_by(CoupleMember.joined_at, CoupleMember.id)
+    ):
+        members.setdefault(couple_id, []).append(user_id)
+    return {
+        couple_id: (status, timezone, tuple(members.get(couple_id, ())))
+        for couple_id, status, timezone in db.session.execute(
+            sa.select(Couple.id, Couple.status, Couple.timezone).where(Couple.id.in_(ids))
+        )
+    }
 
 
 def run_due_batch(*, now: datetime, limit: int, cache: dict) -> tuple[int, int, int]:
@@ -111,30 +111,50 @@ def run_due_batch(*, now: datetime, limit: int, cache: dict) -> tuple[int, int, 
     if not schedules:
         db.session.commit()
         return 0, 0, 0
-    couples = {
-        c.id: c
-        for c in db.session.scalars(
-            sa.select(Couple).where(Couple.id.in_({s.couple_id for s in schedules}))
-        )
-    }
-    opened = missed = 0
+    couples = _couples_of(schedules)
+    openings: list[checkins.Opening] = []
+    moves: list[dict] = []
     for schedule in schedules:
+        status, timezone, member_ids = couples[schedule.couple_id]
         try:
-            with db.session.begin_nested():
-                o, m = fire_occurrences(schedule, couples[schedule.couple_id], now=now, cache=cache)
-        except sa.exc.IntegrityError:
-            # Another process opened this occurrence first (SQLite's guard); nothing doubled.
-            log.info("schedule %s already fired by another process", schedule.id)
-            continue
+            checkins.snapshot_prompt_set(schedule.prompt_set_key, cache)
         except DomainError as exc:
-            # The prompt set is gone or the couple ended meanwhile: stop this schedule.
+            status = "stopped"
             log.warning("schedule %s stopped: %s", schedule.id, exc.detail)
-            schedule.status = "stopped"
+        if status != "active":
+            moves.append({"id": schedule.id, "status": "stopped"})
             continue
-        opened += o
-        missed += m
-    db.session.commit()
-    return len(schedules), opened, missed
+        due, next_due_at = due_occurrences(schedule, timezone, now=now)
+        moves.append({"id": schedule.id, "next_due_at": next_due_at})
+        window = timedelta(hours=schedule.window_hours)
+        reminder = schedule.reminder_hours_before_close
+        for due_at in due:
+            closes_at = due_at + window
+            openings.append(
+                checkins.Opening(
+                    couple_id=schedule.couple_id,
+                    member_ids=member_ids,
+                    prompt_set_key=schedule.prompt_set_key,
+                    closes_at=closes_at,
+                    source="scheduled",
+                    remind_at=closes_at - timedelta(hours=reminder) if reminder else None,
+                    schedule_id=schedule.id,
+                    due_at=due_at,
+                    missed=closes_at <= now,
+                )
+            )
+    db.session.execute(sa.update(Schedule), moves)
+    checkins.open_checkins(openings, cache=cache)
+    try:
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        # An occurrence was opened by another process after all (the unique key): nothing of
+        # this batch is kept, and the next tick claims afresh.
+        db.session.rollback()
+        log.warning("batch of %d schedules rolled back on a duplicate occurrence", len(schedules))
+        return len(schedules), 0, 0
+    missed = sum(o.missed for o in openings)
+    return len(schedules), len(openings) - missed, missed
 
 
 def tick(

@@ -38,10 +38,15 @@ def effective_timezone(schedule: Schedule, couple: Couple) -> str:
 
 def rule_of(schedule: Schedule, couple: Couple) -> Rule:
     """The schedule's rule, ready to compute occurrences."""
+    return rule_in(schedule, couple.timezone)
+
+
+def rule_in(schedule: Schedule, couple_timezone: str) -> Rule:
+    """The schedule's rule, given the couple's time zone."""
     return Rule(
         frequency=schedule.frequency,
         local_time=parse_local_time(schedule.local_time),
-        timezone=effective_timezone(schedule, couple),
+        timezone=schedule.timezone or couple_timezone,
         weekdays=tuple(schedule.weekdays),
     )
 

@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
 from backend import clock
 from backend.extensions import db
+from backend.ids import new_id
 from backend.pagination import Page, keyset_page
 from backend.timeline.models import KINDS, TimelineEvent
+
+
+def event_row(
+    *,
+    couple_id: str,
+    kind: str,
+    summary: str,
+    actor_id: str | None = None,
+    subject: tuple[str, str] | None = None,
+    occurred_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The columns of one event. `summary` must hold no private content."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown timeline kind {kind!r}; add it to timeline.models.KINDS")
+    return {
+        "id": new_id(),
+        "couple_id": couple_id,
+        "occurred_at": occurred_at or clock.now(),
+        "kind": kind,
+        "actor_id": actor_id,
+        "subject_type": subject[0] if subject else None,
+        "subject_id": subject[1] if subject else None,
+        "summary": summary[:200],
+    }
 
 
 def record(
@@ -21,16 +48,10 @@ def record(
     subject: tuple[str, str] | None = None,
 ) -> TimelineEvent:
     """Append an event in the caller's transaction. `summary` must hold no private content."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown timeline kind {kind!r}; add it to timeline.models.KINDS")
     event = TimelineEvent(
-        couple_id=couple_id,
-        occurred_at=clock.now(),
-        kind=kind,
-        actor_id=actor_id,
-        subject_type=subject[0] if subject else None,
-        subject_id=subject[1] if subject else None,
-        summary=summary[:200],
+        **event_row(
+            couple_id=couple_id, kind=kind, summary=summary, actor_id=actor_id, subject=subject
+        )
     )
     db.session.add(event)
     return event

@@ -91,3 +91,46 @@ def test_database_url_overrides_the_default(tmp_path):
         assert not (tmp_path / "instance" / "trustline.db").exists()
     finally:
         stop(process)
+
+
+def test_serve_runs_the_scheduler_inside_and_it_opens_due_checkins(tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    from backend.extensions import db
+    from tests.conftest import build_app
+    from tests.factories import make_due_schedules
+
+    port = free_port()
+    database = tmp_path / "instance" / "trustline.db"
+    process = start(
+        tmp_path,
+        "--port",
+        str(port),
+        env={"TRUSTLINE_SCHEDULER_INTERVAL_SECONDS": "1", "TRUSTLINE_SECRET_KEY": "k" * 40},
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/readyz", process)
+        app = build_app(f"sqlite:///{database}")
+        with app.app_context():
+            make_due_schedules(3, due_at=datetime.now(UTC) - timedelta(minutes=1))
+            engine = db.engine
+            deadline = time.monotonic() + 30
+            opened = 0
+            while time.monotonic() < deadline and opened < 3:
+                with engine.connect() as conn:
+                    opened = conn.execute(sa.text("SELECT count(*) FROM checkins")).scalar()
+                time.sleep(0.2)
+        assert opened == 3
+    finally:
+        stop(process)
+    assert "scheduler running in this process" in process.stdout.read()
+
+
+def test_serve_without_the_scheduler_says_nothing_of_it(tmp_path):
+    port = free_port()
+    process = start(tmp_path, "--port", str(port), "--no-scheduler")
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    finally:
+        stop(process)
+    assert "scheduler running" not in process.stdout.read()

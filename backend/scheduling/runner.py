@@ -67,6 +67,10 @@ def start_scheduler(
         next_run_time=datetime.now(UTC),
     )
     scheduler.start()
+    log.info(
+        "scheduler running in this process: tick every %ss",
+        app.config["TRUSTLINE_SCHEDULER_INTERVAL_SECONDS"],
+    )
     return scheduler, stop
 
 
@@ -81,9 +85,6 @@ def run_forever(app: Flask) -> None:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     scheduler, _ = start_scheduler(app, stop)
-    log.info(
-        "scheduler started: tick every %ss", app.config["TRUSTLINE_SCHEDULER_INTERVAL_SECONDS"]
-    )
     stop.wait()
     scheduler.shutdown(wait=True)
     log.info("scheduler stopped")

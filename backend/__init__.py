@@ -81,6 +81,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """Register every domain's routes (flask-smorest blueprints are documented in the spec)."""
     from backend.accounts.routes import blp as accounts
+    from backend.agreements.routes import blp as agreements
     from backend.checkins.routes import blp as checkins
     from backend.couples.routes import blp as couples
     from backend.extensions import api
@@ -89,7 +90,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.scheduling.routes import blp as schedules
     from backend.timeline.routes import blp as timeline
 
-    for blueprint in (ops, accounts, couples, timeline, checkins, schedules):
+    for blueprint in (ops, accounts, couples, timeline, checkins, schedules, agreements):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)
 

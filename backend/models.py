@@ -1,6 +1,12 @@
 """Every domain's models, imported so that the metadata (and Alembic) sees all tables."""
 
 from backend.accounts.models import AuthSession, RefreshToken, User
+from backend.agreements.models import (
+    Agreement,
+    AgreementConsent,
+    AgreementItem,
+    AgreementVersion,
+)
 from backend.checkins.models import (
     Answer,
     Checkin,
@@ -18,6 +24,10 @@ from backend.scheduling.models import Schedule
 from backend.timeline.models import TimelineEvent
 
 __all__ = [
+    "Agreement",
+    "AgreementConsent",
+    "AgreementItem",
+    "AgreementVersion",
     "Answer",
     "AuthSession",
     "Checkin",

@@ -23,6 +23,7 @@ from flask import current_app
 
 from backend import clock
 from backend.accounts import service as accounts
+from backend.agreements import service as agreements
 from backend.checkins import service as checkins
 from backend.couples.models import Couple, CoupleMember
 from backend.errors import DomainError
@@ -46,6 +47,8 @@ class TickReport:
     missed: int = 0
     expired: int = 0
     reminded: int = 0
+    agreements_ended: int = 0
+    reviews: int = 0
     purged: int = 0
     batches: int = 0
 
@@ -180,6 +183,9 @@ def tick(
     report.expired = checkins.close_expired(now=now, limit=10_000, skip_locked=_skip_locked())
     db.session.commit()
     report.reminded = checkins.send_reminders(now=now, limit=10_000)
+    db.session.commit()
+    report.agreements_ended = agreements.end_due_agreements(now=now)
+    report.reviews = agreements.send_review_reminders(now=now)
     db.session.commit()
     report.purged = accounts.purge_expired_sessions(now=now) + idempotency.purge_expired(now=now)
     return report

@@ -23,6 +23,12 @@ KINDS = (
     "schedule_paused",
     "schedule_resumed",
     "schedule_deleted",
+    "agreement_proposed",
+    "agreement_amended",
+    "agreement_activated",
+    "agreement_withdrawn",
+    "agreement_ended",
+    "agreement_review_due",
 )
 
 

@@ -1,0 +1,32 @@
+"""The built-in agreement suggestions and guidance texts (backend/content/agreements.yaml)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "agreements.yaml"
+
+
+@cache
+def content() -> dict[str, Any]:
+    """The parsed content file (read once per process)."""
+    return yaml.safe_load(CONTENT_FILE.read_text(encoding="utf-8"))
+
+
+def guidance(key: str) -> str:
+    """One guidance text: mutual, one_sided, about or withdrawal."""
+    return " ".join(content()["guidance"][key].split())
+
+
+def suggestions(category: str | None = None) -> list[dict[str, Any]]:
+    """Suggested commitments, written as mutual ones, optionally of one category."""
+    return [s for s in content()["suggestions"] if category in (None, s["category"])]
+
+
+def categories() -> list[dict[str, Any]]:
+    """The item categories with their titles."""
+    return content()["categories"]

@@ -1,0 +1,524 @@
+"""Transparency agreements: drafting, consenting, amending, withdrawing, ending, reviewing.
+
+Transparency offered freely can rebuild trust; demanded, it becomes control. So: every
+version needs both partners' consent, either partner can withdraw alone and at once, every
+agreement ends within six months unless both renew it, and the response says plainly when an
+agreement binds only one of them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from backend import clock
+from backend.accounts.models import User
+from backend.agreements import library
+from backend.agreements.models import Agreement, AgreementConsent, AgreementItem, AgreementVersion
+from backend.couples import service as couples
+from backend.couples.access import require_active
+from backend.couples.models import Couple
+from backend.errors import Conflict, Invalid, PreconditionFailed, PreconditionRequired
+from backend.extensions import db
+from backend.notifications import service as notifications
+from backend.pagination import Page, keyset_page
+from backend.timeline import service as timeline
+
+DEFAULT_DURATION = timedelta(days=90)
+# "No more than six months ahead": a bridge back to trust, not a permanent state.
+MAX_DURATION = timedelta(days=183)
+
+
+def local_today(couple: Couple) -> date:
+    """Today's date where the couple lives."""
+    return clock.now().astimezone(ZoneInfo(couple.timezone)).date()
+
+
+def etag(agreement: Agreement) -> str:
+    """The agreement's ETag: changes with every change to it."""
+    return f'"{agreement.id}.{agreement.revision}"'
+
+
+def _couple(agreement: Agreement) -> Couple:
+    return db.session.get(Couple, agreement.couple_id)
+
+
+def _ensure_open(agreement: Agreement) -> Couple:
+    couple = _couple(agreement)
+    require_active(couple)
+    if not agreement.is_open:
+        raise Conflict(f"This agreement is {agreement.status}; it can no longer change.")
+    return couple
+
+
+def _binds(applies_to: str, user: User, couple: Couple) -> list[str]:
+    partner = couple.partner_of(user.id)
+    return {
+        "both": [user.id, partner],
+        "me": [user.id],
+        "partner": [partner],
+    }[applies_to]
+
+
+def _check_dates(
+    *, today: date, ends_on: date, review_on: date | None, items: list[dict[str, Any]]
+) -> None:
+    if ends_on < today:
+        raise Invalid.field("ends_on", "Choose an end date from today on.")
+    if ends_on > today + MAX_DURATION:
+        raise Invalid.field(
+            "ends_on",
+            "An agreement ends within six months; renew it later as a new version if both of "
+            "you want to.",
+        )
+    if review_on is not None and not today <= review_on <= ends_on:
+        raise Invalid.field("review_on", "Choose a review date between today and the end date.")
+    for n, item in enumerate(items):
+        item_review = item.get("review_on")
+        if item_review is not None and not today <= item_review <= ends_on:
+            raise Invalid.field(
+                f"items.{n}.review_on", "Choose a review date between today and the end date."
+            )
+
+
+def _new_version(
+    agreement: Agreement,
+    *,
+    couple: Couple,
+    user: User,
+    title: str,
+    items: list[dict[str, Any]],
+    review_on: date | None,
+    ends_on: date | None,
+) -> AgreementVersion:
+    today = local_today(couple)
+    ends_on = ends_on or today + DEFAULT_DURATION
+    _check_dates(today=today, ends_on=ends_on, review_on=review_on, items=items)
+    now = clock.now()
+    for older in agreement.versions:
+        if older.status == "proposed":
+            older.status = "replaced"
+    version = AgreementVersion(
+        number=len(agreement.versions) + 1,
+        title=title,
+        status="proposed",
+        ends_on=ends_on,
+        review_on=review_on,
+        proposed_by_id=user.id,
+        proposed_at=now,
+    )
+    version.items = [
+        AgreementItem(
+            position=n,
+            category=item["category"],
+            text=item["text"],
+            binds=_binds(item["applies_to"], user, couple),
+            review_on=item.get("review_on"),
+        )
+        for n, item in enumerate(items)
+    ]
+    # Proposing is consenting: the proposer agrees to what they propose.
+    version.consents = [AgreementConsent(user_id=user.id, consented_at=now)]
+    agreement.versions.append(version)
+    return version
+
+
+def _tell(couple: Couple, user_ids: list[str], agreement: Agreement, kind: str, text: str) -> None:
+    notifications.notify(
+        user_ids=user_ids,
+        couple_id=couple.id,
+        kind=kind,
+        title="Transparency agreement",
+        body=text,
+        subject=("agreement", agreement.id),
+    )
+
+
+def _record(
+    couple: Couple, agreement: Agreement, kind: str, summary: str, actor: User | None
+) -> None:
+    timeline.record(
+        couple_id=couple.id,
+        kind=kind,
+        actor_id=actor.id if actor else None,
+        subject=("agreement", agreement.id),
+        summary=summary,
+    )
+
+
+def create_agreement(
+    *,
+    couple: Couple,
+    user: User,
+    title: str,
+    items: list[dict[str, Any]],
+    review_on: date | None = None,
+    ends_on: date | None = None,
+) -> Agreement:
+    """Draft an agreement: version 1, proposed (and so consented to) by the caller."""
+    require_active(couple)
+    agreement = Agreement(couple_id=couple.id, status="proposed", revision=1, created_by_id=user.id)
+    db.session.add(agreement)
+    _new_version(
+        agreement,
+        couple=couple,
+        user=user,
+        title=title,
+        items=items,
+        review_on=review_on,
+        ends_on=ends_on,
+    )
+    db.session.flush()
+    _record(
+        couple,
+        agreement,
+        "agreement_proposed",
+        f"{user.display_name} proposed a transparency agreement.",
+        user,
+    )
+    _tell(
+        couple,
+        [couple.partner_of(user.id)],
+        agreement,
+        "agreement_proposed",
+        f"{user.display_name} proposed a transparency agreement. Read it and decide freely.",
+    )
+    db.session.commit()
+    return agreement
+
+
+def _bump_revision(agreement: Agreement, expected: int | None = None) -> None:
+    """Move the ETag on; with `expected`, only if nobody changed the agreement meanwhile."""
+    statement = sa.update(Agreement).where(Agreement.id == agreement.id)
+    if expected is not None:
+        statement = statement.where(Agreement.revision == expected)
+    changed = db.session.execute(
+        statement.values(revision=Agreement.revision + 1).execution_options(
+            synchronize_session=False
+        )
+    ).rowcount
+    if changed != 1:
+        raise PreconditionFailed(
+            "The agreement changed since you read it. Reload it and try again."
+        )
+    db.session.refresh(agreement, attribute_names=["revision"])
+
+
+def propose_version(
+    *,
+    agreement: Agreement,
+    user: User,
+    if_match: str | None,
+    items: list[dict[str, Any]],
+    review_on: date | None = None,
+    ends_on: date | None = None,
+    title: str | None = None,
+) -> Agreement:
+    """Propose an amendment or counter-proposal; the version in force stays until both agree."""
+    if if_match is None:
+        raise PreconditionRequired(
+            "Send If-Match with the agreement's ETag, so you don't overwrite your partner's change."
+        )
+    couple = _ensure_open(agreement)
+    if if_match.removeprefix("W/") != etag(agreement):
+        raise PreconditionFailed(
+            "The agreement changed since you read it. Reload it and try again."
+        )
+    _bump_revision(agreement, expected=agreement.revision)
+    version = _new_version(
+        agreement,
+        couple=couple,
+        user=user,
+        title=title or agreement.current.title,
+        items=items,
+        review_on=review_on,
+        ends_on=ends_on,
+    )
+    db.session.flush()
+    _record(
+        couple,
+        agreement,
+        "agreement_amended",
+        f"{user.display_name} proposed version {version.number} of a transparency agreement.",
+        user,
+    )
+    _tell(
+        couple,
+        [couple.partner_of(user.id)],
+        agreement,
+        "agreement_amended",
+        f"{user.display_name} proposed a change to your transparency agreement. "
+        "The current one stays in force until you both agree.",
+    )
+    db.session.commit()
+    return agreement
+
+
+def consent(*, agreement: Agreement, user: User, version_number: int) -> Agreement:
+    """Consent to one exact version; once both have, it is the version in force."""
+    couple = _ensure_open(agreement)
+    proposal = agreement.pending_proposal
+    if proposal is None or proposal.number != version_number:
+        raise Conflict(
+            f"Version {version_number} is not the latest proposal"
+            + (f"; version {proposal.number} is." if proposal else ".")
+        )
+    if proposal.consented_by(user.id):
+        raise Conflict("You already agreed to this version; it waits for your partner.")
+    _bump_revision(agreement)
+    now = clock.now()
+    proposal.consents.append(AgreementConsent(user_id=user.id, consented_at=now))
+    if all(proposal.consented_by(uid) for uid in couple.member_ids()):
+        for older in agreement.versions:
+            if older.status == "active":
+                older.status = "superseded"
+        proposal.status = "active"
+        proposal.activated_at = now
+        agreement.status = "active"
+        _record(
+            couple,
+            agreement,
+            "agreement_activated",
+            f"You both agreed to version {proposal.number} of a transparency agreement.",
+            user,
+        )
+        _tell(
+            couple,
+            couple.member_ids(),
+            agreement,
+            "agreement_activated",
+            "You both agreed: the transparency agreement is in force. Either of you can "
+            "withdraw at any time.",
+        )
+    db.session.commit()
+    return agreement
+
+
+def withdraw(*, agreement: Agreement, user: User, reason: str | None = None) -> Agreement:
+    """Withdraw from the agreement: alone, at once, no reason needed. Both are told."""
+    couple = _ensure_open(agreement)
+    _bump_revision(agreement)
+    agreement.status = "withdrawn"
+    agreement.withdrawn_at = clock.now()
+    agreement.withdrawn_by_id = user.id
+    agreement.withdraw_reason = reason or None
+    _record(
+        couple,
+        agreement,
+        "agreement_withdrawn",
+        f"{user.display_name} withdrew from a transparency agreement.",
+        user,
+    )
+    _tell(
+        couple,
+        couple.member_ids(),
+        agreement,
+        "agreement_withdrawn",
+        f"{user.display_name} withdrew from your transparency agreement. "
+        + library.guidance("withdrawal"),
+    )
+    db.session.commit()
+    return agreement
+
+
+def list_agreements(*, couple: Couple, limit: int, cursor: str | None) -> Page[Agreement]:
+    """A page of the couple's agreements, newest first."""
+    return keyset_page(
+        sa.select(Agreement).where(Agreement.couple_id == couple.id),
+        moment_column=Agreement.created_at,
+        id_column=Agreement.id,
+        limit=limit,
+        cursor=cursor,
+        session=db.session,
+    )
+
+
+def reciprocity(version: AgreementVersion, couple: Couple) -> str:
+    """`mutual` when both partners are bound by some item, else `one_sided`."""
+    bound = {uid for item in version.items for uid in item.binds}
+    return "mutual" if set(couple.member_ids()) <= bound else "one_sided"
+
+
+def _applies_to(binds: list[str], viewer_id: str) -> str:
+    if len(set(binds)) > 1:
+        return "both"
+    return "me" if binds == [viewer_id] else "partner"
+
+
+def _names(user_ids: set[str]) -> dict[str, str]:
+    users = db.session.scalars(sa.select(User).where(User.id.in_(user_ids))) if user_ids else []
+    return {u.id: u.display_name for u in users}
+
+
+def agreement_for_viewer(agreement: Agreement, viewer_id: str) -> dict[str, Any]:
+    """The agreement as `viewer_id` sees it (applies_to relative to them)."""
+    couple = _couple(agreement)
+    names = _names(set(couple.member_ids()))
+
+    def person(user_id: str | None) -> dict[str, Any] | None:
+        if user_id is None:
+            return None
+        return {"id": user_id, "display_name": names.get(user_id, "Former partner")}
+
+    def version_view(version: AgreementVersion | None) -> dict[str, Any] | None:
+        if version is None:
+            return None
+        return {
+            "number": version.number,
+            "title": version.title,
+            "status": version.status,
+            "ends_on": version.ends_on,
+            "review_on": version.review_on,
+            "proposed_by": person(version.proposed_by_id),
+            "proposed_at": version.proposed_at,
+            "activated_at": version.activated_at,
+            "consents": [
+                {"user": person(c.user_id), "consented_at": c.consented_at}
+                for c in version.consents
+            ],
+            "items": [
+                {
+                    "category": item.category,
+                    "text": item.text,
+                    "applies_to": _applies_to(item.binds, viewer_id),
+                    "binds": [person(uid) for uid in item.binds],
+                    "review_on": item.review_on,
+                }
+                for item in version.items
+            ],
+        }
+
+    current = agreement.current
+    kind = reciprocity(current, couple)
+    return {
+        "id": agreement.id,
+        "status": agreement.status,
+        "title": current.title,
+        "ends_on": current.ends_on,
+        "review_on": current.review_on,
+        "reciprocity": kind,
+        "guidance": library.guidance(kind),
+        "active_version": version_view(agreement.active_version),
+        "pending_proposal": version_view(agreement.pending_proposal),
+        "versions": [version_view(v) for v in agreement.versions],
+        "withdrawn_by": person(agreement.withdrawn_by_id),
+        "withdrawn_at": agreement.withdrawn_at,
+        "withdraw_reason": agreement.withdraw_reason,
+        "ended_at": agreement.ended_at,
+        "created_at": agreement.created_at,
+        "updated_at": agreement.updated_at,
+    }
+
+
+def end_due_agreements(*, now: datetime) -> int:
+    """End agreements past their end date, where the couple lives; both are told."""
+    candidates = db.session.scalars(
+        sa.select(Agreement)
+        .join(AgreementVersion, AgreementVersion.agreement_id == Agreement.id)
+        .where(
+            Agreement.status.in_(("proposed", "active")),
+            AgreementVersion.ends_on < (now + timedelta(days=1)).date(),
+        )
+        .distinct()
+    ).all()
+    ended = 0
+    for agreement in candidates:
+        couple = _couple(agreement)
+        if agreement.current.ends_on >= local_today(couple):
+            continue
+        done = db.session.execute(
+            sa.update(Agreement)
+            .where(Agreement.id == agreement.id, Agreement.status.in_(("proposed", "active")))
+            .values(status="ended", ended_at=now, revision=Agreement.revision + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if done != 1:
+            continue
+        ended += 1
+        _record(
+            couple,
+            agreement,
+            "agreement_ended",
+            "A transparency agreement reached its end date.",
+            None,
+        )
+        _tell(
+            couple,
+            couple.member_ids(),
+            agreement,
+            "agreement_ended",
+            "Your transparency agreement reached its end date. If you both want to go on, "
+            "draft a new one together.",
+        )
+    return ended
+
+
+def send_review_reminders(*, now: datetime) -> int:
+    """On an agreement's or item's review date, tell both partners once."""
+    soon = (now + timedelta(days=1)).date()
+    sent = 0
+    versions = db.session.scalars(
+        sa.select(AgreementVersion)
+        .join(Agreement, Agreement.id == AgreementVersion.agreement_id)
+        .where(Agreement.status == "active", AgreementVersion.status == "active")
+    ).all()
+    for version in versions:
+        agreement = db.session.get(Agreement, version.agreement_id)
+        couple = _couple(agreement)
+        today = local_today(couple)
+        due = [
+            thing
+            for thing in (version, *version.items)
+            if thing.review_on is not None
+            and thing.review_on <= min(today, soon)
+            and thing.review_notified_for != thing.review_on
+        ]
+        if not due:
+            continue
+        # Claim each review date once, so two scheduler processes don't both send it.
+        claimed = 0
+        for thing in due:
+            model = type(thing)
+            claimed += db.session.execute(
+                sa.update(model)
+                .where(model.id == thing.id, _not_yet_notified(model, thing.review_on))
+                .values(review_notified_for=thing.review_on)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+        if not claimed:
+            continue
+        sent += 1
+        _record(
+            couple,
+            agreement,
+            "agreement_review_due",
+            "A transparency agreement is due for review.",
+            None,
+        )
+        _tell(
+            couple,
+            couple.member_ids(),
+            agreement,
+            "agreement_review_due",
+            "It's time to review your transparency agreement together: what still helps, and "
+            "what can step down as trust returns.",
+        )
+    return sent
+
+
+def _not_yet_notified(model: type, review_on: date) -> Any:
+    column = model.review_notified_for
+    return sa.or_(column.is_(None), column != review_on)
+
+
+@couples.on_couple_ended
+def end_with_the_couple(couple: Couple, when: datetime) -> None:
+    """Agreements end with the couple, quietly (leaving is quiet)."""
+    db.session.execute(
+        sa.update(Agreement)
+        .where(Agreement.couple_id == couple.id, Agreement.status.in_(("proposed", "active")))
+        .values(status="ended", ended_at=when, revision=Agreement.revision + 1)
+    )

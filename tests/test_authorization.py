@@ -37,6 +37,7 @@ NOT_COUPLE_SCOPED = {
     ("GET", "/api/v1/openapi.json"): "the public spec",
     ("GET", "/api/v1/prompts"): "the shared prompt library",
     ("GET", "/api/v1/prompt-sets"): "the shared prompt library",
+    ("GET", "/api/v1/agreement-suggestions"): "the shared suggestions",
 }
 
 
@@ -65,7 +66,15 @@ def victim_ids(alice, bob, couple) -> dict[str, str]:
         "/couple/schedules",
         json={"prompt_set": "daily_pulse", "frequency": "daily", "local_time": "21:00"},
     ).get_json()
-    return {"checkin_id": checkin["id"], "schedule_id": schedule["id"]}
+    agreement = alice.post(
+        "/couple/agreements",
+        json={"title": "For now", "items": [{"category": "plans", "text": "We share plans."}]},
+    ).get_json()
+    return {
+        "checkin_id": checkin["id"],
+        "schedule_id": schedule["id"],
+        "agreement_id": agreement["id"],
+    }
 
 
 def fill(rule: str, ids: dict[str, str]) -> str:

@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.accounts.routes import blp as accounts
     from backend.agreements.routes import blp as agreements
     from backend.checkins.routes import blp as checkins
+    from backend.conversations.routes import blp as conversations
     from backend.couples.routes import blp as couples
     from backend.extensions import api
     from backend.ops.routes import blp as ops
@@ -90,7 +91,16 @@ def register_blueprints(app: Flask) -> None:
     from backend.scheduling.routes import blp as schedules
     from backend.timeline.routes import blp as timeline
 
-    for blueprint in (ops, accounts, couples, timeline, checkins, schedules, agreements):
+    for blueprint in (
+        ops,
+        accounts,
+        couples,
+        timeline,
+        checkins,
+        schedules,
+        agreements,
+        conversations,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)
 

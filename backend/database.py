@@ -76,3 +76,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def lock_rows(statement: sa.Select[Any], table: sa.Table, session: Any, **for_update: Any) -> Any:
+    """Run `statement` holding what it reads until commit, on every database.
+
+    PostgreSQL: `SELECT ... FOR UPDATE` (with `for_update` options such as skip_locked).
+    SQLite has no row locks and SQLAlchemy silently drops FOR UPDATE there, so first a no-op
+    UPDATE takes SQLite's single write lock: nobody else writes until this transaction ends,
+    and what it reads next cannot change under it.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(sa.text(f"UPDATE {table.name} SET id = id WHERE 0 = 1"))  # noqa: S608
+    return session.scalars(
+        statement.with_for_update(**for_update).execution_options(populate_existing=True)
+    )

@@ -17,6 +17,7 @@ from backend.checkins.models import (
     PromptSet,
     PromptSetItem,
 )
+from backend.conversations.models import Conversation, ConversationEntry, ConversationReady
 from backend.couples.models import Couple, CoupleMember, PairingInvite
 from backend.idempotency.models import IdempotencyRecord
 from backend.notifications.models import Notification
@@ -33,6 +34,9 @@ __all__ = [
     "Checkin",
     "CheckinItem",
     "CheckinResponse",
+    "Conversation",
+    "ConversationEntry",
+    "ConversationReady",
     "Couple",
     "CoupleMember",
     "IdempotencyRecord",

@@ -38,6 +38,7 @@ NOT_COUPLE_SCOPED = {
     ("GET", "/api/v1/prompts"): "the shared prompt library",
     ("GET", "/api/v1/prompt-sets"): "the shared prompt library",
     ("GET", "/api/v1/agreement-suggestions"): "the shared suggestions",
+    ("GET", "/api/v1/conversation-templates"): "the shared templates",
 }
 
 
@@ -70,7 +71,12 @@ def victim_ids(alice, bob, couple) -> dict[str, str]:
         "/couple/agreements",
         json={"title": "For now", "items": [{"category": "plans", "text": "We share plans."}]},
     ).get_json()
+    conversation = alice.post(
+        "/couple/conversations",
+        json={"template": "processing_a_trigger", "roles": {"hurt_partner": alice.user["id"]}},
+    ).get_json()
     return {
+        "conversation_id": conversation["id"],
         "checkin_id": checkin["id"],
         "schedule_id": schedule["id"],
         "agreement_id": agreement["id"],

@@ -28,6 +28,13 @@ class UserSchema(ma.Schema):
     created_at = UTCDateTime(dump_only=True)
 
 
+class PersonSchema(ma.Schema):
+    """Another person as a couple sees them: an id and a name, never contact details."""
+
+    id = ma.fields.String()
+    display_name = ma.fields.String()
+
+
 class RegisterSchema(ma.Schema):
     """A new account."""
 

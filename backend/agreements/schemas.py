@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.accounts.schemas import PersonSchema
 from backend.agreements.models import CATEGORIES, STATUSES, VERSION_STATUSES
 from backend.fields import Trimmed, UTCDateTime
 from backend.pagination import PageArgsSchema
@@ -59,13 +60,6 @@ class WithdrawSchema(ma.Schema):
     """Withdrawing needs no reason."""
 
     reason = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=500))
-
-
-class PersonSchema(ma.Schema):
-    """A partner."""
-
-    id = ma.fields.String()
-    display_name = ma.fields.String()
 
 
 class ItemSchema(ma.Schema):

@@ -22,6 +22,7 @@ from backend.checkins.models import (
 )
 from backend.couples.access import require_active
 from backend.couples.models import Couple
+from backend.database import lock_rows
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.ids import new_id
@@ -233,13 +234,9 @@ def open_checkin(*, couple: Couple, prompt_set_key: str, opened_by: User) -> Che
 
 
 def _lock(checkin: Checkin) -> Checkin:
-    """Re-read the check-in with a row lock (PostgreSQL), so two submissions serialize."""
-    return db.session.scalars(
-        sa.select(Checkin)
-        .where(Checkin.id == checkin.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    """Re-read the check-in holding it, so two submissions take turns."""
+    statement = sa.select(Checkin).where(Checkin.id == checkin.id)
+    return lock_rows(statement, Checkin.__table__, db.session).one()
 
 
 def ensure_open(checkin: Checkin, now: datetime) -> None:
@@ -470,7 +467,7 @@ def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True)
     return view
 
 
-def close_expired(*, now: datetime, limit: int, skip_locked: bool) -> int:
+def close_expired(*, now: datetime, limit: int) -> int:
     """Close open check-ins whose window ended; note who did not answer. Returns how many."""
     statement = (
         sa.select(Checkin)
@@ -478,10 +475,8 @@ def close_expired(*, now: datetime, limit: int, skip_locked: bool) -> int:
         .order_by(Checkin.closes_at)
         .limit(limit)
     )
-    if skip_locked:
-        statement = statement.with_for_update(skip_locked=True)
     closed = 0
-    for checkin in db.session.scalars(statement).all():
+    for checkin in lock_rows(statement, Checkin.__table__, db.session, skip_locked=True).all():
         done = db.session.execute(
             sa.update(Checkin)
             .where(Checkin.id == checkin.id, Checkin.status == "open")

@@ -25,7 +25,9 @@ from backend import clock
 from backend.accounts import service as accounts
 from backend.agreements import service as agreements
 from backend.checkins import service as checkins
+from backend.conversations import service as conversations
 from backend.couples.models import Couple, CoupleMember
+from backend.database import lock_rows
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.idempotency import service as idempotency
@@ -49,33 +51,20 @@ class TickReport:
     reminded: int = 0
     agreements_ended: int = 0
     reviews: int = 0
+    pause_prompts: int = 0
     purged: int = 0
     batches: int = 0
 
 
-def _skip_locked() -> bool:
-    return db.engine.dialect.name == "postgresql"
-
-
-def _take_sqlite_write_lock() -> None:
-    """On SQLite, begin the batch as the one writer: a no-op UPDATE takes the write lock, so
-    what the batch reads next cannot change under it until it commits."""
-    if db.engine.dialect.name == "sqlite":
-        db.session.execute(sa.text("UPDATE schedules SET id = id WHERE 0 = 1"))
-
-
 def claim_due_schedules(*, now: datetime, limit: int) -> list[Schedule]:
     """Lock a batch of due schedules for this process (PostgreSQL skips rows others hold)."""
-    _take_sqlite_write_lock()
     statement = (
         sa.select(Schedule)
         .where(Schedule.status == "active", Schedule.paused.is_(False), Schedule.next_due_at <= now)
         .order_by(Schedule.next_due_at)
         .limit(limit)
     )
-    if _skip_locked():
-        statement = statement.with_for_update(skip_locked=True, of=Schedule)
-    return list(db.session.scalars(statement))
+    return list(lock_rows(statement, Schedule.__table__, db.session, skip_locked=True, of=Schedule))
 
 
 def due_occurrences(
@@ -180,12 +169,13 @@ def tick(
         report.missed += missed
     if stop is not None and stop.is_set():
         return report
-    report.expired = checkins.close_expired(now=now, limit=10_000, skip_locked=_skip_locked())
+    report.expired = checkins.close_expired(now=now, limit=10_000)
     db.session.commit()
     report.reminded = checkins.send_reminders(now=now, limit=10_000)
     db.session.commit()
     report.agreements_ended = agreements.end_due_agreements(now=now)
     report.reviews = agreements.send_review_reminders(now=now)
+    report.pause_prompts = conversations.prompt_long_pauses(now=now)
     db.session.commit()
     report.purged = accounts.purge_expired_sessions(now=now) + idempotency.purge_expired(now=now)
     return report

@@ -29,6 +29,12 @@ KINDS = (
     "agreement_withdrawn",
     "agreement_ended",
     "agreement_review_due",
+    "conversation_started",
+    "conversation_step_completed",
+    "conversation_paused",
+    "conversation_resumed",
+    "conversation_completed",
+    "conversation_abandoned",
 )
 
 

@@ -1,0 +1,448 @@
+"""Guided conversations: starting one, writing in turn, moving on together, time-outs.
+
+The hurt partner is heard before anything else; the partner who broke trust answers without
+defending; either can call a time-out at any moment, and nothing can be written until the
+cool-down has passed (or the one who paused picks it up again).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend import clock
+from backend.accounts.models import User
+from backend.conversations import library
+from backend.conversations.models import Conversation, ConversationEntry, ConversationReady
+from backend.couples import service as couples
+from backend.couples.access import require_active
+from backend.couples.models import Couple
+from backend.database import lock_rows
+from backend.errors import Conflict, Invalid
+from backend.extensions import db
+from backend.notifications import service as notifications
+from backend.pagination import Page, keyset_page
+from backend.timeline import service as timeline
+
+DEFAULT_PAUSE_MINUTES = 20  # at least 20 minutes apart, doing something calming
+MAX_PAUSE_MINUTES = 24 * 60
+PROMPT_AFTER = timedelta(hours=24)
+
+
+def _couple(conversation: Conversation) -> Couple:
+    return db.session.get(Couple, conversation.couple_id)
+
+
+def _name(user_id: str | None) -> str:
+    user = db.session.get(User, user_id) if user_id else None
+    return user.display_name if user else "Former partner"
+
+
+def roles_at(conversation: Conversation, step_index: int) -> dict[str, str]:
+    """Who holds which role at a step (speaker and listener swap where the template says)."""
+    roles = dict(conversation.roles)
+    swaps = sum(1 for step in conversation.steps[:step_index] if step.get("swap_roles_after"))
+    if swaps % 2 and "speaker" in roles:
+        roles["speaker"], roles["listener"] = roles["listener"], roles["speaker"]
+    return roles
+
+
+def writers_of(conversation: Conversation, step_index: int) -> list[str]:
+    """The partners who may write in a step."""
+    writers = conversation.steps[step_index]["writers"]
+    if writers in ("both", "either"):
+        return list(_couple(conversation).member_ids())
+    return [roles_at(conversation, step_index)[writers]]
+
+
+def still_to_write(conversation: Conversation, step_index: int) -> list[str]:
+    """The partners whose entry the step still needs before both can move on."""
+    wrote = {e.author_id for e in conversation.entries if e.step_index == step_index}
+    writers = writers_of(conversation, step_index)
+    if conversation.steps[step_index]["writers"] == "either":
+        return [] if wrote else writers
+    return [uid for uid in writers if uid not in wrote]
+
+
+def start(*, couple: Couple, user: User, template_key: str, roles: dict[str, str]) -> Conversation:
+    """Start a conversation from a template, with its roles assigned."""
+    require_active(couple)
+    template = library.template(template_key)
+    if template is None:
+        raise Invalid.field("template", f"There is no template '{template_key}'.")
+    first, second = template["roles"]
+    members = couple.member_ids()
+    unknown = [role for role in roles if role not in (first, second)]
+    if unknown or not roles:
+        raise Invalid.field("roles", f"Say which partner is the {first} (or the {second}).")
+    if any(uid not in members for uid in roles.values()) or len(set(roles.values())) != len(roles):
+        raise Invalid.field("roles", "Each role goes to a different partner of this couple.")
+    if first not in roles:
+        roles = {first: next(uid for uid in members if uid != roles[second]), **roles}
+    if second not in roles:
+        roles = {**roles, second: next(uid for uid in members if uid != roles[first])}
+    conversation = Conversation(
+        couple_id=couple.id,
+        template_key=template_key,
+        template=template,
+        roles={first: roles[first], second: roles[second]},
+        status="active",
+        current_step=0,
+        started_by_id=user.id,
+        started_at=clock.now(),
+    )
+    db.session.add(conversation)
+    db.session.flush()
+    timeline.record(
+        couple_id=couple.id,
+        kind="conversation_started",
+        actor_id=user.id,
+        subject=("conversation", conversation.id),
+        summary=f"{user.display_name} started a guided conversation: {template['title']}.",
+    )
+    notifications.notify(
+        user_ids=[couple.partner_of(user.id)],
+        couple_id=couple.id,
+        kind="conversation_started",
+        title="A guided conversation",
+        body=f"{user.display_name} started a guided conversation. Either of you can pause it "
+        "at any time.",
+        subject=("conversation", conversation.id),
+    )
+    db.session.commit()
+    return conversation
+
+
+def _lock(conversation: Conversation) -> Conversation:
+    """Re-read the conversation holding it, so two partners acting at once take turns."""
+    statement = sa.select(Conversation).where(Conversation.id == conversation.id)
+    return lock_rows(statement, Conversation.__table__, db.session).one()
+
+
+def _ensure_writable(conversation: Conversation, now: datetime) -> None:
+    """409 unless the conversation can take words now; a finished cool-down lifts a pause."""
+    require_active(_couple(conversation))
+    if conversation.status in ("completed", "abandoned"):
+        raise Conflict(f"This conversation is {conversation.status}.")
+    if conversation.status == "paused":
+        if conversation.paused_until and conversation.paused_until > now:
+            until = conversation.paused_until.strftime("%H:%M UTC")
+            raise Conflict(
+                f"{_name(conversation.paused_by_id)} asked for a time-out until {until}. Take "
+                "the time apart; you can pick it up afterwards."
+            )
+        _resume(conversation)
+
+
+def _resume(conversation: Conversation) -> None:
+    conversation.status = "active"
+    conversation.paused_at = None
+    conversation.paused_until = None
+    conversation.paused_by_id = None
+    conversation.pause_prompted_at = None
+
+
+def write_entry(*, conversation: Conversation, user: User, text: str) -> Conversation:
+    """Write in the current step: only a partner the step asks for."""
+    conversation = _lock(conversation)
+    now = clock.now()
+    _ensure_writable(conversation, now)
+    step_index = conversation.current_step
+    step = conversation.steps[step_index]
+    if user.id not in writers_of(conversation, step_index):
+        other = _name(writers_of(conversation, step_index)[0])
+        raise Conflict(
+            f"This step, '{step['title']}', is for {other} ({step['writers'].replace('_', ' ')}) "
+            "to write. Read along, and say when you are ready to move on."
+        )
+    conversation.entries.append(
+        ConversationEntry(step_index=step_index, author_id=user.id, text=text, created_at=now)
+    )
+    db.session.commit()
+    return conversation
+
+
+def mark_ready(*, conversation: Conversation, user: User) -> Conversation:
+    """Agree to move on; when both have and every needed entry is written, the next step opens."""
+    conversation = _lock(conversation)
+    now = clock.now()
+    _ensure_writable(conversation, now)
+    step_index = conversation.current_step
+    waiting = still_to_write(conversation, step_index)
+    if waiting:
+        names = " and ".join(_name(uid) for uid in waiting)
+        raise Conflict(f"This step still needs {names} to write before you can move on.")
+    if not any(r.step_index == step_index and r.user_id == user.id for r in conversation.readiness):
+        conversation.readiness.append(
+            ConversationReady(step_index=step_index, user_id=user.id, ready_at=now)
+        )
+        db.session.flush()
+    ready = {r.user_id for r in conversation.readiness if r.step_index == step_index}
+    couple = _couple(conversation)
+    if set(couple.member_ids()) <= ready:
+        _advance(conversation, couple, step_index, now)
+    db.session.commit()
+    return conversation
+
+
+def _advance(conversation: Conversation, couple: Couple, step_index: int, now: datetime) -> None:
+    # Of two partners getting ready at the same moment, exactly one moves the step on.
+    last = step_index + 1 == len(conversation.steps)
+    moved = db.session.execute(
+        sa.update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.current_step == step_index)
+        .values(
+            # past the last step, current_step equals the number of steps
+            current_step=step_index + 1,
+            status="completed" if last else Conversation.status,
+            completed_at=now if last else None,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        return
+    db.session.refresh(conversation)
+    title = conversation.steps[step_index]["title"]
+    timeline.record(
+        couple_id=couple.id,
+        kind="conversation_step_completed",
+        subject=("conversation", conversation.id),
+        summary=f"You finished a step together: {title}.",
+    )
+    if last:
+        timeline.record(
+            couple_id=couple.id,
+            kind="conversation_completed",
+            subject=("conversation", conversation.id),
+            summary=f"You completed a guided conversation: {conversation.template['title']}.",
+        )
+        notifications.notify(
+            user_ids=couple.member_ids(),
+            couple_id=couple.id,
+            kind="conversation_completed",
+            title="You finished a guided conversation",
+            body="You walked through every step together. Take care of yourselves today.",
+            subject=("conversation", conversation.id),
+        )
+
+
+def pause(*, conversation: Conversation, user: User, minutes: int) -> Conversation:
+    """A time-out, by either partner at any time; the other is told."""
+    conversation = _lock(conversation)
+    now = clock.now()
+    require_active(_couple(conversation))
+    if conversation.status in ("completed", "abandoned"):
+        raise Conflict(f"This conversation is {conversation.status}.")
+    if conversation.status == "paused" and conversation.paused_until > now:
+        raise Conflict("This conversation is already paused.")
+    conversation.status = "paused"
+    conversation.paused_at = now
+    conversation.paused_until = now + timedelta(minutes=minutes)
+    conversation.paused_by_id = user.id
+    conversation.pause_prompted_at = None
+    couple = _couple(conversation)
+    timeline.record(
+        couple_id=couple.id,
+        kind="conversation_paused",
+        actor_id=user.id,
+        subject=("conversation", conversation.id),
+        summary=f"{user.display_name} asked for a time-out.",
+    )
+    notifications.notify(
+        user_ids=[couple.partner_of(user.id)],
+        couple_id=couple.id,
+        kind="conversation_paused",
+        title="A time-out",
+        body=f"{user.display_name} asked for a time-out of {minutes} minutes. Take the time "
+        "apart, do something calming, and come back to it later.",
+        subject=("conversation", conversation.id),
+    )
+    db.session.commit()
+    return conversation
+
+
+def resume(*, conversation: Conversation, user: User) -> Conversation:
+    """Pick a paused conversation up: the one who paused at any time, the other after the
+    cool-down."""
+    conversation = _lock(conversation)
+    now = clock.now()
+    require_active(_couple(conversation))
+    if conversation.status != "paused":
+        raise Conflict("This conversation is not paused.")
+    if user.id != conversation.paused_by_id and conversation.paused_until > now:
+        until = conversation.paused_until.strftime("%H:%M UTC")
+        raise Conflict(
+            f"{_name(conversation.paused_by_id)} asked for a time-out until {until}; it can be "
+            "picked up after that, or earlier by them."
+        )
+    _resume(conversation)
+    couple = _couple(conversation)
+    timeline.record(
+        couple_id=couple.id,
+        kind="conversation_resumed",
+        actor_id=user.id,
+        subject=("conversation", conversation.id),
+        summary=f"{user.display_name} picked the conversation up again.",
+    )
+    notifications.notify(
+        user_ids=[couple.partner_of(user.id)],
+        couple_id=couple.id,
+        kind="conversation_resumed",
+        title="The conversation is open again",
+        body=f"{user.display_name} picked your conversation up again, whenever you are ready.",
+        subject=("conversation", conversation.id),
+    )
+    db.session.commit()
+    return conversation
+
+
+def abandon(*, conversation: Conversation, user: User) -> Conversation:
+    """Stop a conversation for good; either partner may. The other is told."""
+    conversation = _lock(conversation)
+    require_active(_couple(conversation))
+    if conversation.status in ("completed", "abandoned"):
+        raise Conflict(f"This conversation is {conversation.status}.")
+    conversation.status = "abandoned"
+    conversation.abandoned_at = clock.now()
+    conversation.abandoned_by_id = user.id
+    couple = _couple(conversation)
+    timeline.record(
+        couple_id=couple.id,
+        kind="conversation_abandoned",
+        actor_id=user.id,
+        subject=("conversation", conversation.id),
+        summary=f"{user.display_name} stopped a guided conversation.",
+    )
+    notifications.notify(
+        user_ids=[couple.partner_of(user.id)],
+        couple_id=couple.id,
+        kind="conversation_abandoned",
+        title="A conversation was stopped",
+        body=f"{user.display_name} stopped your guided conversation. That is allowed; you can "
+        "start another when you are both ready.",
+        subject=("conversation", conversation.id),
+    )
+    db.session.commit()
+    return conversation
+
+
+def list_conversations(*, couple: Couple, limit: int, cursor: str | None) -> Page[Conversation]:
+    """A page of the couple's conversations, newest first."""
+    return keyset_page(
+        sa.select(Conversation).where(Conversation.couple_id == couple.id),
+        moment_column=Conversation.started_at,
+        id_column=Conversation.id,
+        limit=limit,
+        cursor=cursor,
+        session=db.session,
+    )
+
+
+def prompt_long_pauses(*, now: datetime) -> int:
+    """A conversation paused for 24 hours prompts both, once, to pick it up."""
+    stale = db.session.scalars(
+        sa.select(Conversation).where(
+            Conversation.status == "paused",
+            Conversation.paused_at <= now - PROMPT_AFTER,
+            Conversation.pause_prompted_at.is_(None),
+        )
+    ).all()
+    sent = 0
+    for conversation in stale:
+        claimed = db.session.execute(
+            sa.update(Conversation)
+            .where(Conversation.id == conversation.id, Conversation.pause_prompted_at.is_(None))
+            .values(pause_prompted_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            continue
+        sent += 1
+        couple = _couple(conversation)
+        notifications.notify(
+            user_ids=couple.member_ids(),
+            couple_id=couple.id,
+            kind="conversation_pause_prompt",
+            title="Ready to pick it up?",
+            body="Your guided conversation has been paused for a day. When you both feel "
+            "ready, you can pick it up again; there's no rush.",
+            subject=("conversation", conversation.id),
+        )
+    return sent
+
+
+def conversation_for_viewer(conversation: Conversation, viewer_id: str | None) -> dict[str, Any]:
+    """The conversation as a partner (or, later, a counselor) sees it."""
+    couple = _couple(conversation)
+    names = {m.user_id: m.user.display_name for m in couple.members}
+
+    def person(user_id: str | None) -> dict[str, Any] | None:
+        if user_id is None:
+            return None
+        return {"id": user_id, "display_name": names.get(user_id, "Former partner")}
+
+    index = conversation.current_step
+    finished = index >= len(conversation.steps)
+    current = None
+    if not finished:
+        step = conversation.steps[index]
+        current = {
+            "index": index,
+            "key": step["key"],
+            "title": step["title"],
+            "guidance": " ".join(step["guidance"].split()),
+            "prompts": step["prompts"],
+            "writers": step["writers"],
+            "links_to": step.get("links_to"),
+            "expected_writers": [person(uid) for uid in writers_of(conversation, index)],
+            "still_to_write": [person(uid) for uid in still_to_write(conversation, index)],
+            "ready": [person(r.user_id) for r in conversation.readiness if r.step_index == index],
+        }
+    roles = roles_at(conversation, min(index, len(conversation.steps) - 1))
+    return {
+        "id": conversation.id,
+        "template": {
+            key: conversation.template.get(key)
+            for key in ("key", "title", "summary", "source", "before_you_start")
+        },
+        "status": conversation.status,
+        "roles": [{"role": role, "user": person(uid)} for role, uid in roles.items()],
+        "current_step": current,
+        "steps": [
+            {
+                "index": n,
+                "key": step["key"],
+                "title": step["title"],
+                "writers": step["writers"],
+                "entries": [
+                    {
+                        "id": e.id,
+                        "author": person(e.author_id),
+                        "text": e.text,
+                        "created_at": e.created_at,
+                    }
+                    for e in conversation.entries
+                    if e.step_index == n
+                ],
+            }
+            for n, step in enumerate(conversation.steps)
+            if n <= index
+        ],
+        "paused_until": conversation.paused_until,
+        "paused_by": person(conversation.paused_by_id),
+        "started_at": conversation.started_at,
+        "completed_at": conversation.completed_at,
+        "abandoned_at": conversation.abandoned_at,
+    }
+
+
+@couples.on_couple_ended
+def stop_with_the_couple(couple: Couple, when: datetime) -> None:
+    """Open conversations stop with the couple (quietly)."""
+    db.session.execute(
+        sa.update(Conversation)
+        .where(Conversation.couple_id == couple.id, Conversation.status.in_(("active", "paused")))
+        .values(status="abandoned", abandoned_at=when)
+    )

@@ -84,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     from backend.agreements.routes import blp as agreements
     from backend.checkins.routes import blp as checkins
     from backend.conversations.routes import blp as conversations
+    from backend.counseling.routes import blp as counseling
     from backend.couples.routes import blp as couples
     from backend.extensions import api
     from backend.ops.routes import blp as ops
@@ -100,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
         schedules,
         agreements,
         conversations,
+        counseling,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)

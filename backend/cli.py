@@ -71,10 +71,13 @@ def serve(host: str, port: int, scheduler: bool) -> None:
 @main.command("scheduler")
 @with_appcontext
 def scheduler_command() -> None:
-    """Run the scheduled jobs alone (production: beside gunicorn workers). SIGTERM stops it."""
+    """Run the scheduled jobs alone (production: beside gunicorn workers). SIGTERM stops it.
+
+    It does not migrate: run `trustline seed` once per release first, so that several
+    scheduler processes starting together never race on the schema or the library.
+    """
     from backend.scheduling.runner import run_forever
 
-    migrate_to_head()
     run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
 
 

@@ -18,6 +18,12 @@ from backend.checkins.models import (
     PromptSetItem,
 )
 from backend.conversations.models import Conversation, ConversationEntry, ConversationReady
+from backend.counseling.models import (
+    CounselorLink,
+    CounselorLinkCode,
+    Exercise,
+    ExerciseParticipant,
+)
 from backend.couples.models import Couple, CoupleMember, PairingInvite
 from backend.idempotency.models import IdempotencyRecord
 from backend.notifications.models import Notification
@@ -37,8 +43,12 @@ __all__ = [
     "Conversation",
     "ConversationEntry",
     "ConversationReady",
+    "CounselorLink",
+    "CounselorLinkCode",
     "Couple",
     "CoupleMember",
+    "Exercise",
+    "ExerciseParticipant",
     "IdempotencyRecord",
     "Notification",
     "PairingInvite",

@@ -20,7 +20,7 @@ from backend.couples.models import Couple
 from backend.extensions import db
 from backend.timeline.models import TimelineEvent
 from tests.conftest import TEST_SETTINGS
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, make_counselor
 
 API = "/api/v1"
 # (method, rule) -> why it is not scoped to a couple.
@@ -39,6 +39,10 @@ NOT_COUPLE_SCOPED = {
     ("GET", "/api/v1/prompt-sets"): "the shared prompt library",
     ("GET", "/api/v1/agreement-suggestions"): "the shared suggestions",
     ("GET", "/api/v1/conversation-templates"): "the shared templates",
+    ("POST", "/api/v1/counselor/link-codes"): "a counselor's own code",
+    ("GET", "/api/v1/counselor/couples"): "lists only couples linked to the caller",
+    ("GET", "/api/v1/counselor/couples/<couple_id>"): "scoped by counselor link: counseling/",
+    ("POST", "/api/v1/counselor/couples/<couple_id>/exercises"): "scoped by link: counseling/",
 }
 
 
@@ -59,8 +63,20 @@ def couple_scoped_routes() -> list[tuple[str, str]]:
 ROUTES = couple_scoped_routes()
 
 
+def _exercise_of(app, alice, bob, couple) -> str:
+    from tests.counseling.helpers import link
+
+    counselor = make_counselor(app, "dr.exercise@example.com", "Dr E")
+    link(alice, bob, counselor)
+    response = counselor.post(
+        f"/counselor/couples/{couple['id']}/exercises",
+        json={"kind": "reflection", "prompts": ["x"]},
+    )
+    return response.get_json()["id"]
+
+
 @pytest.fixture
-def victim_ids(alice, bob, couple) -> dict[str, str]:
+def victim_ids(app, alice, bob, couple) -> dict[str, str]:
     """One object of each kind that an id in a path can name, all of Alice and Bob's couple."""
     checkin = alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()
     schedule = alice.post(
@@ -75,7 +91,12 @@ def victim_ids(alice, bob, couple) -> dict[str, str]:
         "/couple/conversations",
         json={"template": "processing_a_trigger", "roles": {"hurt_partner": alice.user["id"]}},
     ).get_json()
+    from tests.counseling.helpers import propose
+
+    link = propose(alice, make_counselor(app, "dr.victim@example.com", "Dr V"))
     return {
+        "link_id": link["id"],
+        "exercise_id": _exercise_of(app, alice, bob, couple),
         "conversation_id": conversation["id"],
         "checkin_id": checkin["id"],
         "schedule_id": schedule["id"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from backend.checkins.models import (
     PromptRevision,
     PromptSet,
 )
+from backend.couples import service as couples
 from backend.couples.access import require_active
 from backend.couples.models import Couple
 from backend.database import lock_rows
@@ -31,6 +33,16 @@ from backend.notifications.models import Notification
 from backend.pagination import Page, keyset_page
 from backend.timeline import service as timeline
 from backend.timeline.models import TimelineEvent
+
+RevealedHook = Callable[[Checkin], None]
+_revealed_hooks: list[RevealedHook] = []
+
+
+def on_checkin_revealed(hook: RevealedHook) -> RevealedHook:
+    """Register what follows a reveal (e.g. an exercise completing), in the same transaction."""
+    _revealed_hooks.append(hook)
+    return hook
+
 
 # A check-in opened by hand stays open this long; scheduled ones use their schedule's window.
 MANUAL_WINDOW = timedelta(days=7)
@@ -212,10 +224,18 @@ def open_checkins(
     return ids
 
 
-def open_checkin(*, couple: Couple, prompt_set_key: str, opened_by: User) -> Checkin:
-    """Open a check-in now, by hand; the partner is told."""
+def open_checkin(
+    *,
+    couple: Couple,
+    prompt_set_key: str,
+    opened_by: User | None,
+    source: str = "manual",
+    closes_at: datetime | None = None,
+    commit: bool = True,
+) -> Checkin:
+    """Open a check-in now (by a partner, or for an exercise); the partners are told."""
     require_active(couple)
-    closes_at = clock.now() + MANUAL_WINDOW
+    closes_at = closes_at or clock.now() + MANUAL_WINDOW
     [checkin_id] = open_checkins(
         [
             Opening(
@@ -223,13 +243,15 @@ def open_checkin(*, couple: Couple, prompt_set_key: str, opened_by: User) -> Che
                 member_ids=tuple(couple.member_ids()),
                 prompt_set_key=prompt_set_key,
                 closes_at=closes_at,
-                opened_by_id=opened_by.id,
-                opened_by_name=opened_by.display_name,
+                source=source,
+                opened_by_id=opened_by.id if opened_by else None,
+                opened_by_name=opened_by.display_name if opened_by else "Your counselor",
                 remind_at=closes_at - MANUAL_REMINDER_BEFORE_CLOSE,
             )
         ]
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return db.session.get(Checkin, checkin_id)
 
 
@@ -319,6 +341,8 @@ def reveal_if_both_submitted(*, checkin: Checkin, now: datetime) -> bool:
     if revealed != 1:
         return False
     db.session.refresh(checkin)
+    for hook in _revealed_hooks:
+        hook(checkin)
     timeline.record(
         couple_id=checkin.couple_id,
         kind="checkin_revealed",
@@ -363,10 +387,11 @@ class TrendPoint:
 
 
 def trends(
-    *, couple: Couple, viewer: User, prompt_key: str, since: datetime | None
+    *, couple: Couple, viewer: User | None, prompt_key: str, since: datetime | None
 ) -> dict[str, Any]:
     """Per partner, the ratings given to a scale prompt: mine always, my partner's only where
-    shared and revealed."""
+    shared and revealed. With no viewer (a counselor), only shared and revealed ones."""
+    viewer_id = viewer.id if viewer else None
     prompt = db.session.scalar(sa.select(Prompt).where(Prompt.key == prompt_key))
     current = prompt and db.session.scalar(
         sa.select(PromptRevision).where(
@@ -377,7 +402,7 @@ def trends(
     if current is None or current.kind != "scale":
         raise Invalid.field("prompt", f"'{prompt_key}' is not a rating (scale) prompt.")
     statement = (
-        sa.select(CheckinResponse.user_id, Checkin.id, Checkin.opened_at, Answer.value)
+        sa.select(CheckinResponse.user_id, Checkin, Answer)
         .join(Answer, Answer.response_id == CheckinResponse.id)
         .join(Checkin, Checkin.id == CheckinResponse.checkin_id)
         .join(PromptRevision, PromptRevision.id == Answer.prompt_revision_id)
@@ -386,27 +411,27 @@ def trends(
             PromptRevision.prompt_id == prompt.id,
             PromptRevision.kind == "scale",
             CheckinResponse.submitted_at.is_not(None),
-            sa.or_(
-                CheckinResponse.user_id == viewer.id,
-                sa.and_(Answer.visibility == "shared", Checkin.revealed_at.is_not(None)),
-            ),
         )
         .order_by(Checkin.opened_at, Checkin.id)
     )
     if since is not None:
         statement = statement.where(Checkin.opened_at >= since)
     points: dict[str, list[TrendPoint]] = {uid: [] for uid in couple.member_ids()}
-    for user_id, checkin_id, opened_at, value in db.session.execute(statement):
-        points.setdefault(user_id, []).append(TrendPoint(checkin_id, opened_at, value))
+    for user_id, checkin, answer in db.session.execute(statement):
+        # the same rule as every other view of an answer
+        if answer_visible_to(answer, author_id=user_id, viewer_id=viewer_id, checkin=checkin):
+            points.setdefault(user_id, []).append(
+                TrendPoint(checkin.id, checkin.opened_at, answer.value)
+            )
     names = {m.user_id: m.user.display_name for m in couple.members}
-    ordered = sorted(points, key=lambda uid: uid != viewer.id)
+    ordered = sorted(points, key=lambda uid: uid != viewer_id)
     return {
         "prompt": current,
         "series": [
             {
                 "user_id": uid,
                 "display_name": names.get(uid),
-                "is_me": uid == viewer.id,
+                "is_me": uid == viewer_id,
                 "points": points[uid],
             }
             for uid in ordered
@@ -414,11 +439,26 @@ def trends(
     }
 
 
-def answer_visible_to(answer: Answer, *, author_id: str, viewer_id: str, checkin: Checkin) -> bool:
+def answer_visible_to(
+    answer: Answer, *, author_id: str, viewer_id: str | None, checkin: Checkin
+) -> bool:
     """The one rule: the author sees every answer; others see shared ones once revealed."""
     if author_id == viewer_id:
         return True
     return answer.visibility == "shared" and checkin.revealed_at is not None
+
+
+def visible_answers(
+    response: CheckinResponse | None, *, viewer_id: str, checkin: Checkin
+) -> list[dict[str, Any]]:
+    """A response's answers that `viewer_id` may see, by the one rule above."""
+    if response is None:
+        return []
+    return [
+        {"prompt": a.prompt.key, "value": a.value, "visibility": a.visibility}
+        for a in response.answers
+        if answer_visible_to(a, author_id=response.user_id, viewer_id=viewer_id, checkin=checkin)
+    ]
 
 
 def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True) -> dict[str, Any]:
@@ -441,15 +481,7 @@ def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True)
         return view
 
     def visible(response: CheckinResponse | None) -> list[dict[str, Any]]:
-        if response is None:
-            return []
-        return [
-            {"prompt": a.prompt.key, "value": a.value, "visibility": a.visibility}
-            for a in response.answers
-            if answer_visible_to(
-                a, author_id=response.user_id, viewer_id=viewer_id, checkin=checkin
-            )
-        ]
+        return visible_answers(response, viewer_id=viewer_id, checkin=checkin)
 
     view["prompts"] = [item.prompt for item in checkin.items]
     view["my_response"] = {
@@ -533,3 +565,13 @@ def send_reminders(*, now: datetime, limit: int) -> int:
             subject=("checkin", checkin.id),
         )
     return sent
+
+
+@couples.on_couple_ended
+def close_with_the_couple(couple: Couple, when: datetime) -> None:
+    """Open check-ins close with the couple, quietly: no reminders, nothing missed."""
+    db.session.execute(
+        sa.update(Checkin)
+        .where(Checkin.couple_id == couple.id, Checkin.status == "open")
+        .values(status="expired", closed_at=when)
+    )

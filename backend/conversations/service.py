@@ -7,6 +7,7 @@ cool-down has passed (or the one who paused picks it up again).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +26,16 @@ from backend.extensions import db
 from backend.notifications import service as notifications
 from backend.pagination import Page, keyset_page
 from backend.timeline import service as timeline
+
+CompletedHook = Callable[[Conversation], None]
+_completed_hooks: list[CompletedHook] = []
+
+
+def on_conversation_completed(hook: CompletedHook) -> CompletedHook:
+    """Register what follows a completed conversation (an exercise), in the same transaction."""
+    _completed_hooks.append(hook)
+    return hook
+
 
 DEFAULT_PAUSE_MINUTES = 20  # at least 20 minutes apart, doing something calming
 MAX_PAUSE_MINUTES = 24 * 60
@@ -212,6 +223,8 @@ def _advance(conversation: Conversation, couple: Couple, step_index: int, now: d
         summary=f"You finished a step together: {title}.",
     )
     if last:
+        for hook in _completed_hooks:
+            hook(conversation)
         timeline.record(
             couple_id=couple.id,
             kind="conversation_completed",

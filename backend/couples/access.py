@@ -78,13 +78,17 @@ def object_of_caller(model: type, object_id: str, user: User, *, write: bool = F
     return obj
 
 
-def with_couple(*, write: bool = False) -> Callable[[F], F]:
-    """Decorate a view: authenticate, then pass the caller's couple as `couple`."""
+def with_couple(*, write: bool = False, fresh: bool = False) -> Callable[[F], F]:
+    """Decorate a view: authenticate, then pass the caller's couple as `couple`.
+
+    `fresh`: the access token must come from a password login within the last 5 minutes,
+    for actions that widen who can see the couple's data.
+    """
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            verify_jwt_in_request()
+            verify_jwt_in_request(fresh=fresh)
             kwargs["couple"] = caller_couple(current_user(), write=write)
             return view(*args, **kwargs)
 
@@ -93,14 +97,16 @@ def with_couple(*, write: bool = False) -> Callable[[F], F]:
     return decorator
 
 
-def with_couple_object(param: str, model: type, *, write: bool = False) -> Callable[[F], F]:
+def with_couple_object(
+    param: str, model: type, *, write: bool = False, fresh: bool = False
+) -> Callable[[F], F]:
     """Decorate a view: authenticate, then swap the id in `param` for the caller's object."""
     name = param.removesuffix("_id")
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            verify_jwt_in_request()
+            verify_jwt_in_request(fresh=fresh)
             kwargs[name] = object_of_caller(model, kwargs.pop(param), current_user(), write=write)
             return view(*args, **kwargs)
 

@@ -4,9 +4,10 @@ sends reminders and purges what has expired.
 Exactly once, with any number of scheduler processes and any crash:
 - each batch of due schedules is claimed with `SELECT ... FOR UPDATE SKIP LOCKED` on
   PostgreSQL, so two processes never work on the same schedule at the same time;
-- on SQLite (one writer at a time; SQLAlchemy silently drops SKIP LOCKED there) the guard is
-  the unique key (schedule_id, due_at) on check-ins: a second process that read the same
-  schedule before the first committed fails that insert and skips the schedule;
+- on SQLite (SQLAlchemy silently drops SKIP LOCKED there) the batch first takes SQLite's
+  single write lock (database.lock_rows), so one process at a time claims and fires;
+- the unique key (schedule_id, due_at) on check-ins is the last guard on both: a duplicate
+  occurrence rolls the whole batch back;
 - a batch is one transaction: a process killed mid-batch leaves nothing half-done, and the
   next tick finds the same schedules still due.
 """
@@ -26,11 +27,13 @@ from backend.accounts import service as accounts
 from backend.agreements import service as agreements
 from backend.checkins import service as checkins
 from backend.conversations import service as conversations
+from backend.counseling import service as counseling
 from backend.couples.models import Couple, CoupleMember
 from backend.database import lock_rows
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.idempotency import service as idempotency
+from backend.scheduling import service as schedules_service
 from backend.scheduling.models import Schedule
 from backend.scheduling.rules import next_occurrence
 from backend.scheduling.service import rule_in
@@ -52,6 +55,7 @@ class TickReport:
     agreements_ended: int = 0
     reviews: int = 0
     pause_prompts: int = 0
+    exercise_reminders: int = 0
     purged: int = 0
     batches: int = 0
 
@@ -60,7 +64,10 @@ def claim_due_schedules(*, now: datetime, limit: int) -> list[Schedule]:
     """Lock a batch of due schedules for this process (PostgreSQL skips rows others hold)."""
     statement = (
         sa.select(Schedule)
-        .where(Schedule.status == "active", Schedule.paused.is_(False), Schedule.next_due_at <= now)
+        # `paused = false` exactly as in the partial index ix_schedules_due, so it is used
+        .where(
+            Schedule.status == "active", Schedule.paused == sa.false(), Schedule.next_due_at <= now
+        )
         .order_by(Schedule.next_due_at)
         .limit(limit)
     )
@@ -106,6 +113,7 @@ def run_due_batch(*, now: datetime, limit: int, cache: dict) -> tuple[int, int, 
     couples = _couples_of(schedules)
     openings: list[checkins.Opening] = []
     moves: list[dict] = []
+    stopped: list[Schedule] = []
     for schedule in schedules:
         status, timezone, member_ids = couples[schedule.couple_id]
         try:
@@ -115,6 +123,8 @@ def run_due_batch(*, now: datetime, limit: int, cache: dict) -> tuple[int, int, 
             log.warning("schedule %s stopped: %s", schedule.id, exc.detail)
         if status != "active":
             moves.append({"id": schedule.id, "status": "stopped"})
+            if status == "stopped":  # the couple is active, the prompt set is gone
+                stopped.append(schedule)
             continue
         due, next_due_at = due_occurrences(schedule, timezone, now=now)
         moves.append({"id": schedule.id, "next_due_at": next_due_at})
@@ -137,6 +147,8 @@ def run_due_batch(*, now: datetime, limit: int, cache: dict) -> tuple[int, int, 
             )
     db.session.execute(sa.update(Schedule), moves)
     checkins.open_checkins(openings, cache=cache)
+    for schedule in stopped:
+        schedules_service.tell_stopped(schedule, couples[schedule.couple_id][2])
     try:
         db.session.commit()
     except sa.exc.IntegrityError:
@@ -176,6 +188,7 @@ def tick(
     report.agreements_ended = agreements.end_due_agreements(now=now)
     report.reviews = agreements.send_review_reminders(now=now)
     report.pause_prompts = conversations.prompt_long_pauses(now=now)
+    report.exercise_reminders = counseling.remind_due_exercises(now=now)
     db.session.commit()
     report.purged = accounts.purge_expired_sessions(now=now) + idempotency.purge_expired(now=now)
     return report

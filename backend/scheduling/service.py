@@ -14,7 +14,7 @@ from backend.checkins import service as checkins
 from backend.couples import service as couples
 from backend.couples.access import require_active
 from backend.couples.models import Couple
-from backend.errors import Invalid
+from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.notifications import service as notifications
 from backend.scheduling.models import Schedule
@@ -124,6 +124,24 @@ def describe(schedule: Schedule) -> str:
     return f"the check-in schedule ({days} at {schedule.local_time})"
 
 
+def tell_stopped(schedule: Schedule, member_ids: tuple[str, ...]) -> None:
+    """A schedule whose prompt set is no longer offered stops; both partners are told."""
+    timeline.record(
+        couple_id=schedule.couple_id,
+        kind="schedule_stopped",
+        subject=("schedule", schedule.id),
+        summary=f"{describe(schedule).capitalize()} stopped: its prompts are no longer offered.",
+    )
+    notifications.notify(
+        user_ids=member_ids,
+        couple_id=schedule.couple_id,
+        kind="schedule_stopped",
+        title="A check-in schedule stopped",
+        body="Its prompt set is no longer offered. Choose another set for a new schedule.",
+        subject=("schedule", schedule.id),
+    )
+
+
 def create_schedule(*, couple: Couple, user: User, data: dict[str, Any]) -> Schedule:
     """Add a schedule; the partner is told."""
     require_active(couple)
@@ -150,8 +168,11 @@ def update_schedule(*, schedule: Schedule, user: User, changes: dict[str, Any]) 
     """Change or pause a schedule; the partner is told."""
     couple = db.session.get(Couple, schedule.couple_id)
     require_active(couple)
+    if schedule.status != "active":
+        raise Conflict("This schedule has stopped; create a new one instead.")
     before = _values(schedule)
     values = {**before, **changes}
+    values["weekdays"] = sorted(set(values["weekdays"]), key=_weekday_order)
     _check(values)
     if values == before:
         return schedule
@@ -228,7 +249,9 @@ def view(schedule: Schedule) -> dict[str, Any]:
         "reminder_hours_before_close": schedule.reminder_hours_before_close,
         "paused": schedule.paused,
         "status": schedule.status,
-        "next_due_at": schedule.next_due_at if schedule.status == "active" else None,
+        "next_due_at": (
+            schedule.next_due_at if schedule.status == "active" and not schedule.paused else None
+        ),
         "created_at": schedule.created_at,
         "updated_at": schedule.updated_at,
     }

@@ -23,6 +23,7 @@ KINDS = (
     "schedule_paused",
     "schedule_resumed",
     "schedule_deleted",
+    "schedule_stopped",
     "agreement_proposed",
     "agreement_amended",
     "agreement_activated",
@@ -35,6 +36,11 @@ KINDS = (
     "conversation_resumed",
     "conversation_completed",
     "conversation_abandoned",
+    "counselor_link_proposed",
+    "counselor_linked",
+    "counselor_link_ended",
+    "exercise_assigned",
+    "exercise_completed",
 )
 
 

@@ -169,9 +169,48 @@ def test_a_schedule_whose_prompt_set_disappeared_is_stopped_not_crashing(alice, 
     try:
         with at(MONDAY_NOON + timedelta(days=1)):
             tick()
-            assert (
-                alice.login().get(f"/schedules/{schedule['id']}").get_json()["status"] == "stopped"
-            )
+            url = f"/schedules/{schedule['id']}"
+            assert alice.login().get(url).get_json()["status"] == "stopped"
+            assert alice.patch(url, json={"paused": True}).status_code == 409
+        assert count(TimelineEvent, TimelineEvent.kind == "schedule_stopped") == 1
+        assert count(Notification, Notification.kind == "schedule_stopped") == 2
     finally:
         prompt_set.retired_at = None
         db.session.commit()
+
+
+def test_leaving_closes_open_checkins_quietly(alice, bob, couple):
+    with at(MONDAY_NOON):
+        daily_at(alice.login())
+    with at(datetime(2026, 11, 23, 19, 1, tzinfo=UTC)):
+        tick()
+        bob.login().post("/couple/leave", json={})
+    with at(datetime(2026, 11, 24, 20, 0, tzinfo=UTC)):
+        report = tick()
+    assert report.reminded == 0 and report.expired == 0
+    assert [c.status for c in checkins()] == ["expired"]
+    assert count(TimelineEvent, TimelineEvent.kind == "checkin_missed") == 0
+    assert count(Notification, Notification.kind == "checkin_reminder") == 0
+
+
+def test_the_claim_is_served_by_the_partial_index(app, backend_name):
+    from backend.scheduling.jobs import claim_due_schedules
+
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        claim_due_schedules(now=MONDAY_NOON, limit=10)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+        db.session.rollback()
+    select, params = next(s for s in statements if s[0].lstrip().upper().startswith("SELECT"))
+    explain = "EXPLAIN QUERY PLAN " if backend_name == "sqlite" else "EXPLAIN "
+    with db.engine.connect() as conn:
+        if backend_name == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + select, params))
+    assert "ix_schedules_due" in plan

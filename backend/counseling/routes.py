@@ -1,0 +1,147 @@
+"""Counseling API: link codes and views for counselors; links and exercises for couples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from backend.accounts.access import current_user
+from backend.conversations import service as conversations
+from backend.conversations.schemas import ConversationSchema
+from backend.counseling import service
+from backend.counseling.access import with_link, with_linked_couple
+from backend.counseling.models import CounselorLink, Exercise
+from backend.counseling.schemas import (
+    CoupleCardSchema,
+    CoupleDetailArgsSchema,
+    CoupleDetailSchema,
+    ExerciseCreateSchema,
+    ExerciseSchema,
+    LinkCodeSchema,
+    LinkProposeSchema,
+    LinkSchema,
+    StartConversationSchema,
+)
+from backend.couples.access import with_couple, with_couple_object
+from backend.couples.models import Couple
+
+blp = Blueprint("counseling", __name__, url_prefix="/api/v1", description="Counselors.")
+FRESH = "Needs a password login within the last 5 minutes: it widens who sees your data."
+
+
+@blp.route("/counselor/link-codes")
+class LinkCodes(MethodView):
+    @jwt_required()
+    @blp.response(201, LinkCodeSchema)
+    def post(self) -> dict[str, Any]:
+        """Make a single-use link code (counselors only), valid 7 days."""
+        code, expires_at = service.create_link_code(counselor=current_user())
+        return {"code": code, "expires_at": expires_at}
+
+
+@blp.route("/counselor/couples")
+class LinkedCouples(MethodView):
+    @jwt_required()
+    @blp.response(200, CoupleCardSchema(many=True))
+    def get(self) -> list[dict[str, Any]]:
+        """The couples linked to you, each with a progress summary."""
+        return service.linked_couples(counselor=current_user())
+
+
+@blp.route("/counselor/couples/<couple_id>")
+class LinkedCouple(MethodView):
+    @with_linked_couple
+    @blp.arguments(CoupleDetailArgsSchema, location="query")
+    @blp.response(200, CoupleDetailSchema)
+    def get(self, args: dict, couple: Couple, link: CounselorLink) -> dict[str, Any]:
+        """A linked couple within the scope they chose (404 unless linked)."""
+        return service.couple_detail(
+            couple=couple, link=link, counselor=current_user(), prompt=args.get("prompt")
+        )
+
+
+@blp.route("/counselor/couples/<couple_id>/exercises")
+class AssignExercise(MethodView):
+    @with_linked_couple
+    @blp.arguments(ExerciseCreateSchema)
+    @blp.response(201, ExerciseSchema)
+    def post(self, data: dict, couple: Couple, link: CounselorLink) -> dict[str, Any]:
+        """Assign an exercise: a check-in, a guided conversation, or a reflection."""
+        exercise = service.assign_exercise(couple=couple, counselor=current_user(), **data)
+        return service.exercise_view(exercise)
+
+
+@blp.route("/couple/counselor-links")
+class CoupleLinks(MethodView):
+    @with_couple()
+    @blp.response(200, LinkSchema(many=True))
+    def get(self, couple: Couple) -> list[dict[str, Any]]:
+        """The couple's counselor links."""
+        return [service.link_view(link) for link in service.links_of(couple)]
+
+    @with_couple(write=True, fresh=True)
+    @blp.arguments(LinkProposeSchema)
+    @blp.response(201, LinkSchema)
+    @blp.alt_response(401, description=FRESH)
+    @blp.alt_response(409, description="Already linked, or the couple has ended.")
+    @blp.alt_response(429, description="Too many wrong codes; see Retry-After.")
+    def post(self, data: dict, couple: Couple) -> dict[str, Any]:
+        """Propose linking a counselor with their code; your partner must consent."""
+        link = service.propose_link(couple=couple, user=current_user(), **data)
+        return service.link_view(link)
+
+
+@blp.route("/counselor-links/<link_id>/consent")
+class ConsentLink(MethodView):
+    @with_link(fresh=True)
+    @blp.response(200, LinkSchema)
+    @blp.alt_response(401, description=FRESH)
+    @blp.alt_response(409, description="Not pending, or you proposed it.")
+    def post(self, link: CounselorLink) -> dict[str, Any]:
+        """Consent to the link your partner proposed; only now the counselor sees the couple."""
+        return service.link_view(service.consent_link(link=link, user=current_user()))
+
+
+@blp.route("/counselor-links/<link_id>")
+class LinkById(MethodView):
+    @with_link()
+    @blp.response(204)
+    @blp.alt_response(409, description="Already ended.")
+    def delete(self, link: CounselorLink) -> None:
+        """End the link at once (either partner, or the counselor); both partners are told."""
+        service.end_link(link=link, user=current_user())
+
+
+@blp.route("/couple/exercises")
+class CoupleExercises(MethodView):
+    @with_couple()
+    @blp.response(200, ExerciseSchema(many=True))
+    def get(self, couple: Couple) -> list[dict[str, Any]]:
+        """Exercises your counselors assigned, newest first."""
+        return [service.exercise_view(e) for e in service.list_exercises(couple=couple)]
+
+
+@blp.route("/exercises/<exercise_id>/complete")
+class CompleteExercise(MethodView):
+    @with_couple_object("exercise_id", Exercise, write=True)
+    @blp.response(200, ExerciseSchema)
+    @blp.alt_response(409, description="Already done, or not open.")
+    def post(self, exercise: Exercise) -> dict[str, Any]:
+        """Mark your part done; when both have, the exercise is complete."""
+        return service.exercise_view(service.complete_part(exercise=exercise, user=current_user()))
+
+
+@blp.route("/exercises/<exercise_id>/conversation")
+class ExerciseConversation(MethodView):
+    @with_couple_object("exercise_id", Exercise, write=True)
+    @blp.arguments(StartConversationSchema)
+    @blp.response(201, ConversationSchema)
+    @blp.alt_response(409, description="Not a conversation exercise, or already started.")
+    def post(self, data: dict, exercise: Exercise) -> dict[str, Any]:
+        """Start the guided conversation of a conversation exercise."""
+        user = current_user()
+        conversation = service.start_conversation(exercise=exercise, user=user, **data)
+        return conversations.conversation_for_viewer(conversation, user.id)

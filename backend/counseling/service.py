@@ -1,0 +1,592 @@
+"""Counseling: linking a counselor with both partners' consent, exercises, progress views.
+
+A counselor widens who sees the couple's data, so linking needs both partners, each with a
+recent password login; either partner (or the counselor) ends it at once. Scope `progress`
+shows how things go (completion, statuses, the timeline); `shared_content` adds shared check-in
+answers once revealed and conversation entries. Private answers and journals: never.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from limits import parse_many
+
+from backend import clock
+from backend.accounts.models import User
+from backend.agreements.models import Agreement
+from backend.checkins import service as checkins
+from backend.checkins.models import Checkin
+from backend.conversations import service as conversations
+from backend.conversations.models import Conversation
+from backend.counseling.models import (
+    CounselorLink,
+    CounselorLinkCode,
+    Exercise,
+    ExerciseParticipant,
+)
+from backend.couples import service as couples
+from backend.couples.access import require_active
+from backend.couples.models import Couple
+from backend.couples.service import CODE_ALPHABET, CODE_LENGTH, hash_code
+from backend.errors import Conflict, Invalid, NotFound
+from backend.extensions import db
+from backend.notifications import service as notifications
+from backend.ratelimit import hashed_key, limiter
+from backend.timeline import service as timeline
+from backend.timeline.models import TimelineEvent
+
+CODE_LIFETIME = timedelta(days=7)
+WRONG_CODES = parse_many("10/hour")
+COUNSELORS_ONLY = "Link codes are made by counselors."
+
+
+def _name(user_id: str | None) -> str:
+    user = db.session.get(User, user_id) if user_id else None
+    return user.display_name if user else "Former partner"
+
+
+def create_link_code(*, counselor: User) -> tuple[str, datetime]:
+    """A single-use code the counselor gives a couple; valid 7 days."""
+    if counselor.role != "counselor":
+        raise NotFound(COUNSELORS_ONLY)
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    expires_at = clock.now() + CODE_LIFETIME
+    db.session.add(
+        CounselorLinkCode(
+            counselor_id=counselor.id, code_hash=hash_code(code), expires_at=expires_at
+        )
+    )
+    db.session.commit()
+    return code, expires_at
+
+
+def propose_link(*, couple: Couple, user: User, code: str, scope: str) -> CounselorLink:
+    """One partner proposes linking the counselor whose code this is; the other must consent."""
+    require_active(couple)
+    rules = [(WRONG_CODES, hashed_key("counselor-code", user.id))]
+    limiter().check(rules, "Too many wrong codes. Please wait a little and try again.")
+    now = clock.now()
+    link_code = db.session.scalar(
+        sa.select(CounselorLinkCode).where(CounselorLinkCode.code_hash == hash_code(code))
+    )
+    if link_code is None or link_code.used_at is not None or link_code.expires_at <= now:
+        limiter().record_failure(rules)
+        raise NotFound(
+            "This code is unknown, already used or expired. Ask your counselor for a new one."
+        )
+    claimed = db.session.execute(
+        sa.update(CounselorLinkCode)
+        .where(CounselorLinkCode.id == link_code.id, CounselorLinkCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.rollback()
+        raise NotFound(
+            "This code is unknown, already used or expired. Ask your counselor for a new one."
+        )
+    link = CounselorLink(
+        couple_id=couple.id,
+        counselor_id=link_code.counselor_id,
+        scope=scope,
+        status="pending",
+        proposed_by_id=user.id,
+        proposed_at=now,
+    )
+    db.session.add(link)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict("This counselor is already linked (or waiting for consent).") from exc
+    counselor = _name(link.counselor_id)
+    timeline.record(
+        couple_id=couple.id,
+        kind="counselor_link_proposed",
+        actor_id=user.id,
+        subject=("counselor_link", link.id),
+        summary=f"{user.display_name} proposed linking counselor {counselor}.",
+    )
+    notifications.notify(
+        user_ids=[couple.partner_of(user.id)],
+        couple_id=couple.id,
+        kind="counselor_link_proposed",
+        title="Link a counselor?",
+        body=f"{user.display_name} proposed linking counselor {counselor}. Nothing is shared "
+        "unless you agree too.",
+        subject=("counselor_link", link.id),
+    )
+    db.session.commit()
+    return link
+
+
+def consent_link(*, link: CounselorLink, user: User) -> CounselorLink:
+    """The other partner consents; only now does the counselor see the couple."""
+    couple = db.session.get(Couple, link.couple_id)
+    require_active(couple)
+    if user.id not in couple.member_ids():
+        raise NotFound("There is no link with this id that you can see.")
+    if link.status != "pending":
+        raise Conflict(f"This link is {link.status}.")
+    if link.proposed_by_id == user.id:
+        raise Conflict("You proposed this link; it waits for your partner's consent.")
+    link.status = "active"
+    link.consented_by_id = user.id
+    link.activated_at = clock.now()
+    counselor = _name(link.counselor_id)
+    timeline.record(
+        couple_id=couple.id,
+        kind="counselor_linked",
+        actor_id=user.id,
+        subject=("counselor_link", link.id),
+        summary=f"You both linked counselor {counselor}.",
+    )
+    notifications.notify(
+        user_ids=[*couple.member_ids(), link.counselor_id],
+        couple_id=couple.id,
+        kind="counselor_linked",
+        title="Counselor linked",
+        body=f"Counselor {counselor} is now linked ({link.scope.replace('_', ' ')}). Either "
+        "partner can end this at any time.",
+        subject=("counselor_link", link.id),
+    )
+    db.session.commit()
+    return link
+
+
+def end_link(*, link: CounselorLink, user: User) -> None:
+    """Either partner or the counselor ends the link at once; both partners are told."""
+    if link.status in ("revoked", "ended"):
+        raise Conflict(f"This link has already {link.status}.")
+    couple = db.session.get(Couple, link.couple_id)
+    link.status = "revoked"
+    link.ended_at = clock.now()
+    link.ended_by_id = user.id
+    timeline.record(
+        couple_id=couple.id,
+        kind="counselor_link_ended",
+        actor_id=user.id,
+        subject=("counselor_link", link.id),
+        summary=f"{user.display_name} ended the link with counselor {_name(link.counselor_id)}.",
+    )
+    told = [*couple.member_ids()]
+    if user.id != link.counselor_id:
+        told.append(link.counselor_id)
+    notifications.notify(
+        user_ids=told,
+        couple_id=couple.id,
+        kind="counselor_link_ended",
+        title="Counselor link ended",
+        body=f"{user.display_name} ended the link with counselor {_name(link.counselor_id)}. "
+        "They no longer see anything of the couple.",
+        subject=("counselor_link", link.id),
+    )
+    db.session.commit()
+
+
+def links_of(couple: Couple) -> list[CounselorLink]:
+    """The couple's counselor links, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(CounselorLink)
+            .where(CounselorLink.couple_id == couple.id)
+            .order_by(CounselorLink.proposed_at.desc(), CounselorLink.id)
+        )
+    )
+
+
+def link_view(link: CounselorLink) -> dict[str, Any]:
+    """A link as partners and the counselor see it."""
+    return {
+        "id": link.id,
+        "counselor": {"id": link.counselor_id, "display_name": _name(link.counselor_id)},
+        "scope": link.scope,
+        "status": link.status,
+        "proposed_by": {"id": link.proposed_by_id, "display_name": _name(link.proposed_by_id)},
+        "proposed_at": link.proposed_at,
+        "activated_at": link.activated_at,
+        "ended_at": link.ended_at,
+    }
+
+
+# --- exercises -----------------------------------------------------------------------------
+
+
+def assign_exercise(
+    *,
+    couple: Couple,
+    counselor: User,
+    kind: str,
+    template: str | None,
+    instructions: str,
+    prompts: list[str],
+    due_on: date | None,
+) -> Exercise:
+    """A counselor assigns an exercise; a check-in exercise opens its check-in now."""
+    require_active(couple)
+    today = clock.now().astimezone(ZoneInfo(couple.timezone)).date()
+    if due_on is not None and due_on < today:
+        raise Invalid.field("due_on", "Choose a due date from today on.")
+    if kind == "checkin":
+        if not template:
+            raise Invalid.field("template", "Name the prompt set of the check-in.")
+        checkins.find_prompt_set(template, field="template")
+    elif kind == "conversation":
+        from backend.conversations import library
+
+        if not template or library.template(template) is None:
+            raise Invalid.field("template", "Name a conversation template.")
+    elif not prompts and not instructions:
+        raise Invalid.field("prompts", "Give the couple something to reflect on.")
+    exercise = Exercise(
+        couple_id=couple.id,
+        counselor_id=counselor.id,
+        kind=kind,
+        template=template,
+        instructions=instructions,
+        prompts=prompts,
+        due_on=due_on,
+        status="open",
+    )
+    exercise.participants = [ExerciseParticipant(user_id=uid) for uid in couple.member_ids()]
+    db.session.add(exercise)
+    if kind == "checkin":
+        closes_at = None
+        if due_on is not None:
+            end_of_day = datetime.combine(due_on + timedelta(days=1), datetime.min.time())
+            closes_at = end_of_day.replace(tzinfo=ZoneInfo(couple.timezone))
+        checkin = checkins.open_checkin(
+            couple=couple,
+            prompt_set_key=template,
+            opened_by=None,
+            source="exercise",
+            closes_at=closes_at,
+            commit=False,
+        )
+        exercise.checkin_id = checkin.id
+    db.session.flush()
+    timeline.record(
+        couple_id=couple.id,
+        kind="exercise_assigned",
+        actor_id=counselor.id,
+        subject=("exercise", exercise.id),
+        summary=f"Counselor {counselor.display_name} assigned an exercise.",
+    )
+    notifications.notify(
+        user_ids=couple.member_ids(),
+        couple_id=couple.id,
+        kind="exercise_assigned",
+        title="A new exercise",
+        body=f"Counselor {counselor.display_name} assigned an exercise"
+        + (f", due {due_on.isoformat()}." if due_on else "."),
+        subject=("exercise", exercise.id),
+    )
+    db.session.commit()
+    return exercise
+
+
+def _complete(exercise: Exercise, now: datetime) -> None:
+    """Mark the exercise done (once), on the timeline and for the counselor."""
+    done = db.session.execute(
+        sa.update(Exercise)
+        .where(Exercise.id == exercise.id, Exercise.status == "open")
+        .values(status="completed", completed_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        return
+    timeline.record(
+        couple_id=exercise.couple_id,
+        kind="exercise_completed",
+        subject=("exercise", exercise.id),
+        summary="You completed an exercise your counselor assigned.",
+    )
+    if exercise.counselor_id:
+        notifications.notify(
+            user_ids=[exercise.counselor_id],
+            couple_id=exercise.couple_id,
+            kind="exercise_completed",
+            title="An exercise was completed",
+            body="A couple you work with completed an exercise.",
+            subject=("exercise", exercise.id),
+        )
+
+
+def complete_part(*, exercise: Exercise, user: User) -> Exercise:
+    """A partner marks their part done; with both parts done, the exercise is complete."""
+    require_active(db.session.get(Couple, exercise.couple_id))
+    if exercise.status != "open":
+        raise Conflict(f"This exercise is {exercise.status}.")
+    part = exercise.part_of(user.id)
+    if part is None:  # pragma: no cover - every member gets a part when it is assigned
+        raise NotFound("There is no exercise with this id that you can see.")
+    if part.completed_at is not None:
+        raise Conflict("You already marked your part done.")
+    now = clock.now()
+    part.completed_at = now
+    db.session.flush()
+    if all(p.completed_at for p in exercise.participants):
+        _complete(exercise, now)
+    db.session.commit()
+    db.session.refresh(exercise)
+    return exercise
+
+
+def start_conversation(*, exercise: Exercise, user: User, roles: dict[str, str]) -> Conversation:
+    """Start the guided conversation of a conversation exercise."""
+    couple = db.session.get(Couple, exercise.couple_id)
+    if exercise.kind != "conversation":
+        raise Conflict("Only a conversation exercise starts a conversation.")
+    if exercise.status != "open" or exercise.conversation_id is not None:
+        raise Conflict("This exercise's conversation was already started.")
+    conversation = conversations.start(
+        couple=couple, user=user, template_key=exercise.template, roles=roles
+    )
+    exercise.conversation_id = conversation.id
+    db.session.commit()
+    return conversation
+
+
+def list_exercises(*, couple: Couple) -> list[Exercise]:
+    """The couple's exercises, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Exercise)
+            .where(Exercise.couple_id == couple.id)
+            .order_by(Exercise.created_at.desc(), Exercise.id)
+        )
+    )
+
+
+def exercise_view(exercise: Exercise) -> dict[str, Any]:
+    """An exercise with each partner's part."""
+    return {
+        "id": exercise.id,
+        "kind": exercise.kind,
+        "template": exercise.template,
+        "instructions": exercise.instructions,
+        "prompts": exercise.prompts,
+        "due_on": exercise.due_on,
+        "status": exercise.status,
+        "counselor": {"id": exercise.counselor_id, "display_name": _name(exercise.counselor_id)}
+        if exercise.counselor_id
+        else None,
+        "checkin_id": exercise.checkin_id,
+        "conversation_id": exercise.conversation_id,
+        "parts": [
+            {
+                "user": {"id": p.user_id, "display_name": _name(p.user_id)},
+                "completed_at": p.completed_at,
+            }
+            for p in exercise.participants
+        ],
+        "created_at": exercise.created_at,
+        "completed_at": exercise.completed_at,
+    }
+
+
+def remind_due_exercises(*, now: datetime) -> int:
+    """Remind each partner once, the day before an exercise is due."""
+    rows = db.session.execute(
+        sa.select(ExerciseParticipant, Exercise)
+        .join(Exercise, Exercise.id == ExerciseParticipant.exercise_id)
+        .where(
+            Exercise.status == "open",
+            Exercise.due_on.is_not(None),
+            Exercise.due_on <= (now + timedelta(days=2)).date(),
+            ExerciseParticipant.completed_at.is_(None),
+            ExerciseParticipant.reminded_at.is_(None),
+        )
+    ).all()
+    sent = 0
+    for part, exercise in rows:
+        couple = db.session.get(Couple, exercise.couple_id)
+        today = now.astimezone(ZoneInfo(couple.timezone)).date()
+        if exercise.due_on - today > timedelta(days=1):
+            continue
+        claimed = db.session.execute(
+            sa.update(ExerciseParticipant)
+            .where(
+                ExerciseParticipant.exercise_id == part.exercise_id,
+                ExerciseParticipant.user_id == part.user_id,
+                ExerciseParticipant.reminded_at.is_(None),
+            )
+            .values(reminded_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            continue
+        sent += 1
+        notifications.notify(
+            user_ids=[part.user_id],
+            couple_id=exercise.couple_id,
+            kind="exercise_due",
+            title="An exercise is due soon",
+            body=f"Your counselor's exercise is due {exercise.due_on.isoformat()}. Do what you "
+            "can; it's fine to talk about it in your next session either way.",
+            subject=("exercise", exercise.id),
+        )
+    return sent
+
+
+# --- the counselor's views -----------------------------------------------------------------
+
+
+def progress(couple: Couple, *, now: datetime) -> dict[str, Any]:
+    """How the couple is doing: counts and statuses, no content."""
+    since = now - timedelta(weeks=4)
+
+    def count_checkins(*statuses: str) -> int:
+        return db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Checkin)
+            .where(
+                Checkin.couple_id == couple.id,
+                Checkin.status.in_(statuses),
+                Checkin.opened_at >= since,
+            )
+        )
+
+    open_exercises = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Exercise)
+        .where(Exercise.couple_id == couple.id, Exercise.status == "open")
+    )
+    agreement_statuses = dict(
+        db.session.execute(
+            sa.select(Agreement.status, sa.func.count())
+            .where(Agreement.couple_id == couple.id)
+            .group_by(Agreement.status)
+        ).all()
+    )
+    last_activity = db.session.scalar(
+        sa.select(sa.func.max(TimelineEvent.occurred_at)).where(
+            TimelineEvent.couple_id == couple.id
+        )
+    )
+    return {
+        "checkins_completed_4w": count_checkins("revealed"),
+        "checkins_missed_4w": count_checkins("expired", "missed"),
+        "open_exercises": open_exercises,
+        "active_agreements": agreement_statuses.get("active", 0),
+        "agreements_by_status": agreement_statuses,
+        "last_activity": last_activity,
+    }
+
+
+def couple_card(couple: Couple, link: CounselorLink) -> dict[str, Any]:
+    """A couple as its counselor sees it in a list."""
+    return {
+        "id": couple.id,
+        "name": couple.name,
+        "status": couple.status,
+        "timezone": couple.timezone,
+        "members": [{"id": m.user_id, "display_name": m.user.display_name} for m in couple.members],
+        "link": link_view(link),
+        "progress": progress(couple, now=clock.now()),
+    }
+
+
+def linked_couples(*, counselor: User) -> list[dict[str, Any]]:
+    """Every couple the counselor is actively linked to, with a progress summary."""
+    links = db.session.scalars(
+        sa.select(CounselorLink).where(
+            CounselorLink.counselor_id == counselor.id, CounselorLink.status == "active"
+        )
+    ).all()
+    return [couple_card(db.session.get(Couple, link.couple_id), link) for link in links]
+
+
+def couple_detail(
+    *, couple: Couple, link: CounselorLink, counselor: User, prompt: str | None
+) -> dict[str, Any]:
+    """One couple within the link's scope: progress, timeline, trends, and shared content if
+    the couple chose `shared_content`. Private answers and journals are never here."""
+    detail = couple_card(couple, link)
+    events = db.session.scalars(
+        sa.select(TimelineEvent)
+        .where(TimelineEvent.couple_id == couple.id)
+        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+        .limit(50)
+    ).all()
+    detail["timeline"] = events
+    detail["exercises"] = [exercise_view(e) for e in list_exercises(couple=couple)]
+    detail["trends"] = (
+        checkins.trends(couple=couple, viewer=None, prompt_key=prompt, since=None)
+        if prompt
+        else None
+    )
+    detail["shared_checkins"] = None
+    detail["conversations"] = None
+    if link.scope == "shared_content":
+        revealed = db.session.scalars(
+            sa.select(Checkin)
+            .where(Checkin.couple_id == couple.id, Checkin.revealed_at.is_not(None))
+            .order_by(Checkin.opened_at.desc())
+            .limit(20)
+        ).all()
+        detail["shared_checkins"] = [
+            {
+                "id": c.id,
+                "title": c.title,
+                "revealed_at": c.revealed_at,
+                "responses": [
+                    {
+                        "user": {"id": r.user_id, "display_name": _name(r.user_id)},
+                        "answers": checkins.visible_answers(r, viewer_id=counselor.id, checkin=c),
+                    }
+                    for r in c.responses
+                ],
+            }
+            for c in revealed
+        ]
+        talks = db.session.scalars(
+            sa.select(Conversation)
+            .where(Conversation.couple_id == couple.id)
+            .order_by(Conversation.started_at.desc())
+            .limit(10)
+        ).all()
+        detail["conversations"] = [
+            conversations.conversation_for_viewer(c, counselor.id) for c in talks
+        ]
+    return detail
+
+
+@checkins.on_checkin_revealed
+def complete_checkin_exercise(checkin: Checkin) -> None:
+    """A check-in exercise is done when its check-in is revealed."""
+    exercise = db.session.scalar(sa.select(Exercise).where(Exercise.checkin_id == checkin.id))
+    if exercise is not None:
+        _complete(exercise, clock.now())
+
+
+@conversations.on_conversation_completed
+def complete_conversation_exercise(conversation: Conversation) -> None:
+    """A conversation exercise is done when its conversation is completed."""
+    exercise = db.session.scalar(
+        sa.select(Exercise).where(Exercise.conversation_id == conversation.id)
+    )
+    if exercise is not None:
+        _complete(exercise, clock.now())
+
+
+@couples.on_couple_ended
+def end_links_with_the_couple(couple: Couple, when: datetime) -> None:
+    """Counselor links end with the couple (quietly: leaving is quiet)."""
+    db.session.execute(
+        sa.update(CounselorLink)
+        .where(
+            CounselorLink.couple_id == couple.id, CounselorLink.status.in_(("pending", "active"))
+        )
+        .values(status="ended", ended_at=when)
+    )
+    db.session.execute(
+        sa.update(Exercise)
+        .where(Exercise.couple_id == couple.id, Exercise.status == "open")
+        .values(status="cancelled")
+    )

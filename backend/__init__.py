@@ -35,6 +35,11 @@ def _configure_libraries(app: Flask) -> None:
     from datetime import timedelta
 
     config = app.config
+    if config.get("TRUSTLINE_PUSH_WEBHOOK_URL") and not config.get("TRUSTLINE_PUSH_WEBHOOK_SECRET"):
+        raise ValueError(
+            "TRUSTLINE_PUSH_WEBHOOK_URL is set without TRUSTLINE_PUSH_WEBHOOK_SECRET: pushes "
+            "must be signed. Set both, or neither to keep notifications in-app."
+        )
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     config["JWT_SECRET_KEY"] = config["SECRET_KEY"]
     config["JWT_TOKEN_LOCATION"] = ["headers"]
@@ -87,8 +92,11 @@ def register_blueprints(app: Flask) -> None:
     from backend.counseling.routes import blp as counseling
     from backend.couples.routes import blp as couples
     from backend.extensions import api
+    from backend.journal.routes import blp as journal
+    from backend.notifications.routes import blp as notifications
     from backend.ops.routes import blp as ops
     from backend.ops.routes import docs_blp
+    from backend.safety.routes import blp as safety
     from backend.scheduling.routes import blp as schedules
     from backend.timeline.routes import blp as timeline
 
@@ -102,6 +110,9 @@ def register_blueprints(app: Flask) -> None:
         agreements,
         conversations,
         counseling,
+        notifications,
+        journal,
+        safety,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)

@@ -71,6 +71,13 @@ def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             env, "TRUSTLINE_SCHEDULER_INTERVAL_SECONDS", 30
         ),
         "TRUSTLINE_SCHEDULER_BATCH_SIZE": _int(env, "TRUSTLINE_SCHEDULER_BATCH_SIZE", 500),
+        "TRUSTLINE_PUSH_WEBHOOK_URL": env.get("TRUSTLINE_PUSH_WEBHOOK_URL") or None,
+        "TRUSTLINE_PUSH_WEBHOOK_SECRET": env.get("TRUSTLINE_PUSH_WEBHOOK_SECRET") or None,
+        "TRUSTLINE_PUSH_MAX_ATTEMPTS": _int(env, "TRUSTLINE_PUSH_MAX_ATTEMPTS", 6),
+        "TRUSTLINE_PUSH_TIMEOUT_SECONDS": _int(env, "TRUSTLINE_PUSH_TIMEOUT_SECONDS", 5),
+        "TRUSTLINE_PUSH_BACKOFF_SECONDS": _int(env, "TRUSTLINE_PUSH_BACKOFF_SECONDS", 30),
+        # A path to a YAML or JSON file replacing the built-in safety resources.
+        "TRUSTLINE_SAFETY_RESOURCES": env.get("TRUSTLINE_SAFETY_RESOURCES") or None,
         # argon2id cost: RFC 9106's second recommended option (64 MiB, 3 passes) by default.
         "TRUSTLINE_ARGON2_TIME_COST": _int(env, "TRUSTLINE_ARGON2_TIME_COST", 3),
         "TRUSTLINE_ARGON2_MEMORY_KIB": _int(env, "TRUSTLINE_ARGON2_MEMORY_KIB", 65536),

@@ -26,7 +26,9 @@ from backend.counseling.models import (
 )
 from backend.couples.models import Couple, CoupleMember, PairingInvite
 from backend.idempotency.models import IdempotencyRecord
-from backend.notifications.models import Notification
+from backend.journal.models import JournalEntry
+from backend.notifications.models import Device, Notification, PushAttempt
+from backend.safety.models import SafetyCheck
 from backend.scheduling.models import Schedule
 from backend.timeline.models import TimelineEvent
 
@@ -47,16 +49,20 @@ __all__ = [
     "CounselorLinkCode",
     "Couple",
     "CoupleMember",
+    "Device",
     "Exercise",
     "ExerciseParticipant",
     "IdempotencyRecord",
+    "JournalEntry",
     "Notification",
     "PairingInvite",
     "Prompt",
     "PromptRevision",
     "PromptSet",
     "PromptSetItem",
+    "PushAttempt",
     "RefreshToken",
+    "SafetyCheck",
     "Schedule",
     "TimelineEvent",
     "User",

@@ -28,6 +28,11 @@ class User(Base):
     )
     password_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
     timezone: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="UTC")
+    # Pushed text says only "You have a new update in Trustline" (a lock screen can be seen).
+    discreet_notifications: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=True, server_default=sa.true()
+    )
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         UTCDateTime(), nullable=False, default=clock.now, onupdate=clock.now

@@ -12,7 +12,9 @@ from flask_smorest import Blueprint
 from backend.accounts import service
 from backend.accounts.access import current_session_id, current_user
 from backend.accounts.schemas import (
+    EraseSchema,
     LoginSchema,
+    MeSchema,
     PasswordChangeSchema,
     ProfileUpdateSchema,
     RefreshSchema,
@@ -20,6 +22,9 @@ from backend.accounts.schemas import (
     TokensSchema,
     UserSchema,
 )
+from backend.privacy import service as privacy
+from backend.privacy.schemas import ExportSchema
+from backend.safety import service as safety
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sessions.")
 PUBLIC: dict[str, Any] = {"security": []}
@@ -71,20 +76,46 @@ class Logout(MethodView):
         service.logout(session_id=current_session_id())
 
 
+def _me(user: Any) -> dict[str, Any]:
+    return {
+        **{name: getattr(user, name) for name in UserSchema().fields},
+        "safety_check_completed": safety.check_of(user) is not None,
+        "safety_notice": safety.notice_for(user),
+    }
+
+
 @blp.route("/me")
 class Me(MethodView):
     @jwt_required()
-    @blp.response(200, UserSchema)
+    @blp.response(200, MeSchema)
     def get(self) -> Any:
         """The caller's account."""
-        return current_user()
+        return _me(current_user())
 
     @jwt_required()
     @blp.arguments(ProfileUpdateSchema)
-    @blp.response(200, UserSchema)
+    @blp.response(200, MeSchema)
     def patch(self, changes: dict) -> Any:
-        """Change display name or time zone."""
-        return service.update_profile(user=current_user(), changes=changes)
+        """Change display name, time zone or discreet notifications."""
+        return _me(service.update_profile(user=current_user(), changes=changes))
+
+    @jwt_required(fresh=True)
+    @blp.arguments(EraseSchema)
+    @blp.response(204)
+    @blp.alt_response(401, description="Needs a password login within the last 5 minutes.")
+    def delete(self, data: dict) -> None:
+        """Erase your account: your data goes, your couple ends quietly. Cannot be undone."""
+        privacy.erase(user=current_user(), password=data["password"])
+
+
+@blp.route("/me/export")
+class Export(MethodView):
+    @jwt_required(fresh=True)
+    @blp.response(200, ExportSchema)
+    @blp.alt_response(401, description="Needs a password login within the last 5 minutes.")
+    def get(self) -> Any:
+        """Everything Trustline holds about you, as one JSON document."""
+        return privacy.export(user=current_user())
 
 
 @blp.route("/me/password")

@@ -8,6 +8,7 @@ from marshmallow import validate
 from backend.accounts.models import ROLES
 from backend.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from backend.fields import EmailAddress, TimeZoneName, Trimmed, UTCDateTime
+from backend.safety.schemas import SafetyNoticeSchema
 
 PASSWORD_RULE = validate.Length(
     min=MIN_PASSWORD_LENGTH,
@@ -25,7 +26,20 @@ class UserSchema(ma.Schema):
     display_name = ma.fields.String(dump_only=True)
     role = ma.fields.String(dump_only=True, metadata={"enum": list(ROLES)})
     timezone = ma.fields.String(dump_only=True, metadata={"example": "Europe/Berlin"})
+    discreet_notifications = ma.fields.Boolean(dump_only=True)
     created_at = UTCDateTime(dump_only=True)
+
+
+class MeSchema(UserSchema):
+    """The caller's own account, with what only they should see."""
+
+    safety_check_completed = ma.fields.Boolean(dump_only=True)
+    safety_notice = ma.fields.Nested(
+        SafetyNoticeSchema,
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "For you alone: help and the quiet way to leave."},
+    )
 
 
 class PersonSchema(ma.Schema):
@@ -92,6 +106,20 @@ class ProfileUpdateSchema(ma.Schema):
 
     display_name = Trimmed(validate=DISPLAY_NAME_RULE)
     timezone = TimeZoneName(metadata={"example": "Europe/Berlin"})
+    discreet_notifications = ma.fields.Boolean(
+        metadata={
+            "description": "On (the default): pushed text is generic, so a lock screen "
+            "shows nothing about what happened."
+        }
+    )
+
+
+class EraseSchema(ma.Schema):
+    """Your password, to confirm erasing your account."""
+
+    password = ma.fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
+    )
 
 
 class PasswordChangeSchema(ma.Schema):

@@ -180,7 +180,7 @@ def change_password(
 
 def update_profile(*, user: User, changes: dict) -> User:
     """Change the display name or time zone."""
-    for field in ("display_name", "timezone"):
+    for field in ("display_name", "timezone", "discreet_notifications"):
         if field in changes:
             setattr(user, field, changes[field])
     db.session.commit()

@@ -25,6 +25,7 @@ from backend.agreements.schemas import (
 )
 from backend.couples.access import with_couple, with_couple_object
 from backend.couples.models import Couple
+from backend.safety import service as safety
 
 blp = Blueprint(
     "agreements", __name__, url_prefix="/api/v1", description="Transparency agreements."
@@ -41,9 +42,13 @@ IF_MATCH = {
 }
 
 
-def _respond(agreement: Agreement) -> tuple[dict[str, Any], dict[str, str]]:
+def _respond(agreement: Agreement, *, first: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
+    user = current_user()
     return (
-        service.agreement_for_viewer(agreement, current_user().id),
+        {
+            **service.agreement_for_viewer(agreement, user.id),
+            "safety_notice": safety.notice_for(user, offer_check=first),
+        },
         {"ETag": service.etag(agreement)},
     )
 
@@ -84,7 +89,7 @@ class CoupleAgreements(MethodView):
     def post(self, data: dict, couple: Couple) -> Any:
         """Draft an agreement; your proposal counts as your consent, your partner decides."""
         agreement = service.create_agreement(couple=couple, user=current_user(), **data)
-        return _respond(agreement)
+        return _respond(agreement, first=True)
 
 
 @blp.route("/agreements/<agreement_id>")

@@ -9,6 +9,7 @@ from backend.accounts.schemas import PersonSchema
 from backend.agreements.models import CATEGORIES, STATUSES, VERSION_STATUSES
 from backend.fields import Trimmed, UTCDateTime
 from backend.pagination import PageArgsSchema
+from backend.safety.schemas import SafetyNoticeSchema
 
 APPLIES_TO = ("both", "me", "partner")
 
@@ -115,6 +116,9 @@ class AgreementSchema(ma.Schema):
     ended_at = UTCDateTime(allow_none=True)
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
+    safety_notice = ma.fields.Nested(
+        SafetyNoticeSchema, allow_none=True, metadata={"description": "For you alone."}
+    )
 
 
 class AgreementPageSchema(ma.Schema):

@@ -25,6 +25,7 @@ from backend.checkins.schemas import (
 )
 from backend.couples.access import with_couple, with_couple_object
 from backend.couples.models import Couple
+from backend.safety import service as safety
 
 blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Check-ins.")
 
@@ -94,7 +95,11 @@ class CheckinAnswers(MethodView):
         """Save my answers (replacing earlier ones); `submit` makes them final."""
         user = current_user()
         checkin = service.save_answers(checkin=checkin, user=user, **data)
-        return service.checkin_for_viewer(checkin, user.id)
+        wrote = [a["value"] for a in data["answers"] if isinstance(a["value"], str)]
+        return {
+            **service.checkin_for_viewer(checkin, user.id),
+            "safety_notice": safety.notice_for(user, texts=wrote),
+        }
 
 
 @blp.route("/couple/trends")

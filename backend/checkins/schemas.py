@@ -10,6 +10,7 @@ from marshmallow import validate
 from backend.checkins.models import CHECKIN_SOURCES, CHECKIN_STATUSES, PROMPT_KINDS, VISIBILITIES
 from backend.fields import UTCDateTime
 from backend.pagination import PageArgsSchema
+from backend.safety.schemas import SafetyNoticeSchema
 
 
 class OptionSchema(ma.Schema):
@@ -147,6 +148,9 @@ class CheckinSchema(CheckinSummarySchema):
     prompts = ma.fields.List(ma.fields.Nested(PromptSchema))
     my_response = ma.fields.Nested(MyResponseSchema)
     partner = ma.fields.Nested(PartnerResponseSchema, allow_none=True)
+    safety_notice = ma.fields.Nested(
+        SafetyNoticeSchema, allow_none=True, metadata={"description": "For you alone."}
+    )
 
 
 class CheckinQueryArgsSchema(PageArgsSchema):

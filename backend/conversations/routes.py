@@ -22,14 +22,21 @@ from backend.conversations.schemas import (
 )
 from backend.couples.access import with_couple, with_couple_object
 from backend.couples.models import Couple
+from backend.safety import service as safety
 
 blp = Blueprint(
     "conversations", __name__, url_prefix="/api/v1", description="Guided conversations."
 )
 
 
-def _view(conversation: Conversation) -> dict[str, Any]:
-    return service.conversation_for_viewer(conversation, current_user().id)
+def _view(
+    conversation: Conversation, *, wrote: str | None = None, first: bool = False
+) -> dict[str, Any]:
+    user = current_user()
+    return {
+        **service.conversation_for_viewer(conversation, user.id),
+        "safety_notice": safety.notice_for(user, texts=[wrote] if wrote else (), offer_check=first),
+    }
 
 
 @blp.route("/conversation-templates")
@@ -60,7 +67,7 @@ class CoupleConversations(MethodView):
         conversation = service.start(
             couple=couple, user=current_user(), template_key=data["template"], roles=data["roles"]
         )
-        return _view(conversation)
+        return _view(conversation, first=True)
 
 
 @blp.route("/conversations/<conversation_id>")
@@ -80,7 +87,8 @@ class Entries(MethodView):
     @blp.alt_response(409, description="Not your turn, paused, finished, or the couple ended.")
     def post(self, data: dict, conversation: Conversation) -> dict[str, Any]:
         """Write in the current step (only a partner the step asks for)."""
-        return _view(service.write_entry(conversation=conversation, user=current_user(), **data))
+        written = service.write_entry(conversation=conversation, user=current_user(), **data)
+        return _view(written, wrote=data["text"])
 
 
 @blp.route("/conversations/<conversation_id>/ready")

@@ -10,6 +10,7 @@ from backend.conversations.models import STATUSES
 from backend.conversations.service import DEFAULT_PAUSE_MINUTES, MAX_PAUSE_MINUTES
 from backend.fields import Trimmed, UTCDateTime
 from backend.pagination import PageArgsSchema
+from backend.safety.schemas import SafetyNoticeSchema
 
 ROLES = ("hurt_partner", "involved_partner", "speaker", "listener")
 WRITERS = (*ROLES, "both", "either")
@@ -135,6 +136,9 @@ class ConversationSchema(ma.Schema):
     started_at = UTCDateTime()
     completed_at = UTCDateTime(allow_none=True)
     abandoned_at = UTCDateTime(allow_none=True)
+    safety_notice = ma.fields.Nested(
+        SafetyNoticeSchema, allow_none=True, metadata={"description": "For you alone."}
+    )
 
 
 class ConversationPageSchema(ma.Schema):

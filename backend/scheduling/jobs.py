@@ -33,6 +33,7 @@ from backend.database import lock_rows
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.idempotency import service as idempotency
+from backend.notifications import delivery as push
 from backend.scheduling import service as schedules_service
 from backend.scheduling.models import Schedule
 from backend.scheduling.rules import next_occurrence
@@ -56,6 +57,9 @@ class TickReport:
     reviews: int = 0
     pause_prompts: int = 0
     exercise_reminders: int = 0
+    pushed: int = 0
+    push_retries: int = 0
+    push_failures: int = 0
     purged: int = 0
     batches: int = 0
 
@@ -190,5 +194,12 @@ def tick(
     report.pause_prompts = conversations.prompt_long_pauses(now=now)
     report.exercise_reminders = counseling.remind_due_exercises(now=now)
     db.session.commit()
+    for _ in range(50):  # bounded: a huge backlog continues at the next tick
+        delivery = push.deliver_due(now=now)
+        report.pushed += delivery.delivered
+        report.push_retries += delivery.retried
+        report.push_failures += delivery.failed
+        if not (delivery.delivered + delivery.retried + delivery.failed + delivery.skipped):
+            break
     report.purged = accounts.purge_expired_sessions(now=now) + idempotency.purge_expired(now=now)
     return report

@@ -9,7 +9,19 @@ def test_me_returns_only_my_account(alice, bob):
     me = alice.get("/me").get_json()
     assert me["id"] == alice.user["id"]
     assert me["email"] == "alice@example.com"
-    assert set(me) == {"id", "email", "display_name", "role", "timezone", "created_at"}
+    assert set(me) == {
+        "id",
+        "email",
+        "display_name",
+        "role",
+        "timezone",
+        "discreet_notifications",
+        "created_at",
+        "safety_check_completed",
+        "safety_notice",
+    }
+    assert me["safety_notice"] is None and me["safety_check_completed"] is False
+    assert me["discreet_notifications"] is True
 
 
 def test_patch_me_sets_timezone_and_display_name(alice):

@@ -1,0 +1,56 @@
+"""The private journal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from backend.accounts.models import User
+from backend.errors import NotFound
+from backend.extensions import db
+from backend.journal.models import JournalEntry
+from backend.pagination import Page, keyset_page
+
+
+def entry_of(user: User, entry_id: str) -> JournalEntry:
+    """One of the caller's own entries; anyone else's is 404."""
+    entry = db.session.get(JournalEntry, entry_id)
+    if entry is None or entry.user_id != user.id:
+        raise NotFound("There is no journal entry with this id that you can see.")
+    return entry
+
+
+def write(*, user: User, text: str, title: str | None = None) -> JournalEntry:
+    """A new entry."""
+    entry = JournalEntry(user_id=user.id, text=text, title=title or None)
+    db.session.add(entry)
+    db.session.commit()
+    return entry
+
+
+def edit(*, entry: JournalEntry, changes: dict[str, Any]) -> JournalEntry:
+    """Change an entry's title or text."""
+    for field in ("title", "text"):
+        if field in changes:
+            setattr(entry, field, changes[field] or (None if field == "title" else changes[field]))
+    db.session.commit()
+    return entry
+
+
+def remove(*, entry: JournalEntry) -> None:
+    """Delete an entry for good."""
+    db.session.delete(entry)
+    db.session.commit()
+
+
+def entries(*, user: User, limit: int, cursor: str | None) -> Page[JournalEntry]:
+    """A page of the caller's entries, newest first."""
+    return keyset_page(
+        sa.select(JournalEntry).where(JournalEntry.user_id == user.id),
+        moment_column=JournalEntry.created_at,
+        id_column=JournalEntry.id,
+        limit=limit,
+        cursor=cursor,
+        session=db.session,
+    )

@@ -1,0 +1,71 @@
+"""The notification feed and push devices: /me/notifications, /me/devices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from backend.accounts.access import current_user
+from backend.notifications import service
+from backend.notifications.schemas import (
+    DeviceCreateSchema,
+    DeviceSchema,
+    FeedArgsSchema,
+    FeedSchema,
+    MarkedSchema,
+    MarkReadSchema,
+)
+
+blp = Blueprint(
+    "notifications", __name__, url_prefix="/api/v1", description="Notifications and devices."
+)
+
+
+@blp.route("/me/notifications")
+class Feed(MethodView):
+    @jwt_required()
+    @blp.arguments(FeedArgsSchema, location="query")
+    @blp.response(200, FeedSchema)
+    def get(self, args: dict) -> dict[str, Any]:
+        """Your notifications, newest first (`unread=true` for the unread ones)."""
+        user = current_user()
+        page = service.feed(user_id=user.id, **args)
+        return {
+            "items": page.items,
+            "next_cursor": page.next_cursor,
+            "unread_count": service.unread_count(user_id=user.id),
+        }
+
+
+@blp.route("/me/notifications/read")
+class MarkRead(MethodView):
+    @jwt_required()
+    @blp.arguments(MarkReadSchema)
+    @blp.response(200, MarkedSchema)
+    def post(self, data: dict) -> dict[str, int]:
+        """Mark notifications read: `{ids: [...]}` or `{all: true}`."""
+        user = current_user()
+        marked = service.mark_read(user_id=user.id, ids=data.get("ids"), everything=data["all"])
+        return {"marked": marked, "unread_count": service.unread_count(user_id=user.id)}
+
+
+@blp.route("/me/devices")
+class Devices(MethodView):
+    @jwt_required()
+    @blp.arguments(DeviceCreateSchema)
+    @blp.response(201, DeviceSchema)
+    def post(self, data: dict) -> Any:
+        """Register this device for pushes (the same token again returns the same device)."""
+        return service.add_device(user_id=current_user().id, **data)
+
+
+@blp.route("/me/devices/<device_id>")
+class DeviceById(MethodView):
+    @jwt_required()
+    @blp.response(204)
+    def delete(self, device_id: str) -> None:
+        """Stop pushes to a device."""
+        service.remove_device(device=service.device_of(current_user().id, device_id))

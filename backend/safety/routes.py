@@ -1,0 +1,42 @@
+"""Safety API: resources (no login needed) and the private safety check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_jwt_extended import jwt_required
+from flask_smorest import Blueprint
+
+from backend.accounts.access import current_user
+from backend.safety import service
+from backend.safety.schemas import ResourcesSchema, SafetyCheckAnswersSchema, SafetyCheckSchema
+
+blp = Blueprint("safety", __name__, url_prefix="/api/v1", description="Safety.")
+
+
+@blp.route("/safety/resources")
+class Resources(MethodView):
+    @blp.doc(security=[])
+    @blp.response(200, ResourcesSchema)
+    def get(self) -> dict[str, Any]:
+        """Help lines and guidance, one tap away (no login needed)."""
+        return service.resources()
+
+
+@blp.route("/me/safety-check")
+class SafetyCheck(MethodView):
+    @jwt_required()
+    @blp.response(200, SafetyCheckSchema)
+    def get(self) -> dict[str, Any]:
+        """Your private safety check: the questions, and your answers if you gave them."""
+        return service.check_view(current_user())
+
+    @jwt_required()
+    @blp.arguments(SafetyCheckAnswersSchema)
+    @blp.response(200, SafetyCheckSchema)
+    def put(self, data: dict) -> dict[str, Any]:
+        """Answer the safety check. Only you ever see it; nothing your partner sees changes."""
+        user = current_user()
+        service.save_check(user=user, answers=data["answers"])
+        return service.check_view(user)

@@ -72,7 +72,7 @@ def notify(
 
 
 def feed(
-    *, user_id: str, unread: bool | None, limit: int, cursor: str | None
+    *, user_id: str, limit: int, cursor: str | None, unread: bool | None = None
 ) -> Page[Notification]:
     """A page of the person's notifications, newest first."""
     statement = sa.select(Notification).where(Notification.user_id == user_id)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from backend.fields import UTCDateTime
-
 ARRAY = {"type": "array", "items": {"type": "object"}}
 
 
 class ExportSchema(ma.Schema):
     """Everything Trustline holds about you. Instants are UTC, ending in Z."""
 
-    exported_at = UTCDateTime()
+    exported_at = ma.fields.String(metadata={"format": "date-time"})
     account = ma.fields.Raw(metadata={"type": "object"})
     couples = ma.fields.Raw(
         metadata={

@@ -1,0 +1,141 @@
+"""Walking every endpoint: nothing of another person leaks; changes to both reach both.
+
+No response to Bob or to a counselor may hold Alice's e-mail, her login times, her devices
+or the contents of her notifications. And every change that affects both partners
+(schedules, agreements, counselor links, leaving) is told to the other partner.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+import time_machine
+
+from backend.extensions import db
+from backend.notifications import service as notifications
+from backend.notifications.models import Notification
+from tests.conversations.helpers import start
+from tests.counseling.helpers import link
+from tests.helpers import answers_for
+
+LOGIN_MOMENT = datetime(2026, 11, 20, 3, 33, 33, tzinfo=UTC)
+DEVICE_TOKEN = "alice-secret-device-token-777"
+NOTE_MARKER = "only-for-alice-7f3a"
+
+
+@pytest.fixture
+def world(app, alice, bob, couple, counselor):
+    """A couple with one of everything, a linked counselor, and Alice's personal things."""
+    with time_machine.travel(LOGIN_MOMENT, tick=False):
+        alice.login()
+    alice.login()
+    alice.post("/me/devices", json={"platform": "ios", "token": DEVICE_TOKEN})
+    notifications.notify(
+        user_ids=[alice.user["id"]], kind="checkin_reminder", title="For Alice", body=NOTE_MARKER
+    )
+    db.session.commit()
+    link(alice, bob, counselor, "shared_content")
+    checkin = alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()
+    for partner in (alice, bob):
+        partner.put(
+            f"/checkins/{checkin['id']}/answers",
+            json={"answers": answers_for(checkin), "submit": True},
+        )
+    schedule = alice.post(
+        "/couple/schedules",
+        json={"prompt_set": "daily_pulse", "frequency": "daily", "local_time": "20:00"},
+    ).get_json()
+    agreement = alice.post(
+        "/couple/agreements",
+        json={"title": "T", "items": [{"category": "plans", "text": "We share plans."}]},
+    ).get_json()
+    conversation = start(alice, "processing_a_trigger", "hurt_partner", alice)
+    exercise = counselor.post(
+        f"/counselor/couples/{couple['id']}/exercises",
+        json={"kind": "reflection", "prompts": ["x"]},
+    ).get_json()
+    entry = bob.post("/me/journal", json={"text": "bob's journal"}).get_json()
+    return {
+        "checkin_id": checkin["id"],
+        "schedule_id": schedule["id"],
+        "agreement_id": agreement["id"],
+        "conversation_id": conversation["id"],
+        "exercise_id": exercise["id"],
+        "couple_id": couple["id"],
+        "entry_id": entry["id"],
+        "link_id": alice.get("/couple/counselor-links").get_json()[0]["id"],
+    }
+
+
+def get_routes(app) -> list[str]:
+    return sorted(
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and "GET" in (rule.methods or ())
+    )
+
+
+def test_no_response_exposes_another_persons_email_logins_devices_or_notifications(
+    app, world, alice, bob, counselor
+):
+    traces = ["alice@example.com", DEVICE_TOKEN, NOTE_MARKER, "2026-11-20T03:33"]
+    checked = 0
+    for rule in get_routes(app):
+        url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: world.get(m.group(1), "unknown"), rule)
+        for viewer in (bob, counselor):
+            response = viewer.get(url)
+            text = response.get_data(as_text=True)
+            for trace in traces:
+                assert trace not in text, (url, trace)
+            checked += 1
+    assert checked > 30
+    # and Alice herself does see her own things
+    assert NOTE_MARKER in alice.get("/me/notifications").get_data(as_text=True)
+
+
+def kinds_for(user) -> set[str]:
+    return set(
+        db.session.scalars(
+            sa.select(Notification.kind).where(Notification.user_id == user.user["id"])
+        )
+    )
+
+
+@pytest.mark.parametrize("actor_name", ["alice", "bob"])
+def test_every_change_affecting_both_is_told_to_the_other_partner(
+    actor_name, alice, bob, couple, counselor
+):
+    actor, other = (alice, bob) if actor_name == "alice" else (bob, alice)
+    schedule = actor.post(
+        "/couple/schedules",
+        json={"prompt_set": "daily_pulse", "frequency": "daily", "local_time": "20:00"},
+    ).get_json()
+    actor.patch(f"/schedules/{schedule['id']}", json={"local_time": "21:00"})
+    actor.patch(f"/schedules/{schedule['id']}", json={"paused": True})
+    actor.delete(f"/schedules/{schedule['id']}")
+    agreement = actor.post(
+        "/couple/agreements",
+        json={"title": "T", "items": [{"category": "plans", "text": "We share plans."}]},
+    ).get_json()
+    actor.post(f"/agreements/{agreement['id']}/withdraw", json={})
+    proposed = actor.post(
+        "/couple/counselor-links",
+        json={"code": counselor.post("/counselor/link-codes").get_json()["code"]},
+    ).get_json()
+    actor.delete(f"/counselor-links/{proposed['id']}")
+    actor.post("/couple/leave", json={"notify_partner": True})
+    expected = {
+        "schedule_created",
+        "schedule_changed",
+        "schedule_paused",
+        "schedule_deleted",
+        "agreement_proposed",
+        "agreement_withdrawn",
+        "counselor_link_proposed",
+        "counselor_link_ended",
+        "partner_left",
+    }
+    assert expected <= kinds_for(other)

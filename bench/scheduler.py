@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -67,7 +68,7 @@ def fresh_database(backend: str, name: str) -> str:
     import sqlalchemy as sa
 
     if backend == "sqlite":
-        path = Path("/tmp") / f"{name}.db"
+        path = Path(tempfile.gettempdir()) / f"{name}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return f"sqlite:///{path}"
@@ -121,7 +122,11 @@ def worker_trustline(url: str, n: int) -> dict:
             report = tick()
             seconds = time.perf_counter() - started
         assert report.opened == n == count_checkins(), (report, n)
-    return {"seconds": round(seconds, 3), "rate": round(n / seconds, 1), "memory_mb": memory.grown_mb}
+    return {
+        "seconds": round(seconds, 3),
+        "rate": round(n / seconds, 1),
+        "memory_mb": memory.grown_mb,
+    }
 
 
 _APP = None
@@ -248,8 +253,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         work = worker_trustline if args.worker == "trustline" else worker_apscheduler
-        result = work(args.url, args.n) if args.worker == "trustline" else work(
-            args.url, args.n, args.limit
+        result = (
+            work(args.url, args.n)
+            if args.worker == "trustline"
+            else work(args.url, args.n, args.limit)
         )
         print(json.dumps(result))
         return
@@ -265,16 +272,15 @@ def main() -> None:
                 "trustline": ours,
                 "apscheduler_jobstore": alternative,
                 "ratio_rate": round(ours["rate"] / alternative["rate"], 1),
-                "ratio_memory": round(
-                    alternative["memory_mb"] / max(ours["memory_mb"], 0.1), 1
-                ),
+                "ratio_memory": round(alternative["memory_mb"] / max(ours["memory_mb"], 0.1), 1),
             }
             rows.append(row)
+            partial = " partial" if alternative["partial"] else ""
             print(
                 f"{backend:10} N={n:>7}: tick {ours['rate']:>8.0f}/s in {ours['seconds']:>6.1f}s "
-                f"(+{ours['memory_mb']} MB) | per-job: register {alternative['register_rate']:>6.0f}/s, "
-                f"fire {alternative['rate']:>6.0f}/s (+{alternative['memory_mb']} MB)"
-                f"{' partial' if alternative['partial'] else ''} | ratio {row['ratio_rate']}x",
+                f"(+{ours['memory_mb']} MB) | per-job: register "
+                f"{alternative['register_rate']:>6.0f}/s, fire {alternative['rate']:>6.0f}/s "
+                f"(+{alternative['memory_mb']} MB){partial} | ratio {row['ratio_rate']}x",
                 flush=True,
             )
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -104,7 +104,7 @@ def test_a_notification_is_pushed_once_signed_and_discreet(pushing_app, relay, p
 
 
 def test_without_discretion_the_pushed_text_is_the_notifications(pushing_app, relay, partners):
-    alice, bob = partners
+    alice, _bob = partners
     with pushing_app.app_context():
         alice.patch("/me", json={"discreet_notifications": False})
         deliver_due()

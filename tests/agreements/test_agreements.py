@@ -224,3 +224,25 @@ def test_suggestions_are_mutual_commitments_with_guidance(alice, counselor):
     devices = alice.get("/agreement-suggestions?category=devices").get_json()["suggestions"]
     assert devices and all(s["category"] == "devices" for s in devices)
     assert_problem(alice.get("/agreement-suggestions?category=spyware"), 422, "category")
+
+
+def test_two_partners_amending_at_the_same_moment_one_gets_412(app, alice, bob, couple):
+    import threading
+
+    response = draft(alice)
+    agreement, etag = response.get_json(), response.headers["ETag"]
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def amend_now(user):
+        with app.app_context():
+            barrier.wait()
+            statuses.append(amend(user, agreement["id"], etag).status_code)
+
+    threads = [threading.Thread(target=amend_now, args=(u,)) for u in (alice, bob)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201, 412]
+    assert len(alice.get(f"/agreements/{agreement['id']}").get_json()["versions"]) == 2

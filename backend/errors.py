@@ -246,8 +246,24 @@ def handle_unexpected(error: BaseException) -> Response:
     )
 
 
+def handle_database_unavailable(error: Exception) -> Response:
+    """The database failed mid-request: the transaction is rolled back, nothing was saved."""
+    db.session.rollback()
+    log.error("database error %s (request %s)", type(error).__name__, getattr(g, "request_id", "-"))
+    return problem(
+        503,
+        "The service is briefly unavailable. Nothing was saved; please try again.",
+        slug="service-unavailable",
+        headers={"Retry-After": "2"},
+    )
+
+
 def register_error_handlers(app: Flask) -> None:
     """Install the problem+json handlers on the app."""
+    import sqlalchemy as sa
+
+    app.register_error_handler(sa.exc.OperationalError, handle_database_unavailable)
+    app.register_error_handler(sa.exc.InterfaceError, handle_database_unavailable)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected)

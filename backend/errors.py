@@ -204,7 +204,7 @@ def handle_http_exception(error: HTTPException) -> Response:
     if messages:
         errors = _webargs_errors(messages)
     detail = data.get("message")
-    if status == 400 and errors and set(errors) == {"body"}:
+    if status == 400 and errors and set(errors) == {"body"} and detail is None:
         detail = "The request body is not valid JSON."
     if detail is None:
         if status == 422 and errors:

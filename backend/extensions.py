@@ -8,9 +8,11 @@ from typing import Any
 from flask import Response
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint, abort
 from flask_smorest.spec import prepare_response
 from flask_sqlalchemy import SQLAlchemy
+from marshmallow import missing
+from webargs.flaskparser import FlaskParser
 
 from backend.database import Base
 from backend.fields import UTCDateTime
@@ -43,6 +45,26 @@ class TrustlineApi(Api):
 
         return handle_http_exception(error)  # type: ignore[arg-type]
 
+
+class BodyRequiredParser(FlaskParser):
+    """webargs' parser, refusing a request without the JSON body its operation requires.
+
+    webargs treats a missing body as `{}`, so a PATCH with no body would "succeed" doing
+    nothing; the spec says the body is required, so say so instead.
+    """
+
+    def load_json(self, req: Any, schema: Any) -> Any:
+        data = super().load_json(req, schema)
+        if data is missing:
+            abort(
+                400,
+                message="Send a JSON object as the request body (Content-Type: application/json).",
+                errors={"body": ["Missing request body."]},
+            )
+        return data
+
+
+Blueprint.ARGUMENTS_PARSER = BodyRequiredParser()
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()

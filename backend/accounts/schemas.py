@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from backend.accounts.models import ROLES
 from backend.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-from backend.fields import EmailAddress, TimeZoneName, Trimmed, UTCDateTime
+from backend.fields import EmailAddress, StrictBoolean, TimeZoneName, Trimmed, UTCDateTime
 from backend.safety.schemas import SafetyNoticeSchema
 
 PASSWORD_RULE = validate.Length(
@@ -106,7 +106,7 @@ class ProfileUpdateSchema(ma.Schema):
 
     display_name = Trimmed(validate=DISPLAY_NAME_RULE)
     timezone = TimeZoneName(metadata={"example": "Europe/Berlin"})
-    discreet_notifications = ma.fields.Boolean(
+    discreet_notifications = StrictBoolean(
         metadata={
             "description": "On (the default): pushed text is generic, so a lock screen "
             "shows nothing about what happened."

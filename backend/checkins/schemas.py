@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.checkins.models import CHECKIN_SOURCES, CHECKIN_STATUSES, PROMPT_KINDS, VISIBILITIES
-from backend.fields import UTCDateTime
+from backend.fields import StrictBoolean, UTCDateTime
 from backend.pagination import PageArgsSchema
 from backend.safety.schemas import SafetyNoticeSchema
 
@@ -93,7 +93,7 @@ class AnswersPutSchema(ma.Schema):
     answers = ma.fields.List(
         ma.fields.Nested(AnswerInSchema), required=True, validate=validate.Length(max=50)
     )
-    submit = ma.fields.Boolean(
+    submit = StrictBoolean(
         load_default=False,
         metadata={"description": "Final: no more changes; revealed once both have submitted."},
     )

@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.couples.models import STATUSES
-from backend.fields import TimeZoneName, Trimmed, UTCDateTime
+from backend.fields import StrictBoolean, TimeZoneName, Trimmed, UTCDateTime
 
 
 class InviteSchema(ma.Schema):
@@ -56,7 +56,7 @@ class CoupleUpdateSchema(ma.Schema):
 class LeaveSchema(ma.Schema):
     """How to leave."""
 
-    notify_partner = ma.fields.Boolean(
+    notify_partner = StrictBoolean(
         load_default=False,
         metadata={
             "description": "Tell the other partner now. Off by default: they learn it when "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from backend.fields import UTCDateTime
+from backend.fields import StrictBoolean, UTCDateTime
 from backend.notifications.models import PLATFORMS
 from backend.pagination import PageArgsSchema
 
@@ -60,7 +60,7 @@ class MarkReadSchema(ma.Schema):
         ma.fields.String(validate=validate.Length(min=1, max=64)),
         validate=validate.Length(max=200),
     )
-    all = ma.fields.Boolean(load_default=False)
+    all = StrictBoolean(load_default=False)
 
     @ma.validates_schema
     def one_of(self, data: dict, **_: object) -> None:

@@ -80,6 +80,8 @@ def next_occurrence(rule: Rule, after: datetime) -> datetime:
 
 def upcoming(rule: Rule, after: datetime, count: int) -> list[datetime]:
     """The next `count` occurrences after `after`."""
+    if count <= 0:
+        return []
     found = []
     for instant in occurrences(rule, after):
         found.append(instant)

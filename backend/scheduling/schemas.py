@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from backend.fields import TimeZoneName, UTCDateTime
+from backend.fields import StrictBoolean, TimeZoneName, UTCDateTime
 from backend.scheduling.models import FREQUENCIES, STATUSES
 from backend.scheduling.rules import WEEKDAYS, parse_local_time
 
@@ -43,7 +43,7 @@ class ScheduleCreateSchema(ma.Schema):
         validate=validate.Range(min=1, max=71),
         metadata={"description": "One gentle reminder this long before it closes (optional)."},
     )
-    paused = ma.fields.Boolean()
+    paused = StrictBoolean()
 
 
 class ScheduleUpdateSchema(ScheduleCreateSchema):

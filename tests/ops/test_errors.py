@@ -114,3 +114,16 @@ def test_every_response_carries_a_request_id(client):
 def test_an_unsafe_incoming_request_id_is_replaced(client):
     response = client.get("/healthz", headers={"X-Request-ID": "bad id <script>"})
     assert response.headers["X-Request-ID"] != "bad id <script>"
+
+
+def test_a_missing_body_where_one_is_required_is_a_400_problem(alice):
+    body = assert_problem(alice.patch("/me"), 400, "body")
+    assert "JSON object" in body["detail"]
+
+
+def test_booleans_must_be_json_booleans(alice):
+    assert_problem(
+        alice.patch("/me", json={"discreet_notifications": 0}), 422, "discreet_notifications"
+    )
+    assert_problem(alice.patch("/me", json={"discreet_notifications": "yes"}), 422)
+    assert alice.patch("/me", json={"discreet_notifications": False}).status_code == 200

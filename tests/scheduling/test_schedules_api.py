@@ -145,3 +145,9 @@ def test_schedules_stop_when_the_couple_ends(alice, bob, couple):
     assert_problem(alice.patch(f"/schedules/{schedule['id']}", json={"paused": True}), 409)
     assert_problem(alice.post("/couple/schedules", json=WEEKLY), 409)
     assert_problem(alice.delete(f"/schedules/{schedule['id']}"), 409)
+
+
+def test_upcoming_with_a_count_of_one(alice, couple):
+    schedule = create(alice)
+    upcoming = alice.get(f"/schedules/{schedule['id']}/upcoming?count=1").get_json()
+    assert [o["at"] for o in upcoming] == [schedule["next_due_at"]]

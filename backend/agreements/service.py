@@ -21,6 +21,7 @@ from backend.agreements.models import Agreement, AgreementConsent, AgreementItem
 from backend.couples import service as couples
 from backend.couples.access import require_active
 from backend.couples.models import Couple
+from backend.database import lock_rows
 from backend.errors import Conflict, Invalid, PreconditionFailed, PreconditionRequired
 from backend.extensions import db
 from backend.notifications import service as notifications
@@ -44,6 +45,12 @@ def etag(agreement: Agreement) -> str:
 
 def _couple(agreement: Agreement) -> Couple:
     return db.session.get(Couple, agreement.couple_id)
+
+
+def _lock(agreement: Agreement) -> Agreement:
+    """Re-read the agreement (versions, consents) holding it, so concurrent changes take turns."""
+    statement = sa.select(Agreement).where(Agreement.id == agreement.id)
+    return lock_rows(statement, Agreement.__table__, db.session).one()
 
 
 def _ensure_open(agreement: Agreement) -> Couple:
@@ -259,6 +266,7 @@ def propose_version(
 
 def consent(*, agreement: Agreement, user: User, version_number: int) -> Agreement:
     """Consent to one exact version; once both have, it is the version in force."""
+    agreement = _lock(agreement)
     couple = _ensure_open(agreement)
     proposal = agreement.pending_proposal
     if proposal is None or proposal.number != version_number:
@@ -299,6 +307,7 @@ def consent(*, agreement: Agreement, user: User, version_number: int) -> Agreeme
 
 def withdraw(*, agreement: Agreement, user: User, reason: str | None = None) -> Agreement:
     """Withdraw from the agreement: alone, at once, no reason needed. Both are told."""
+    agreement = _lock(agreement)
     couple = _ensure_open(agreement)
     _bump_revision(agreement)
     agreement.status = "withdrawn"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -51,8 +53,9 @@ def seed() -> None:
     show_default=True,
     help="Run the scheduled jobs inside this process (the embedded default).",
 )
+@click.option("--demo", is_flag=True, help="Fill in the demo couple first (see `trustline demo`).")
 @with_appcontext
-def serve(host: str, port: int, scheduler: bool) -> None:
+def serve(host: str, port: int, scheduler: bool, demo: bool) -> None:
     """Migrate the database and run the API (the embedded default: one process, SQLite)."""
     from werkzeug.serving import run_simple
 
@@ -60,6 +63,10 @@ def serve(host: str, port: int, scheduler: bool) -> None:
 
     migrate_to_head()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if demo:
+        from backend.demo import build_demo, describe
+
+        click.echo(describe(build_demo(), base_url=f"http://{host}:{port}"))
     if scheduler:
         start_scheduler(app)
     click.echo(
@@ -82,12 +89,21 @@ def scheduler_command() -> None:
 
 
 @main.command("tick")
+@click.option(
+    "--at",
+    "moment",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
+    default=None,
+    help="Run as if it were this instant (e.g. 2026-11-29T18:01:00+00:00), to try schedules.",
+)
 @with_appcontext
-def tick_command() -> None:
-    """Run the scheduled jobs once, now, and print what they did."""
+def tick_command(moment: datetime | None) -> None:
+    """Run the scheduled jobs once, now (or --at an instant), and print what they did."""
+    from backend import clock
     from backend.scheduling.jobs import tick
 
-    report = tick()
+    with clock.at(moment) if moment else nullcontext():
+        report = tick()
     click.echo(
         f"opened {report.opened}, missed {report.missed}, expired {report.expired}, "
         f"reminded {report.reminded}, purged {report.purged}"
@@ -126,3 +142,13 @@ def openapi(output: Path, check: bool) -> None:
         return
     output.write_text(text)
     click.echo(f"Wrote {output}.")
+
+
+@main.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Fill the database with a demo couple, their counselor and eight weeks of history."""
+    from backend.demo import build_demo, describe
+
+    migrate_to_head()
+    click.echo(describe(build_demo()))

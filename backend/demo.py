@@ -1,0 +1,351 @@
+"""`trustline demo`: a demo couple and their counselor with eight weeks of history.
+
+Everything is made through the real services, with the clock set to the moment each thing
+happens (clock.at), so the timeline, trends and notifications tell a true story. Running it
+again changes nothing: the demo accounts are found and reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from backend import clock
+from backend.accounts import service as accounts
+from backend.accounts.models import User
+from backend.agreements import service as agreements
+from backend.agreements.models import Agreement
+from backend.checkins import service as checkins
+from backend.checkins.models import Checkin
+from backend.conversations import service as conversations
+from backend.conversations.models import Conversation
+from backend.counseling import service as counseling
+from backend.couples import service as couples
+from backend.couples.access import couple_of
+from backend.extensions import db
+from backend.journal import service as journal
+from backend.scheduling import service as schedules
+from backend.scheduling.jobs import tick
+
+PASSWORD = "trustline-demo-2026"  # noqa: S105 - the public demo accounts' password
+SAM = "sam@demo.trustline.invalid"
+ALEX = "alex@demo.trustline.invalid"
+COUNSELOR = "dr.rivera@demo.trustline.invalid"
+TIMEZONE = "Europe/Berlin"
+WEEKS = 8
+TOLD_SAME_DAY = "We each tell the other the same day if the person involved gets in touch."
+PLANS_UNASKED = "We tell each other our plans for evenings out, without being asked."
+HONEST_ANSWERS = "For now, we each answer honestly when asked who we were messaging."
+NOTICE_TRUST = "Before our next session, each of you notice one moment you felt trust."
+# Weeks (0-based) in which Alex didn't get to the check-in before it closed.
+ALEX_MISSES = (2, 5)
+WORDS = {
+    "appreciations_week": [
+        "You made coffee every morning and asked how I slept.",
+        "You told me about the dinner plans before I had to ask.",
+        "You listened when I needed to talk, without fixing it.",
+    ],
+    "went_well_week": [
+        "We talked on Wednesday without it turning into a fight.",
+        "The walk on Saturday felt easy again.",
+        "We laughed about the neighbours' dog. It felt like us.",
+    ],
+    "one_worry_week": [
+        "When your phone buzzed late I felt the old knot in my stomach.",
+        "I worry that things are better only because we're busy.",
+        "Nothing big this week.",
+    ],
+    "one_request_week": [
+        "Could you tell me when you'll be home late, even by text?",
+        "Can we keep our Sunday walk, even when it's cold?",
+        "Please say it when you're tired, instead of going quiet.",
+    ],
+    "small_step_next_week": [
+        "I'll say out loud when I'm starting to assume the worst.",
+        "I'll plan one evening for just the two of us.",
+        "I'll keep the small promise about the dishes.",
+    ],
+}
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    """What the demo made (or found)."""
+
+    created: bool
+    couple_id: str
+    accounts: tuple[tuple[str, str, str], ...]
+
+
+def _answers(checkin: Checkin, *, week: int, person: int) -> list[dict]:
+    """Answers that improve gently over the weeks."""
+    answers = []
+    for item in checkin.items:
+        prompt = item.prompt
+        config = prompt.config
+        if prompt.kind == "scale":
+            low, high = config["min"], config["max"]
+            value = min(high, max(low, 3 + week * 6 // WEEKS + person))
+        elif prompt.kind == "choice":
+            value = config["options"][week % len(config["options"])]["value"]
+        elif prompt.kind == "multi_choice":
+            value = [config["options"][(week + person) % len(config["options"])]["value"]]
+        else:
+            options = WORDS.get(prompt.key, ["A few honest words."])
+            value = options[(week + person) % len(options)]
+        visibility = "private" if prompt.key == "one_worry_week" and person == 1 else "shared"
+        answers.append({"prompt": prompt.key, "value": value, "visibility": visibility})
+    return answers
+
+
+def build_demo(*, now: datetime | None = None) -> DemoReport:
+    """Create the demo couple's eight weeks, unless they exist."""
+    accounts_list = (
+        (SAM, PASSWORD, "partner"),
+        (ALEX, PASSWORD, "partner"),
+        (COUNSELOR, PASSWORD, "counselor"),
+    )
+    existing = accounts.find_user_by_email(SAM)
+    if existing is not None:
+        couple = couple_of(existing)
+        return DemoReport(False, couple.id if couple else "", accounts_list)
+    now = now or clock.now()
+    zone = ZoneInfo(TIMEZONE)
+    local_start = (now.astimezone(zone) - timedelta(weeks=WEEKS)).date()
+    local_start -= timedelta(days=local_start.weekday())  # a Monday
+    start = datetime.combine(local_start, time(18, 0), tzinfo=zone)
+
+    def at(days: float, hours: float = 0) -> datetime:
+        return start + timedelta(days=days, hours=hours)
+
+    with clock.at(at(0)):
+        sam = accounts.register(
+            email=SAM, password=PASSWORD, display_name="Sam", role="partner"
+        ).user
+        sam.timezone = TIMEZONE
+        alex = accounts.register(
+            email=ALEX, password=PASSWORD, display_name="Alex", role="partner"
+        ).user
+        alex.timezone = TIMEZONE
+        counselor = accounts.register(
+            email=COUNSELOR, password=PASSWORD, display_name="Dr Rivera", role="counselor"
+        ).user
+        invite = couples.create_invite(user=sam)
+    with clock.at(at(0, 1)):
+        couple = couples.accept_invite(user=alex, code=invite.code)
+        couples.update_couple(
+            couple=couple, user=sam, changes={"name": "Sam & Alex", "timezone": TIMEZONE}
+        )
+        schedules.create_schedule(
+            couple=couple,
+            user=sam,
+            data={
+                "prompt_set": "weekly_trust_checkin",
+                "frequency": "weekly",
+                "weekdays": ["sun"],
+                "local_time": "19:00",
+                "window_hours": 48,
+                "reminder_hours_before_close": 12,
+            },
+        )
+    with clock.at(at(1)):
+        code, _ = counseling.create_link_code(counselor=counselor)
+        link = counseling.propose_link(couple=couple, user=sam, code=code, scope="progress")
+    with clock.at(at(1, 3)):
+        counseling.consent_link(link=link, user=alex)
+
+    for week in range(WEEKS):
+        sunday = at(6 + 7 * week, 1)  # Sunday 19:00 local
+        with clock.at(sunday + timedelta(minutes=1)):
+            tick()
+        checkin = db.session.scalar(
+            sa.select(Checkin)
+            .where(Checkin.couple_id == couple.id, Checkin.status == "open")
+            .order_by(Checkin.opened_at.desc())
+        )
+        if checkin is None:  # pragma: no cover - the tick always opens it
+            continue
+        with clock.at(sunday + timedelta(hours=2)):
+            checkins.save_answers(
+                checkin=checkin,
+                user=sam,
+                answers=_answers(checkin, week=week, person=0),
+                submit=True,
+            )
+        if week not in ALEX_MISSES:
+            with clock.at(sunday + timedelta(hours=20)):
+                checkins.save_answers(
+                    checkin=db.session.get(Checkin, checkin.id),
+                    user=alex,
+                    answers=_answers(checkin, week=week, person=1),
+                    submit=True,
+                )
+        with clock.at(sunday + timedelta(hours=49)):
+            tick()
+
+        if week == 1:
+            with clock.at(at(9)):
+                agreement = agreements.create_agreement(
+                    couple=couple,
+                    user=sam,
+                    title="Our first months back",
+                    items=[
+                        {
+                            "category": "contact",
+                            "applies_to": "both",
+                            "text": TOLD_SAME_DAY,
+                        },
+                        {
+                            "category": "plans",
+                            "applies_to": "both",
+                            "text": PLANS_UNASKED,
+                        },
+                        {
+                            "category": "devices",
+                            "applies_to": "both",
+                            "text": HONEST_ANSWERS,
+                        },
+                    ],
+                    review_on=at(9).date() + timedelta(days=42),
+                )
+            with clock.at(at(9, 20)):
+                agreements.consent(agreement=agreement, user=alex, version_number=1)
+        if week == 2:
+            with clock.at(at(16)):
+                talk = conversations.start(
+                    couple=couple,
+                    user=alex,
+                    template_key="processing_a_trigger",
+                    roles={"hurt_partner": alex.id},
+                )
+            _walk(talk, couple, sam, alex, base=at(16))
+        if week == 3:
+            with clock.at(at(23)):
+                exercise = counseling.assign_exercise(
+                    couple=couple,
+                    counselor=counselor,
+                    kind="reflection",
+                    template=None,
+                    instructions=NOTICE_TRUST,
+                    prompts=["When did you feel you could rely on your partner this week?"],
+                    due_on=at(30).date(),
+                )
+            with clock.at(at(25)):
+                counseling.complete_part(exercise=exercise, user=sam)
+            with clock.at(at(27)):
+                counseling.complete_part(exercise=exercise, user=alex)
+        if week == 4:
+            with clock.at(at(31)):
+                counseling.assign_exercise(
+                    couple=couple,
+                    counselor=counselor,
+                    kind="checkin",
+                    template="daily_pulse",
+                    instructions="A short pulse after our session.",
+                    prompts=[],
+                    due_on=at(34).date(),
+                )
+        if week == 5:
+            with clock.at(at(40)):
+                current = db.session.get(Agreement, agreement.id)
+                agreements.propose_version(
+                    agreement=current,
+                    user=alex,
+                    if_match=agreements.etag(current),
+                    items=[
+                        {
+                            "category": "contact",
+                            "applies_to": "both",
+                            "text": TOLD_SAME_DAY,
+                        },
+                        {
+                            "category": "plans",
+                            "applies_to": "both",
+                            "text": PLANS_UNASKED,
+                        },
+                    ],
+                    review_on=at(40).date() + timedelta(days=30),
+                )
+            with clock.at(at(40, 4)):
+                agreements.consent(
+                    agreement=db.session.get(Agreement, agreement.id),
+                    user=sam,
+                    version_number=2,
+                )
+    for day, who, text in (
+        (3, sam, "First week with the app. I caught myself expecting the worst twice."),
+        (12, alex, "The trigger conversation was hard, but the time-out helped."),
+        (26, sam, "I noticed I checked less this week. Small, but real."),
+        (44, alex, "Felt close on the walk. Want to remember this."),
+    ):
+        with clock.at(at(day, 4)):
+            journal.write(user=who, text=text)
+    with clock.at(now):
+        tick()
+    return DemoReport(True, couple.id, accounts_list)
+
+
+def _walk(talk, couple, sam: User, alex: User, *, base: datetime) -> None:
+    """Walk a conversation through, with a time-out in the middle."""
+    people = {sam.id: sam, alex.id: alex}
+    moment = base
+    for index, step in enumerate(talk.steps):
+        moment += timedelta(minutes=25)
+        current = db.session.get(Conversation, talk.id)
+        writers = conversations.writers_of(current, index)
+        if step["writers"] == "either":
+            writers = writers[:1]
+        for writer in writers:
+            with clock.at(moment):
+                conversations.write_entry(
+                    conversation=db.session.get(Conversation, talk.id),
+                    user=people[writer],
+                    text=_entry_text(step["key"]),
+                )
+        if index == 1:
+            with clock.at(moment + timedelta(minutes=5)):
+                conversations.pause(
+                    conversation=db.session.get(Conversation, talk.id),
+                    user=alex,
+                    minutes=30,
+                )
+            moment += timedelta(minutes=40)
+        for person in (sam, alex):
+            with clock.at(moment + timedelta(minutes=10)):
+                conversations.mark_ready(
+                    conversation=db.session.get(Conversation, talk.id), user=person
+                )
+
+
+def _entry_text(step_key: str) -> str:
+    return {
+        "name_it": "When you got a message late at night, I froze and assumed the worst.",
+        "reflect_back": "You froze when my phone lit up late, and the old fear came back.",
+        "validate": "It makes sense you'd feel that, after what happened.",
+        "ask_for_what_helps": "It would help if you just told me who it was, without me asking.",
+        "one_next_step": "Late messages: we say who it is, lightly, and move on.",
+    }.get(step_key, "We talked it through.")
+
+
+def describe(report: DemoReport, base_url: str = "http://127.0.0.1:8000") -> str:
+    """The accounts and three commands to try."""
+    lines = [
+        "Demo ready." if report.created else "Demo already there (nothing changed).",
+        "",
+        "Accounts (password for all: " + PASSWORD + "):",
+    ]
+    lines += [f"  {role:9}  {email}" for email, _, role in report.accounts]
+    lines += [
+        "",
+        "Try:",
+        f"  TOKEN=$(curl -s {base_url}/api/v1/auth/login -H 'Content-Type: application/json' "
+        f'-d \'{{"email": "{SAM}", "password": "{PASSWORD}"}}\' | python3 -c '
+        "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
+        f'  curl -s {base_url}/api/v1/couple/timeline?limit=5 -H "Authorization: Bearer $TOKEN"',
+        f"  curl -s '{base_url}/api/v1/couple/trends?prompt=felt_safe_week' "
+        '-H "Authorization: Bearer $TOKEN"',
+    ]
+    return "\n".join(lines)

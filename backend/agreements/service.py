@@ -24,7 +24,6 @@ from backend.couples.models import Couple
 from backend.database import lock_rows
 from backend.errors import Conflict, Invalid, PreconditionFailed, PreconditionRequired
 from backend.extensions import db
-from backend.notifications import service as notifications
 from backend.pagination import Page, keyset_page
 from backend.timeline import service as timeline
 
@@ -133,26 +132,26 @@ def _new_version(
     return version
 
 
-def _tell(couple: Couple, user_ids: list[str], agreement: Agreement, kind: str, text: str) -> None:
-    notifications.notify(
-        user_ids=user_ids,
-        couple_id=couple.id,
-        kind=kind,
-        title="Transparency agreement",
-        body=text,
-        subject=("agreement", agreement.id),
-    )
-
-
-def _record(
-    couple: Couple, agreement: Agreement, kind: str, summary: str, actor: User | None
+def _announce(
+    couple: Couple,
+    agreement: Agreement,
+    kind: str,
+    *,
+    summary: str,
+    tell: list[str | None],
+    text: str,
+    actor: User | None = None,
 ) -> None:
-    timeline.record(
+    """On the timeline (never the items' text), and to the partners it concerns."""
+    timeline.announce(
         couple_id=couple.id,
         kind=kind,
         actor_id=actor.id if actor else None,
         subject=("agreement", agreement.id),
         summary=summary,
+        tell=tell,
+        title="Transparency agreement",
+        body=text,
     )
 
 
@@ -179,19 +178,14 @@ def create_agreement(
         ends_on=ends_on,
     )
     db.session.flush()
-    _record(
+    _announce(
         couple,
         agreement,
         "agreement_proposed",
-        f"{user.display_name} proposed a transparency agreement.",
-        user,
-    )
-    _tell(
-        couple,
-        [couple.partner_of(user.id)],
-        agreement,
-        "agreement_proposed",
-        f"{user.display_name} proposed a transparency agreement. Read it and decide freely.",
+        summary=f"{user.display_name} proposed a transparency agreement.",
+        tell=[couple.partner_of(user.id)],
+        text=f"{user.display_name} proposed a transparency agreement. Read it and decide freely.",
+        actor=user,
     )
     db.session.commit()
     return agreement
@@ -245,20 +239,17 @@ def propose_version(
         ends_on=ends_on,
     )
     db.session.flush()
-    _record(
+    _announce(
         couple,
         agreement,
         "agreement_amended",
-        f"{user.display_name} proposed version {version.number} of a transparency agreement.",
-        user,
-    )
-    _tell(
-        couple,
-        [couple.partner_of(user.id)],
-        agreement,
-        "agreement_amended",
-        f"{user.display_name} proposed a change to your transparency agreement. "
+        summary=(
+            f"{user.display_name} proposed version {version.number} of a transparency agreement."
+        ),
+        tell=[couple.partner_of(user.id)],
+        text=f"{user.display_name} proposed a change to your transparency agreement. "
         "The current one stays in force until you both agree.",
+        actor=user,
     )
     db.session.commit()
     return agreement
@@ -286,20 +277,15 @@ def consent(*, agreement: Agreement, user: User, version_number: int) -> Agreeme
         proposal.status = "active"
         proposal.activated_at = now
         agreement.status = "active"
-        _record(
+        _announce(
             couple,
             agreement,
             "agreement_activated",
-            f"You both agreed to version {proposal.number} of a transparency agreement.",
-            user,
-        )
-        _tell(
-            couple,
-            couple.member_ids(),
-            agreement,
-            "agreement_activated",
-            "You both agreed: the transparency agreement is in force. Either of you can "
+            summary=f"You both agreed to version {proposal.number} of a transparency agreement.",
+            tell=couple.member_ids(),
+            text="You both agreed: the transparency agreement is in force. Either of you can "
             "withdraw at any time.",
+            actor=user,
         )
     db.session.commit()
     return agreement
@@ -314,20 +300,15 @@ def withdraw(*, agreement: Agreement, user: User, reason: str | None = None) -> 
     agreement.withdrawn_at = clock.now()
     agreement.withdrawn_by_id = user.id
     agreement.withdraw_reason = reason or None
-    _record(
+    _announce(
         couple,
         agreement,
         "agreement_withdrawn",
-        f"{user.display_name} withdrew from a transparency agreement.",
-        user,
-    )
-    _tell(
-        couple,
-        couple.member_ids(),
-        agreement,
-        "agreement_withdrawn",
-        f"{user.display_name} withdrew from your transparency agreement. "
+        summary=f"{user.display_name} withdrew from a transparency agreement.",
+        tell=couple.member_ids(),
+        text=f"{user.display_name} withdrew from your transparency agreement. "
         + library.guidance("withdrawal"),
+        actor=user,
     )
     db.session.commit()
     return agreement
@@ -447,20 +428,15 @@ def end_due_agreements(*, now: datetime) -> int:
         if done != 1:
             continue
         ended += 1
-        _record(
+        _announce(
             couple,
             agreement,
             "agreement_ended",
-            "A transparency agreement reached its end date.",
-            None,
-        )
-        _tell(
-            couple,
-            couple.member_ids(),
-            agreement,
-            "agreement_ended",
-            "Your transparency agreement reached its end date. If you both want to go on, "
+            summary="A transparency agreement reached its end date.",
+            tell=couple.member_ids(),
+            text="Your transparency agreement reached its end date. If you both want to go on, "
             "draft a new one together.",
+            actor=None,
         )
     return ended
 
@@ -500,20 +476,15 @@ def send_review_reminders(*, now: datetime) -> int:
         if not claimed:
             continue
         sent += 1
-        _record(
+        _announce(
             couple,
             agreement,
             "agreement_review_due",
-            "A transparency agreement is due for review.",
-            None,
-        )
-        _tell(
-            couple,
-            couple.member_ids(),
-            agreement,
-            "agreement_review_due",
-            "It's time to review your transparency agreement together: what still helps, and "
+            summary="A transparency agreement is due for review.",
+            tell=couple.member_ids(),
+            text="It's time to review your transparency agreement together: what still helps, and "
             "what can step down as trust returns.",
+            actor=None,
         )
     return sent
 

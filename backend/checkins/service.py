@@ -343,19 +343,14 @@ def reveal_if_both_submitted(*, checkin: Checkin, now: datetime) -> bool:
     db.session.refresh(checkin)
     for hook in _revealed_hooks:
         hook(checkin)
-    timeline.record(
+    timeline.announce(
         couple_id=checkin.couple_id,
         kind="checkin_revealed",
         subject=("checkin", checkin.id),
         summary=f"You both answered: {checkin.title}.",
-    )
-    notifications.notify(
-        user_ids=[r.user_id for r in checkin.responses],
-        couple_id=checkin.couple_id,
-        kind="checkin_revealed",
+        tell=[r.user_id for r in checkin.responses],
         title="You both answered",
         body=f"{checkin.title}: your answers are ready to read together.",
-        subject=("checkin", checkin.id),
     )
     return True
 

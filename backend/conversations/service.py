@@ -106,21 +106,16 @@ def start(*, couple: Couple, user: User, template_key: str, roles: dict[str, str
     )
     db.session.add(conversation)
     db.session.flush()
-    timeline.record(
+    timeline.announce(
         couple_id=couple.id,
         kind="conversation_started",
         actor_id=user.id,
         subject=("conversation", conversation.id),
         summary=f"{user.display_name} started a guided conversation: {template['title']}.",
-    )
-    notifications.notify(
-        user_ids=[couple.partner_of(user.id)],
-        couple_id=couple.id,
-        kind="conversation_started",
+        tell=[couple.partner_of(user.id)],
         title="A guided conversation",
         body=f"{user.display_name} started a guided conversation. Either of you can pause it "
         "at any time.",
-        subject=("conversation", conversation.id),
     )
     db.session.commit()
     return conversation
@@ -225,19 +220,14 @@ def _advance(conversation: Conversation, couple: Couple, step_index: int, now: d
     if last:
         for hook in _completed_hooks:
             hook(conversation)
-        timeline.record(
+        timeline.announce(
             couple_id=couple.id,
             kind="conversation_completed",
             subject=("conversation", conversation.id),
             summary=f"You completed a guided conversation: {conversation.template['title']}.",
-        )
-        notifications.notify(
-            user_ids=couple.member_ids(),
-            couple_id=couple.id,
-            kind="conversation_completed",
+            tell=couple.member_ids(),
             title="You finished a guided conversation",
             body="You walked through every step together. Take care of yourselves today.",
-            subject=("conversation", conversation.id),
         )
 
 
@@ -256,21 +246,16 @@ def pause(*, conversation: Conversation, user: User, minutes: int) -> Conversati
     conversation.paused_by_id = user.id
     conversation.pause_prompted_at = None
     couple = _couple(conversation)
-    timeline.record(
+    timeline.announce(
         couple_id=couple.id,
         kind="conversation_paused",
         actor_id=user.id,
         subject=("conversation", conversation.id),
         summary=f"{user.display_name} asked for a time-out.",
-    )
-    notifications.notify(
-        user_ids=[couple.partner_of(user.id)],
-        couple_id=couple.id,
-        kind="conversation_paused",
+        tell=[couple.partner_of(user.id)],
         title="A time-out",
         body=f"{user.display_name} asked for a time-out of {minutes} minutes. Take the time "
         "apart, do something calming, and come back to it later.",
-        subject=("conversation", conversation.id),
     )
     db.session.commit()
     return conversation
@@ -292,20 +277,15 @@ def resume(*, conversation: Conversation, user: User) -> Conversation:
         )
     _resume(conversation)
     couple = _couple(conversation)
-    timeline.record(
+    timeline.announce(
         couple_id=couple.id,
         kind="conversation_resumed",
         actor_id=user.id,
         subject=("conversation", conversation.id),
         summary=f"{user.display_name} picked the conversation up again.",
-    )
-    notifications.notify(
-        user_ids=[couple.partner_of(user.id)],
-        couple_id=couple.id,
-        kind="conversation_resumed",
+        tell=[couple.partner_of(user.id)],
         title="The conversation is open again",
         body=f"{user.display_name} picked your conversation up again, whenever you are ready.",
-        subject=("conversation", conversation.id),
     )
     db.session.commit()
     return conversation
@@ -321,21 +301,16 @@ def abandon(*, conversation: Conversation, user: User) -> Conversation:
     conversation.abandoned_at = clock.now()
     conversation.abandoned_by_id = user.id
     couple = _couple(conversation)
-    timeline.record(
+    timeline.announce(
         couple_id=couple.id,
         kind="conversation_abandoned",
         actor_id=user.id,
         subject=("conversation", conversation.id),
         summary=f"{user.display_name} stopped a guided conversation.",
-    )
-    notifications.notify(
-        user_ids=[couple.partner_of(user.id)],
-        couple_id=couple.id,
-        kind="conversation_abandoned",
+        tell=[couple.partner_of(user.id)],
         title="A conversation was stopped",
         body=f"{user.display_name} stopped your guided conversation. That is allowed; you can "
         "start another when you are both ready.",
-        subject=("conversation", conversation.id),
     )
     db.session.commit()
     return conversation

@@ -105,21 +105,16 @@ def propose_link(*, couple: Couple, user: User, code: str, scope: str) -> Counse
         db.session.rollback()
         raise Conflict("This counselor is already linked (or waiting for consent).") from exc
     counselor = _name(link.counselor_id)
-    timeline.record(
+    timeline.announce(
         couple_id=couple.id,
         kind="counselor_link_proposed",
         actor_id=user.id,
         subject=("counselor_link", link.id),
         summary=f"{user.display_name} proposed linking counselor {counselor}.",
-    )
-    notifications.notify(
-        user_ids=[couple.partner_of(user.id)],
-        couple_id=couple.id,
-        kind="counselor_link_proposed",
+        tell=[couple.partner_of(user.id)],
         title="Link a counselor?",
         body=f"{user.display_name} proposed linking counselor {counselor}. Nothing is shared "
         "unless you agree too.",
-        subject=("counselor_link", link.id),
     )
     db.session.commit()
     return link
@@ -139,21 +134,16 @@ def consent_link(*, link: CounselorLink, user: User) -> CounselorLink:
     link.consented_by_id = user.id
     link.activated_at = clock.now()
     counselor = _name(link.counselor_id)
-    timeline.record(
+    timeline.announce(
         couple_id=couple.id,
         kind="counselor_linked",
         actor_id=user.id,
         subject=("counselor_link", link.id),
         summary=f"You both linked counselor {counselor}.",
-    )
-    notifications.notify(
-        user_ids=[*couple.member_ids(), link.counselor_id],
-        couple_id=couple.id,
-        kind="counselor_linked",
+        tell=[*couple.member_ids(), link.counselor_id],
         title="Counselor linked",
         body=f"Counselor {counselor} is now linked ({link.scope.replace('_', ' ')}). Either "
         "partner can end this at any time.",
-        subject=("counselor_link", link.id),
     )
     db.session.commit()
     return link
@@ -270,21 +260,16 @@ def assign_exercise(
         )
         exercise.checkin_id = checkin.id
     db.session.flush()
-    timeline.record(
+    timeline.announce(
         couple_id=couple.id,
         kind="exercise_assigned",
         actor_id=counselor.id,
         subject=("exercise", exercise.id),
         summary=f"Counselor {counselor.display_name} assigned an exercise.",
-    )
-    notifications.notify(
-        user_ids=couple.member_ids(),
-        couple_id=couple.id,
-        kind="exercise_assigned",
+        tell=couple.member_ids(),
         title="A new exercise",
         body=f"Counselor {counselor.display_name} assigned an exercise"
         + (f", due {due_on.isoformat()}." if due_on else "."),
-        subject=("exercise", exercise.id),
     )
     db.session.commit()
     return exercise

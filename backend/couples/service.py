@@ -138,20 +138,15 @@ def accept_invite(*, user: User, code: str) -> Couple:
             PairingInvite.inviter_id.in_([inviter.id, user.id]), PairingInvite.used_at.is_(None)
         )
     )
-    timeline.record(
+    timeline.announce(
         couple_id=couple.id,
         kind="paired",
         actor_id=user.id,
         subject=("couple", couple.id),
         summary=f"{inviter.display_name} and {user.display_name} paired their accounts.",
-    )
-    notifications.notify(
-        user_ids=[inviter.id],
-        couple_id=couple.id,
-        kind="paired",
+        tell=[inviter.id],
         title="You are paired",
         body=f"{user.display_name} entered your code. You can start together now.",
-        subject=("couple", couple.id),
     )
     db.session.commit()
     return couple
@@ -171,20 +166,15 @@ def update_couple(*, couple: Couple, user: User, changes: dict) -> Couple:
     for hook in _couple_updated_hooks:
         hook(couple, changed)
     what = " and ".join("time zone" if f == "timezone" else "name" for f in changed)
-    timeline.record(
+    timeline.announce(
         couple_id=couple.id,
         kind="couple_updated",
         actor_id=user.id,
         subject=("couple", couple.id),
         summary=f"{user.display_name} changed the couple's {what}.",
-    )
-    notifications.notify(
-        user_ids=couple.member_ids(),
-        couple_id=couple.id,
-        kind="couple_updated",
+        tell=couple.member_ids(),
         title="Couple settings changed",
         body=f"{user.display_name} changed the couple's {what}.",
-        subject=("couple", couple.id),
     )
     db.session.commit()
     return couple

@@ -126,19 +126,14 @@ def describe(schedule: Schedule) -> str:
 
 def tell_stopped(schedule: Schedule, member_ids: tuple[str, ...]) -> None:
     """A schedule whose prompt set is no longer offered stops; both partners are told."""
-    timeline.record(
+    timeline.announce(
         couple_id=schedule.couple_id,
         kind="schedule_stopped",
         subject=("schedule", schedule.id),
         summary=f"{describe(schedule).capitalize()} stopped: its prompts are no longer offered.",
-    )
-    notifications.notify(
-        user_ids=member_ids,
-        couple_id=schedule.couple_id,
-        kind="schedule_stopped",
+        tell=member_ids,
         title="A check-in schedule stopped",
         body="Its prompt set is no longer offered. Choose another set for a new schedule.",
-        subject=("schedule", schedule.id),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -72,3 +72,26 @@ def list_events(
         cursor=cursor,
         session=db.session,
     )
+
+
+def announce(
+    *,
+    couple_id: str,
+    kind: str,
+    summary: str,
+    subject: tuple[str, str],
+    actor_id: str | None = None,
+    tell: Iterable[str | None] = (),
+    title: str = "",
+    body: str = "",
+) -> None:
+    """Record a change on the couple's timeline and tell the people it affects, in the
+    caller's transaction. Neither the summary nor the notification may hold private content."""
+    from backend.notifications import service as notifications
+
+    record(couple_id=couple_id, kind=kind, summary=summary, actor_id=actor_id, subject=subject)
+    told = [user_id for user_id in tell if user_id]
+    if told:
+        notifications.notify(
+            user_ids=told, couple_id=couple_id, kind=kind, title=title, body=body, subject=subject
+        )

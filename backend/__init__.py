@@ -41,6 +41,10 @@ def _configure_libraries(app: Flask) -> None:
             "must be signed. Set both, or neither to keep notifications in-app."
         )
     config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if config.get("TRUSTLINE_SAFETY_RESOURCES"):
+        from backend.safety.service import check_override
+
+        check_override(config["TRUSTLINE_SAFETY_RESOURCES"])
     config["JWT_SECRET_KEY"] = config["SECRET_KEY"]
     config["JWT_TOKEN_LOCATION"] = ["headers"]
     config["JWT_ACCESS_TOKEN_EXPIRES"] = timedelta(minutes=ACCESS_TOKEN_MINUTES)

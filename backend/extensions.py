@@ -50,11 +50,15 @@ class BodyRequiredParser(FlaskParser):
     """webargs' parser, refusing a request without the JSON body its operation requires.
 
     webargs treats a missing body as `{}`, so a PATCH with no body would "succeed" doing
-    nothing; the spec says the body is required, so say so instead.
+    nothing; the spec says the body is required, so say so instead. Schemas marked
+    `BODY_OPTIONAL` (leaving, withdrawing, pausing: stepping back must take nothing more than
+    a tap) accept no body at all, and their operations document the body as optional.
     """
 
     def load_json(self, req: Any, schema: Any) -> Any:
         data = super().load_json(req, schema)
+        if data is missing and getattr(schema, "BODY_OPTIONAL", False):
+            return {}
         if data is missing:
             abort(
                 400,

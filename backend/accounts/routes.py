@@ -105,7 +105,11 @@ class Me(MethodView):
     @blp.alt_response(401, description="Needs a password login within the last 5 minutes.")
     def delete(self, data: dict) -> None:
         """Erase your account: your data goes, your couple ends quietly. Cannot be undone."""
-        privacy.erase(user=current_user(), password=data["password"])
+        privacy.erase(
+            user=current_user(),
+            password=data["password"],
+            client_address=request.remote_addr or "-",
+        )
 
 
 @blp.route("/me/export")

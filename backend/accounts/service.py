@@ -19,6 +19,7 @@ from backend.accounts.passwords import hash_password, needs_rehash, verify_passw
 from backend.config import ACCESS_TOKEN_MINUTES, FRESH_LOGIN_MINUTES, REFRESH_TOKEN_DAYS
 from backend.errors import Conflict, Invalid, Unauthorized
 from backend.extensions import db
+from backend.notifications.models import Device
 from backend.ratelimit import (
     LOGIN_PER_ACCOUNT,
     LOGIN_PER_ADDRESS,
@@ -156,11 +157,12 @@ def change_password(
     *, user: User, session_id: str, current_password: str, new_password: str, client_address: str
 ) -> None:
     """Change the password and revoke every other session of the user."""
-    rules = _login_rules(user.email, client_address, None)
-    limiter().check(rules, TOO_MANY_LOGINS)
-    if not verify_password(user.password_hash, current_password):
-        limiter().record_failure(rules)
-        raise Invalid.field("current_password", "The current password is not right.")
+    check_own_password(
+        user=user,
+        password=current_password,
+        client_address=client_address,
+        field="current_password",
+    )
     if current_password == new_password:
         raise Invalid.field("new_password", "Choose a password different from the current one.")
     now = clock.now()
@@ -176,6 +178,15 @@ def change_password(
     for session in others:
         _revoke(session, "password_change", now)
     db.session.commit()
+
+
+def check_own_password(*, user: User, password: str, client_address: str, field: str) -> None:
+    """Confirm a logged-in person's password; wrong ones count like failed logins."""
+    rules = _login_rules(user.email, client_address, None)
+    limiter().check(rules, TOO_MANY_LOGINS)
+    if not verify_password(user.password_hash, password):
+        limiter().record_failure(rules)
+        raise Invalid.field(field, "The password is not right.")
 
 
 def update_profile(*, user: User, changes: dict) -> User:
@@ -247,6 +258,8 @@ def _issue_tokens(
 def _revoke(session: AuthSession, reason: str, now: datetime) -> None:
     session.revoked_at = now
     session.revoked_reason = reason
+    # A phone that logged out (or was signed out by a password change) gets no more pushes.
+    db.session.execute(sa.delete(Device).where(Device.session_id == session.id))
 
 
 def _device_serializer() -> URLSafeSerializer:

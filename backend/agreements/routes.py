@@ -138,7 +138,7 @@ class AgreementConsent(MethodView):
 @blp.route("/agreements/<agreement_id>/withdraw")
 class AgreementWithdraw(MethodView):
     @with_couple_object("agreement_id", Agreement, write=True)
-    @blp.arguments(WithdrawSchema)
+    @blp.arguments(WithdrawSchema, required=False)
     @blp.response(200, AgreementSchema, headers=ETAG_HEADER)
     @blp.alt_response(409, description="Already withdrawn or ended.")
     def post(self, data: dict, agreement: Agreement) -> Any:

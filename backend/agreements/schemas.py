@@ -58,7 +58,9 @@ class ConsentSchema(ma.Schema):
 
 
 class WithdrawSchema(ma.Schema):
-    """Withdrawing needs no reason."""
+    """Withdrawing needs no reason (the body may be left out)."""
+
+    BODY_OPTIONAL = True
 
     reason = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=500))
 

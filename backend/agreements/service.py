@@ -229,14 +229,16 @@ def propose_version(
             "The agreement changed since you read it. Reload it and try again."
         )
     _bump_revision(agreement, expected=agreement.revision)
+    current = agreement.current
     version = _new_version(
         agreement,
         couple=couple,
         user=user,
-        title=title or agreement.current.title,
+        title=title or current.title,
         items=items,
-        review_on=review_on,
-        ends_on=ends_on,
+        # An amendment keeps the dates it doesn't change (renewing is a new ends_on).
+        review_on=review_on or current.review_on,
+        ends_on=ends_on or current.ends_on,
     )
     db.session.flush()
     _announce(

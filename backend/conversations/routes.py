@@ -104,7 +104,7 @@ class Ready(MethodView):
 @blp.route("/conversations/<conversation_id>/pause")
 class Pause(MethodView):
     @with_couple_object("conversation_id", Conversation, write=True)
-    @blp.arguments(PauseSchema)
+    @blp.arguments(PauseSchema, required=False)
     @blp.response(200, ConversationSchema)
     @blp.alt_response(409, description="Already paused, or finished.")
     def post(self, data: dict, conversation: Conversation) -> dict[str, Any]:

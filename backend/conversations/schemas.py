@@ -62,7 +62,9 @@ class EntryCreateSchema(ma.Schema):
 
 
 class PauseSchema(ma.Schema):
-    """A time-out."""
+    """A time-out (the body may be left out)."""
+
+    BODY_OPTIONAL = True
 
     minutes = ma.fields.Integer(
         load_default=DEFAULT_PAUSE_MINUTES,

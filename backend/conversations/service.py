@@ -210,7 +210,7 @@ def _advance(conversation: Conversation, couple: Couple, step_index: int, now: d
     if moved != 1:
         return
     db.session.refresh(conversation)
-    title = conversation.steps[step_index]["title"]
+    title = conversation.steps[step_index]["title"].rstrip(".?!")
     timeline.record(
         couple_id=couple.id,
         kind="conversation_step_completed",

@@ -88,6 +88,7 @@ class CoupleLinks(MethodView):
     @blp.alt_response(401, description=FRESH)
     @blp.alt_response(409, description="Already linked, or the couple has ended.")
     @blp.alt_response(429, description="Too many wrong codes; see Retry-After.")
+    @blp.alt_response(503, description="The rate-limit store is unreachable; try again soon.")
     def post(self, data: dict, couple: Couple) -> dict[str, Any]:
         """Propose linking a counselor with their code; your partner must consent."""
         link = service.propose_link(couple=couple, user=current_user(), **data)

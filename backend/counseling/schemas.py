@@ -150,7 +150,11 @@ class CoupleDetailSchema(CoupleCardSchema):
 
     timeline = ma.fields.List(ma.fields.Nested(TimelineEventSchema))
     exercises = ma.fields.List(ma.fields.Nested(ExerciseSchema))
-    trends = ma.fields.Nested(TrendsSchema, allow_none=True)
+    trends = ma.fields.Nested(
+        TrendsSchema,
+        allow_none=True,
+        metadata={"description": "With ?prompt=, only with scope shared_content."},
+    )
     shared_checkins = ma.fields.List(
         ma.fields.Nested(SharedCheckinSchema),
         allow_none=True,

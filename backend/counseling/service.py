@@ -152,29 +152,38 @@ def consent_link(*, link: CounselorLink, user: User) -> CounselorLink:
 def end_link(*, link: CounselorLink, user: User) -> None:
     """Either partner or the counselor ends the link at once; both partners are told."""
     if link.status in ("revoked", "ended"):
-        raise Conflict(f"This link has already {link.status}.")
+        raise Conflict("This link has already ended.")
     couple = db.session.get(Couple, link.couple_id)
     link.status = "revoked"
     link.ended_at = clock.now()
     link.ended_by_id = user.id
-    timeline.record(
+    # What this counselor assigned and is still open goes with the link: nothing more of the
+    # couple reaches them, not even "an exercise was completed".
+    db.session.execute(
+        sa.update(Exercise)
+        .where(
+            Exercise.couple_id == couple.id,
+            Exercise.counselor_id == link.counselor_id,
+            Exercise.status == "open",
+        )
+        .values(status="cancelled")
+    )
+    counselor = _name(link.counselor_id)
+    by_counselor = user.id == link.counselor_id
+    what = (
+        f"Counselor {counselor} ended the link."
+        if by_counselor
+        else f"{user.display_name} ended the link with counselor {counselor}."
+    )
+    timeline.announce(
         couple_id=couple.id,
         kind="counselor_link_ended",
         actor_id=user.id,
         subject=("counselor_link", link.id),
-        summary=f"{user.display_name} ended the link with counselor {_name(link.counselor_id)}.",
-    )
-    told = [*couple.member_ids()]
-    if user.id != link.counselor_id:
-        told.append(link.counselor_id)
-    notifications.notify(
-        user_ids=told,
-        couple_id=couple.id,
-        kind="counselor_link_ended",
+        summary=what,
+        tell=[*couple.member_ids(), None if by_counselor else link.counselor_id],
         title="Counselor link ended",
-        body=f"{user.display_name} ended the link with counselor {_name(link.counselor_id)}. "
-        "They no longer see anything of the couple.",
-        subject=("counselor_link", link.id),
+        body=f"{what} They no longer see anything of the couple.",
     )
     db.session.commit()
 
@@ -291,7 +300,7 @@ def _complete(exercise: Exercise, now: datetime) -> None:
         subject=("exercise", exercise.id),
         summary="You completed an exercise your counselor assigned.",
     )
-    if exercise.counselor_id:
+    if exercise.counselor_id and _linked(exercise.counselor_id, exercise.couple_id):
         notifications.notify(
             user_ids=[exercise.counselor_id],
             couple_id=exercise.couple_id,
@@ -300,6 +309,20 @@ def _complete(exercise: Exercise, now: datetime) -> None:
             body="A couple you work with completed an exercise.",
             subject=("exercise", exercise.id),
         )
+
+
+def _linked(counselor_id: str, couple_id: str) -> bool:
+    """Whether the counselor's link to the couple is active."""
+    return (
+        db.session.scalar(
+            sa.select(CounselorLink.id).where(
+                CounselorLink.counselor_id == counselor_id,
+                CounselorLink.couple_id == couple_id,
+                CounselorLink.status == "active",
+            )
+        )
+        is not None
+    )
 
 
 def complete_part(*, exercise: Exercise, user: User) -> Exercise:
@@ -501,9 +524,10 @@ def couple_detail(
     ).all()
     detail["timeline"] = events
     detail["exercises"] = [exercise_view(e) for e in list_exercises(couple=couple)]
+    # Ratings are answers: shown only when the couple chose to share content.
     detail["trends"] = (
         checkins.trends(couple=couple, viewer=None, prompt_key=prompt, since=None)
-        if prompt
+        if prompt and link.scope == "shared_content"
         else None
     )
     detail["shared_checkins"] = None

@@ -66,7 +66,7 @@ class CoupleView(MethodView):
 @blp.route("/couple/leave")
 class Leave(MethodView):
     @with_couple(write=True)
-    @blp.arguments(LeaveSchema)
+    @blp.arguments(LeaveSchema, required=False)
     @blp.response(200, CoupleSchema)
     @blp.alt_response(409, description="The couple has already ended.")
     def post(self, data: dict, couple: Couple) -> Any:

@@ -54,7 +54,9 @@ class CoupleUpdateSchema(ma.Schema):
 
 
 class LeaveSchema(ma.Schema):
-    """How to leave."""
+    """How to leave (the body may be left out)."""
+
+    BODY_OPTIONAL = True
 
     notify_partner = StrictBoolean(
         load_default=False,

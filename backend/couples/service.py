@@ -180,7 +180,9 @@ def update_couple(*, couple: Couple, user: User, changes: dict) -> Couple:
     return couple
 
 
-def leave(*, couple: Couple, user: User, notify_partner: bool = False) -> Couple:
+def leave(
+    *, couple: Couple, user: User, notify_partner: bool = False, commit: bool = True
+) -> Couple:
     """End the couple at once, alone. Quiet unless the leaving partner asks to tell the other."""
     require_active(couple)
     now = clock.now()
@@ -207,5 +209,6 @@ def leave(*, couple: Couple, user: User, notify_partner: bool = False) -> Couple
             body=f"{user.display_name} ended your couple in Trustline.",
             subject=("couple", couple.id),
         )
-    db.session.commit()
+    if commit:
+        db.session.commit()
     return couple

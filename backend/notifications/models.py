@@ -62,6 +62,8 @@ class Device(Base):
         nullable=False,
     )
     token: Mapped[str] = mapped_column(sa.String(512), nullable=False)
+    # The login that registered it: when that login ends, pushes to the device stop.
+    session_id: Mapped[str | None] = mapped_column(sa.String(22), index=True)
     created_at: Mapped[datetime] = created_at_column()
 
 

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from backend.accounts.access import current_user
+from backend.accounts.access import current_session_id, current_user
 from backend.notifications import service
 from backend.notifications.schemas import (
     DeviceCreateSchema,
@@ -59,7 +59,9 @@ class Devices(MethodView):
     @blp.response(201, DeviceSchema)
     def post(self, data: dict) -> Any:
         """Register this device for pushes (the same token again returns the same device)."""
-        return service.add_device(user_id=current_user().id, **data)
+        return service.add_device(
+            user_id=current_user().id, session_id=current_session_id(), **data
+        )
 
 
 @blp.route("/me/devices/<device_id>")

@@ -104,16 +104,17 @@ def mark_read(*, user_id: str, ids: list[str] | None, everything: bool) -> int:
     return changed
 
 
-def add_device(*, user_id: str, platform: str, token: str) -> Device:
+def add_device(*, user_id: str, platform: str, token: str, session_id: str | None = None) -> Device:
     """Register a device for pushes (registering the same token again returns it)."""
     device = db.session.scalar(
         sa.select(Device).where(Device.user_id == user_id, Device.token == token)
     )
     if device is None:
-        device = Device(user_id=user_id, platform=platform, token=token)
+        device = Device(user_id=user_id, platform=platform, token=token, session_id=session_id)
         db.session.add(device)
     else:
         device.platform = platform
+        device.session_id = session_id
     db.session.commit()
     return device
 

@@ -10,6 +10,7 @@ person as "Former partner". Nothing of them stays findable by e-mail or name.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date, datetime
 from typing import Any
@@ -17,8 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend import clock
+from backend.accounts import service as accounts
 from backend.accounts.models import AuthSession, RefreshToken, User
-from backend.accounts.passwords import hash_password, verify_password
+from backend.accounts.passwords import hash_password
 from backend.agreements import service as agreements
 from backend.agreements.models import Agreement, AgreementItem, AgreementVersion
 from backend.checkins import service as checkins
@@ -29,7 +31,6 @@ from backend.counseling import service as counseling
 from backend.counseling.models import CounselorLink, CounselorLinkCode, Exercise
 from backend.couples import service as couples
 from backend.couples.models import Couple, CoupleMember, PairingInvite
-from backend.errors import Invalid
 from backend.extensions import db
 from backend.fields import UTCDateTime
 from backend.idempotency.models import IdempotencyRecord
@@ -40,6 +41,7 @@ from backend.scheduling import service as schedules
 from backend.timeline.models import TimelineEvent
 
 FORMER = "Former partner"
+FORMER_COUNSELOR = "Former counselor"
 REMOVED = "[removed]"
 
 
@@ -192,16 +194,23 @@ def as_json(value: Any) -> Any:
     return value
 
 
-def erase(*, user: User, password: str) -> None:
-    """Erase the caller's personal data; their couple ends, quietly."""
-    if not verify_password(user.password_hash, password):
-        raise Invalid.field("password", "The password is not right.")
+def erase(*, user: User, password: str, client_address: str = "-") -> None:
+    """Erase the caller's personal data; their couple ends, quietly. One transaction."""
+    accounts.check_own_password(
+        user=user, password=password, client_address=client_address, field="password"
+    )
     now = clock.now()
     name = user.display_name
     active = next((c for c in _couples_of(user) if c.is_active), None)
     if active is not None:
-        couples.leave(couple=active, user=user, notify_partner=False)
+        couples.leave(couple=active, user=user, notify_partner=False, commit=False)
     couple_ids = [c.id for c in _couples_of(user)]
+    if user.role == "counselor":
+        couple_ids += list(
+            db.session.scalars(
+                sa.select(CounselorLink.couple_id).where(CounselorLink.counselor_id == user.id)
+            )
+        )
     # What they wrote: gone, with a marker where the partner's view would otherwise jump.
     responses = sa.select(CheckinResponse.id).where(CheckinResponse.user_id == user.id)
     db.session.execute(sa.delete(Answer).where(Answer.response_id.in_(responses)))
@@ -244,28 +253,30 @@ def erase(*, user: User, password: str) -> None:
     db.session.execute(
         sa.update(Exercise).where(Exercise.counselor_id == user.id).values(counselor_id=None)
     )
-    # Their name, wherever the shared history spelled it out.
-    if couple_ids or user.role == "counselor":
-        _scrub_name(name, couple_ids, user)
+    # Their name, wherever the shared history of their couples spelled it out.
+    former = FORMER_COUNSELOR if user.role == "counselor" else FORMER
+    if couple_ids:
+        _scrub_name(name, couple_ids, former)
     user.email = f"erased-{secrets.token_hex(8)}@erased.invalid"
-    user.display_name = FORMER
+    user.display_name = former
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.erased_at = now
     db.session.commit()
 
 
-def _scrub_name(name: str, couple_ids: list[str], user: User) -> None:
-    """Replace the person's name in timeline summaries and notifications that mention it."""
-    events = sa.select(TimelineEvent).where(TimelineEvent.summary.contains(name))
-    if user.role != "counselor":
-        events = events.where(TimelineEvent.couple_id.in_(couple_ids))
-    for event in db.session.scalars(events):
-        event.summary = event.summary.replace(name, FORMER)
-    notes = sa.select(Notification).where(
-        sa.or_(Notification.body.contains(name), Notification.title.contains(name))
+def _scrub_name(name: str, couple_ids: list[str], former: str) -> None:
+    """Replace the person's name (as a whole word) in the timeline summaries and
+    notifications of the couples they were part of."""
+    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+    events = sa.select(TimelineEvent).where(
+        TimelineEvent.couple_id.in_(couple_ids), TimelineEvent.summary.contains(name)
     )
-    if user.role != "counselor":
-        notes = notes.where(Notification.couple_id.in_(couple_ids))
+    for event in db.session.scalars(events):
+        event.summary = pattern.sub(former, event.summary)
+    notes = sa.select(Notification).where(
+        Notification.couple_id.in_(couple_ids),
+        sa.or_(Notification.body.contains(name), Notification.title.contains(name)),
+    )
     for note in db.session.scalars(notes):
-        note.body = note.body.replace(name, FORMER)
-        note.title = note.title.replace(name, FORMER)
+        note.body = pattern.sub(former, note.body)
+        note.title = pattern.sub(former, note.title)

@@ -38,13 +38,32 @@ def _override(path: str) -> dict[str, Any]:
     return data if isinstance(data, dict) else {"resources": data}
 
 
+def check_override(path: str) -> None:
+    """Refuse to start with a resources file that can't be served (a 500 on every notice)."""
+    try:
+        data = _override(path)
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ValueError(f"TRUSTLINE_SAFETY_RESOURCES: cannot read {path}: {exc}") from exc
+    resources = data.get("resources")
+    if not isinstance(resources, list) or not all(
+        isinstance(r, dict) and r.get("name") and r.get("key") for r in resources
+    ):
+        raise ValueError(
+            f"TRUSTLINE_SAFETY_RESOURCES: {path} must hold a list of resources, each with a "
+            "key and a name."
+        )
+
+
 def resources() -> dict[str, Any]:
     """The help lines and guidance (the operator's file, when configured, replaces them)."""
     content = dict(_content())
     path = current_app.config.get("TRUSTLINE_SAFETY_RESOURCES")
     if path:
         override = _override(path)
-        content = {**content, **{k: v for k, v in override.items() if k in ("resources", "note")}}
+        content = {
+            **content,
+            **{k: v for k, v in override.items() if k in ("resources", "note", "quiet_exit")},
+        }
     return {
         "note": " ".join(content["note"].split()),
         "quiet_exit": " ".join(content["quiet_exit"].split()),

@@ -246,3 +246,10 @@ def test_two_partners_amending_at_the_same_moment_one_gets_412(app, alice, bob, 
         thread.join()
     assert sorted(statuses) == [201, 412]
     assert len(alice.get(f"/agreements/{agreement['id']}").get_json()["versions"]) == 2
+
+
+def test_an_amendment_keeps_the_dates_it_does_not_change(alice, bob, couple):
+    ends_on = (date.today() + timedelta(days=30)).isoformat()
+    response = draft(alice, ends_on=ends_on)
+    amended = amend(bob, response.get_json()["id"], response.headers["ETag"]).get_json()
+    assert amended["pending_proposal"]["ends_on"] == ends_on

@@ -105,3 +105,20 @@ def test_each_partner_is_reminded_once_the_day_before_it_is_due(alice, bob, coup
     ).all()
     assert reminded == [bob.user["id"]]
     assert date(2026, 11, 28) - timedelta(days=1) == date(2026, 11, 27)
+
+
+def test_ending_the_link_cancels_that_counselors_open_exercises(alice, bob, couple, counselor):
+    import sqlalchemy as sa
+
+    from backend.extensions import db
+    from backend.notifications.models import Notification
+
+    linked = link(alice, bob, counselor)
+    exercise = assign(counselor, couple, kind="reflection", prompts=["x"])
+    alice.delete(f"/counselor-links/{linked['id']}")
+    assert alice.get("/couple/exercises").get_json()[0]["status"] == "cancelled"
+    assert_problem(bob.post(f"/exercises/{exercise['id']}/complete"), 409)
+    told = db.session.scalars(
+        sa.select(Notification.kind).where(Notification.user_id == counselor.user["id"])
+    ).all()
+    assert "exercise_completed" not in told

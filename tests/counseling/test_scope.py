@@ -85,7 +85,7 @@ def test_without_an_active_link_the_counselor_sees_nothing(
 def test_trends_for_a_counselor_hold_only_shared_revealed_ratings(
     alice, bob, couple, counselor, content
 ):
-    link(alice, bob, counselor, "progress")
+    link(alice, bob, counselor, "shared_content")
     scale = next(p for p in content["prompts"] if p["kind"] == "scale")
     body = counselor.get(f"/counselor/couples/{couple['id']}?prompt={scale['key']}").get_json()
     series = {s["display_name"]: s["points"] for s in body["trends"]["series"]}
@@ -96,3 +96,10 @@ def test_trends_for_a_counselor_hold_only_shared_revealed_ratings(
 def test_a_partner_cannot_use_counselor_views(alice, couple):
     assert alice.get("/counselor/couples").get_json() == []
     assert_problem(alice.get(f"/counselor/couples/{couple['id']}"), 404)
+
+
+def test_with_progress_scope_there_are_no_ratings(alice, bob, couple, counselor, content):
+    link(alice, bob, counselor, "progress")
+    scale = next(p for p in content["prompts"] if p["kind"] == "scale")
+    body = counselor.get(f"/counselor/couples/{couple['id']}?prompt={scale['key']}").get_json()
+    assert body["trends"] is None

@@ -93,3 +93,17 @@ def test_bad_input_is_named(alice, couple):
         alice.post("/couple/leave", json={"notify_partner": "maybe"}), 422, "notify_partner"
     )
     assert alice.get("/couple").get_json()["status"] == "active"
+
+
+def test_stepping_back_needs_no_body(app, alice, bob, couple):
+    agreement = alice.post(
+        "/couple/agreements",
+        json={"title": "T", "items": [{"category": "plans", "text": "We share plans."}]},
+    ).get_json()
+    assert bob.post(f"/agreements/{agreement['id']}/withdraw").status_code == 200
+    conversation = alice.post(
+        "/couple/conversations",
+        json={"template": "processing_a_trigger", "roles": {"hurt_partner": alice.user["id"]}},
+    ).get_json()
+    assert bob.post(f"/conversations/{conversation['id']}/pause").status_code == 200
+    assert bob.post("/couple/leave").status_code == 200

@@ -69,3 +69,18 @@ def test_only_the_owner_removes_a_device(alice, bob):
     assert_problem(bob.delete(f"/me/devices/{device_id}"), 404)
     assert alice.delete(f"/me/devices/{device_id}").status_code == 204
     assert_problem(alice.delete(f"/me/devices/{device_id}"), 404)
+
+
+def test_logging_out_stops_pushes_to_that_phone(api, alice):
+    from tests.helpers import PASSWORD
+
+    alice.post("/me/devices", json={"platform": "ios", "token": "phone-token-on-logout"})
+    other_login = api.post("/auth/login", json={"email": "alice@example.com", "password": PASSWORD})
+    api.post(
+        "/me/devices",
+        json={"platform": "web", "token": "browser-token-stays"},
+        headers={"Authorization": f"Bearer {other_login.get_json()['access_token']}"},
+    )
+    alice.post("/auth/logout")
+    tokens = db.session.scalars(sa.select(Device.token)).all()
+    assert tokens == ["browser-token-stays"]

@@ -116,3 +116,14 @@ def test_words_of_fear_in_an_answer_or_entry_reach_only_their_author(alice, bob,
     assert entry["safety_notice"]["reason"] == "words"
     seen_by_bob = bob.get(f"/conversations/{conversation['id']}").get_json()
     assert seen_by_bob["safety_notice"] is None
+
+
+def test_a_broken_resources_file_stops_the_start_not_the_notices(app, tmp_path):
+    import pytest
+
+    with pytest.raises(ValueError, match="TRUSTLINE_SAFETY_RESOURCES"):
+        build_app(app.config["SQLALCHEMY_DATABASE_URI"], TRUSTLINE_SAFETY_RESOURCES="/nope.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"resources": [{"description": "no name"}]}))
+    with pytest.raises(ValueError, match="key and a name"):
+        build_app(app.config["SQLALCHEMY_DATABASE_URI"], TRUSTLINE_SAFETY_RESOURCES=str(bad))

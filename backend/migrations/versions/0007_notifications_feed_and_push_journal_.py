@@ -35,6 +35,7 @@ def upgrade():
             nullable=False,
         ),
         sa.Column("token", sa.String(length=512), nullable=False),
+        sa.Column("session_id", sa.String(length=22), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_devices_user_id_users"), ondelete="CASCADE"
@@ -44,6 +45,7 @@ def upgrade():
     )
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_devices_user_id"), ["user_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_devices_session_id"), ["session_id"], unique=False)
 
     op.create_table(
         "journal_entries",

@@ -33,11 +33,11 @@ class Couple(Base):
     )
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # Loaded when used: most couple-scoped requests need only the couple's id.
     members: Mapped[list[CoupleMember]] = relationship(
         back_populates="couple",
         cascade="all, delete-orphan",
         order_by="(CoupleMember.joined_at, CoupleMember.id)",
-        lazy="selectin",
     )
 
     @property
@@ -60,6 +60,8 @@ class CoupleMember(Base):
     __tablename__ = "couple_members"
     __table_args__ = (
         sa.UniqueConstraint("couple_id", "user_id", name="uq_couple_members_couple_user"),
+        # "The caller's couple", on every couple-scoped request (active or ended).
+        sa.Index("ix_couple_members_user_id", "user_id"),
         # Enforced by the database, so two pairings racing each other can't both win.
         sa.Index(
             "uq_couple_members_active_user",

@@ -168,10 +168,37 @@ def _send(notification_id: str, now: datetime) -> str:
     return outcome
 
 
+def _skip_undeliverable(now: datetime) -> int:
+    """In one statement, mark pending notifications that can't be pushed: no relay is
+    configured, the person has no device, or it is too old to be worth a buzz now."""
+    pending = Notification.push_status == "pending"
+    if current_app.config["TRUSTLINE_PUSH_WEBHOOK_URL"] is not None:
+        pending = sa.and_(
+            pending,
+            sa.or_(
+                Notification.user_id.not_in(sa.select(Device.user_id)),
+                sa.and_(
+                    Notification.push_attempts == 0,
+                    Notification.created_at <= now - STALE_AFTER,
+                ),
+            ),
+        )
+    skipped = db.session.execute(
+        sa.update(Notification)
+        .where(pending)
+        .values(push_status="skipped")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return skipped
+
+
 def deliver_due(*, now: datetime | None = None, limit: int = 200) -> DeliveryReport:
     """Lease and send what is due; returns counts."""
     now = now or clock.now()
+    bulk_skipped = _skip_undeliverable(now)
     leased, skipped = _lease(now, limit)
+    skipped += bulk_skipped
     report = DeliveryReport(skipped=skipped)
     for notification_id in leased:
         outcome = _send(notification_id, now)

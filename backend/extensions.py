@@ -11,7 +11,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api, Blueprint, abort
 from flask_smorest.spec import prepare_response
 from flask_sqlalchemy import SQLAlchemy
-from marshmallow import missing
+from marshmallow import RAISE, missing
 from webargs.flaskparser import FlaskParser
 
 from backend.database import Base
@@ -53,7 +53,11 @@ class BodyRequiredParser(FlaskParser):
     nothing; the spec says the body is required, so say so instead. Schemas marked
     `BODY_OPTIONAL` (leaving, withdrawing, pausing: stepping back must take nothing more than
     a tap) accept no body at all, and their operations document the body as optional.
+
+    Unknown query parameters are refused too (422 naming them), like unknown body fields.
     """
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE}
 
     def load_json(self, req: Any, schema: Any) -> Any:
         data = super().load_json(req, schema)

@@ -127,3 +127,7 @@ def test_booleans_must_be_json_booleans(alice):
     )
     assert_problem(alice.patch("/me", json={"discreet_notifications": "yes"}), 422)
     assert alice.patch("/me", json={"discreet_notifications": False}).status_code == 200
+
+
+def test_unknown_query_parameters_are_named(alice):
+    assert_problem(alice.get("/me/notifications?colour=blue"), 422, "colour")

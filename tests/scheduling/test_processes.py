@@ -122,3 +122,51 @@ def test_sigterm_finishes_the_batch_in_hand_and_exits(app, tmp_path):
     done = count(Checkin)
     assert done % 100 == 0 or done == 1500, "only whole batches were committed"
     assert count(TimelineEvent, TimelineEvent.kind == "checkin_opened") == done
+
+
+def test_killing_the_scheduler_during_expiry_and_reminders_loses_and_doubles_nothing(app, tmp_path):
+    from backend.checkins import service as checkins
+    from backend.checkins.models import CheckinResponse
+    from backend.couples.models import CoupleMember
+
+    now = datetime.now(UTC)
+    make_due_schedules(1000, due_at=now + timedelta(days=1))
+    members: dict[str, list[str]] = {}
+    for couple_id, user_id in db.session.execute(
+        sa.select(CoupleMember.couple_id, CoupleMember.user_id)
+    ):
+        members.setdefault(couple_id, []).append(user_id)
+    openings = []
+    for n, (couple_id, user_ids) in enumerate(members.items()):
+        expired = n % 2 == 0
+        openings.append(
+            checkins.Opening(
+                couple_id=couple_id,
+                member_ids=tuple(user_ids),
+                prompt_set_key="daily_pulse",
+                closes_at=now - timedelta(minutes=1) if expired else now + timedelta(hours=5),
+                remind_at=now - timedelta(minutes=1),
+            )
+        )
+    checkins.open_checkins(openings)
+    db.session.commit()
+    log = tmp_path / "scheduler.log"
+    for pause in (0.3, 0.6):
+        process = scheduler(app, log, batch_size=50)
+        time.sleep(pause)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    last = scheduler(app, log, batch_size=50)
+    try:
+        wait_for(lambda: count(Checkin, Checkin.status == "expired") == 500, 120, "expiry")
+        wait_for(
+            lambda: count(CheckinResponse, CheckinResponse.reminded_at.is_not(None)) == 1000,
+            120,
+            "reminders",
+        )
+    finally:
+        assert stop(last) == 0
+    # each expired check-in noted once per partner who didn't answer; each reminder sent once
+    assert count(TimelineEvent, TimelineEvent.kind == "checkin_missed") == 1000
+    assert count(Notification, Notification.kind == "checkin_reminder") == 1000
+    assert count(Checkin, Checkin.status == "open") == 500

@@ -39,6 +39,11 @@ WEEKS = 8
 TOLD_SAME_DAY = "We each tell the other the same day if the person involved gets in touch."
 PLANS_UNASKED = "We tell each other our plans for evenings out, without being asked."
 HONEST_ANSWERS = "For now, we each answer honestly when asked who we were messaging."
+AGREEMENT_ITEMS = [
+    {"category": "contact", "applies_to": "both", "text": TOLD_SAME_DAY},
+    {"category": "plans", "applies_to": "both", "text": PLANS_UNASKED},
+    {"category": "devices", "applies_to": "both", "text": HONEST_ANSWERS},
+]
 NOTICE_TRUST = "Before our next session, each of you notice one moment you felt trust."
 # Weeks (0-based) in which Alex didn't get to the check-in before it closed.
 ALEX_MISSES = (2, 5)
@@ -192,23 +197,7 @@ def build_demo(*, now: datetime | None = None) -> DemoReport:
                     couple=couple,
                     user=sam,
                     title="Our first months back",
-                    items=[
-                        {
-                            "category": "contact",
-                            "applies_to": "both",
-                            "text": TOLD_SAME_DAY,
-                        },
-                        {
-                            "category": "plans",
-                            "applies_to": "both",
-                            "text": PLANS_UNASKED,
-                        },
-                        {
-                            "category": "devices",
-                            "applies_to": "both",
-                            "text": HONEST_ANSWERS,
-                        },
-                    ],
+                    items=AGREEMENT_ITEMS,
                     review_on=at(9).date() + timedelta(days=42),
                 )
             with clock.at(at(9, 20)):
@@ -255,18 +244,8 @@ def build_demo(*, now: datetime | None = None) -> DemoReport:
                     agreement=current,
                     user=alex,
                     if_match=agreements.etag(current),
-                    items=[
-                        {
-                            "category": "contact",
-                            "applies_to": "both",
-                            "text": TOLD_SAME_DAY,
-                        },
-                        {
-                            "category": "plans",
-                            "applies_to": "both",
-                            "text": PLANS_UNASKED,
-                        },
-                    ],
+                    # stepping down: the devices commitment is no longer needed
+                    items=AGREEMENT_ITEMS[:2],
                     review_on=at(40).date() + timedelta(days=30),
                 )
             with clock.at(at(40, 4)):

@@ -159,3 +159,51 @@ def carol(app: Flask) -> ApiClient:
 def counselor(app: Flask) -> ApiClient:
     """A counselor linked to nobody."""
     return make_counselor(app, "dr.kim@example.com", "Dr Kim")
+
+
+@pytest.fixture
+def one_of_everything(alice: ApiClient, bob: ApiClient, couple: dict, counselor: ApiClient) -> dict:
+    """Alice and Bob with a counselor linked (shared_content) and one object of every kind:
+    a revealed check-in, a schedule, an agreement, a conversation, an exercise, a pending
+    second counselor link, Alice's device and journal entry. Returns the ids by path name."""
+    from tests.conversations.helpers import start
+    from tests.counseling.helpers import link
+    from tests.helpers import answers_for
+
+    link(alice, bob, counselor, "shared_content")
+    checkin = alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()
+    for partner in (alice, bob):
+        partner.put(
+            f"/checkins/{checkin['id']}/answers",
+            json={"answers": answers_for(checkin), "submit": True},
+        )
+    schedule = alice.post(
+        "/couple/schedules",
+        json={"prompt_set": "daily_pulse", "frequency": "daily", "local_time": "20:00"},
+    ).get_json()
+    agreement = alice.post(
+        "/couple/agreements",
+        json={"title": "T", "items": [{"category": "plans", "text": "We share plans."}]},
+    ).get_json()
+    conversation = start(alice, "processing_a_trigger", "hurt_partner", alice)
+    exercise = counselor.post(
+        f"/counselor/couples/{couple['id']}/exercises",
+        json={"kind": "reflection", "prompts": ["x"]},
+    ).get_json()
+    pending = alice.post(
+        "/couple/counselor-links",
+        json={"code": counselor.post("/counselor/link-codes").get_json()["code"]},
+    ).get_json()
+    device = alice.post("/me/devices", json={"platform": "ios", "token": "device-token-1"})
+    entry = alice.post("/me/journal", json={"text": "mine"})
+    return {
+        "checkin_id": checkin["id"],
+        "schedule_id": schedule["id"],
+        "agreement_id": agreement["id"],
+        "conversation_id": conversation["id"],
+        "exercise_id": exercise["id"],
+        "couple_id": couple["id"],
+        "link_id": pending.get("id", "none"),
+        "device_id": device.get_json()["id"],
+        "entry_id": entry.get_json()["id"],
+    }

@@ -17,9 +17,6 @@ import time_machine
 from backend.extensions import db
 from backend.notifications import service as notifications
 from backend.notifications.models import Notification
-from tests.conversations.helpers import start
-from tests.counseling.helpers import link
-from tests.helpers import answers_for
 
 LOGIN_MOMENT = datetime(2026, 11, 20, 3, 33, 33, tzinfo=UTC)
 DEVICE_TOKEN = "alice-secret-device-token-777"
@@ -27,8 +24,9 @@ NOTE_MARKER = "only-for-alice-7f3a"
 
 
 @pytest.fixture
-def world(app, alice, bob, couple, counselor):
-    """A couple with one of everything, a linked counselor, and Alice's personal things."""
+def world(alice, one_of_everything):
+    """One of everything, plus Alice's personal things: a login at a known moment, a device
+    token and a notification only she may see."""
     with time_machine.travel(LOGIN_MOMENT, tick=False):
         alice.login()
     alice.login()
@@ -37,37 +35,7 @@ def world(app, alice, bob, couple, counselor):
         user_ids=[alice.user["id"]], kind="checkin_reminder", title="For Alice", body=NOTE_MARKER
     )
     db.session.commit()
-    link(alice, bob, counselor, "shared_content")
-    checkin = alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()
-    for partner in (alice, bob):
-        partner.put(
-            f"/checkins/{checkin['id']}/answers",
-            json={"answers": answers_for(checkin), "submit": True},
-        )
-    schedule = alice.post(
-        "/couple/schedules",
-        json={"prompt_set": "daily_pulse", "frequency": "daily", "local_time": "20:00"},
-    ).get_json()
-    agreement = alice.post(
-        "/couple/agreements",
-        json={"title": "T", "items": [{"category": "plans", "text": "We share plans."}]},
-    ).get_json()
-    conversation = start(alice, "processing_a_trigger", "hurt_partner", alice)
-    exercise = counselor.post(
-        f"/counselor/couples/{couple['id']}/exercises",
-        json={"kind": "reflection", "prompts": ["x"]},
-    ).get_json()
-    entry = bob.post("/me/journal", json={"text": "bob's journal"}).get_json()
-    return {
-        "checkin_id": checkin["id"],
-        "schedule_id": schedule["id"],
-        "agreement_id": agreement["id"],
-        "conversation_id": conversation["id"],
-        "exercise_id": exercise["id"],
-        "couple_id": couple["id"],
-        "entry_id": entry["id"],
-        "link_id": alice.get("/couple/counselor-links").get_json()[0]["id"],
-    }
+    return one_of_everything
 
 
 def get_routes(app) -> list[str]:

@@ -1,0 +1,57 @@
+"""Every shell example of docs/api.md runs, in order, against a live `trustline serve`.
+
+The examples are written as one session: each block may use what earlier ones set ($API,
+$ANA, $CHECKIN...). This test runs them all as one bash script with `set -e`, records every
+request's status, and fails on a server error or on a 404 the docs didn't mean (a path or an
+id that went stale), so no example goes stale unnoticed.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.test_serve import free_port, start, stop, wait_until_up
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "api.md"
+pytestmark = pytest.mark.slow
+
+
+def script(api: str) -> str:
+    blocks = re.findall(r"```(?:sh|bash)\n(.*?)```", DOCS.read_text(), re.S)
+    body = "\n".join(blocks).replace("http://127.0.0.1:8000/api/v1", api)
+    # Every request's status and target go to a log, leaving the output to jq and tee.
+    return (
+        "set -euo pipefail\n"
+        "curl() { command curl -w '%{stderr}STATUS %{http_code} %{method} %{url_effective}\\n' "
+        '"$@"; }\n' + body
+    )
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the examples use jq (apt-get install jq)")
+def test_every_example_in_the_api_guide_runs(tmp_path):
+    port = free_port()
+    server = start(tmp_path, "--port", str(port), "--no-scheduler")
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/readyz", server)
+        done = subprocess.run(
+            ["bash", "-c", script(f"http://127.0.0.1:{port}/api/v1")],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    finally:
+        stop(server)
+    statuses = re.findall(r"STATUS (\d+) (\w+) (\S+)", done.stderr)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(statuses) >= 60
+    server_errors = [s for s in statuses if s[0].startswith("5")]
+    assert not server_errors, server_errors
+    stale = [s for s in statuses if s[0] == "404"]
+    assert not stale, stale

@@ -53,3 +53,74 @@ def test_seed_then_gunicorn_workers_then_a_scheduler_process(tmp_path):
     scheduler.send_signal(signal.SIGTERM)
     assert scheduler.wait(timeout=30) == 0
     assert "scheduler running in this process" in scheduler.stdout.read()
+
+
+def _trustline_env(url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTLINE_")}
+    return {**env, "TRUSTLINE_DATABASE_URL": url, "TRUSTLINE_SECRET_KEY": "d" * 48}
+
+
+def test_the_postgresql_backup_and_restore_commands(migrated_app, app, alice, tmp_path):
+    import shutil
+
+    import pytest
+    import sqlalchemy as sa
+
+    from tests.conftest import fresh_postgres_database
+
+    if migrated_app.config["TEST_BACKEND"] != "postgresql" or not shutil.which("pg_dump"):
+        pytest.skip("needs the PostgreSQL backend and pg_dump")
+    source = sa.engine.make_url(migrated_app.config["SQLALCHEMY_DATABASE_URI"])
+    plain = source.set(drivername="postgresql").render_as_string(hide_password=False)
+    restored = fresh_postgres_database("restored")
+    restored_plain = sa.engine.make_url(restored).set(drivername="postgresql")
+    dump = tmp_path / "trustline-backup.dump"
+    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", plain], check=True)
+    subprocess.run(
+        [
+            "pg_restore",
+            "--no-owner",
+            f"--dbname={restored_plain.render_as_string(hide_password=False)}",
+            str(dump),
+        ],
+        check=True,
+    )
+    upgraded = subprocess.run(
+        [str(BIN / "trustline"), "db", "upgrade"],
+        env=_trustline_env(restored),
+        capture_output=True,
+        text=True,
+    )
+    assert upgraded.returncode == 0, upgraded.stderr[-2000:]
+    engine = sa.create_engine(restored)
+    with engine.connect() as conn:
+        emails = conn.execute(sa.text("SELECT email FROM users")).scalars().all()
+    engine.dispose()
+    assert "alice@example.com" in emails
+
+
+def test_the_sqlite_backup_command(tmp_path):
+    import shutil
+
+    import pytest
+    import sqlalchemy as sa
+
+    if not shutil.which("sqlite3"):
+        pytest.skip("needs the sqlite3 command")
+    database = tmp_path / "instance" / "trustline.db"
+    url = f"sqlite:///{database}"
+    seeded = subprocess.run(
+        [str(BIN / "trustline"), "seed"], cwd=tmp_path, env=_trustline_env(url), check=True
+    )
+    assert seeded.returncode == 0
+    (tmp_path / "backups").mkdir()
+    subprocess.run(
+        ["sqlite3", str(database), ".backup 'backups/trustline-copy.db'"],
+        cwd=tmp_path,
+        check=True,
+    )
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'backups' / 'trustline-copy.db'}")
+    with engine.connect() as conn:
+        prompts = conn.execute(sa.text("SELECT count(*) FROM prompts")).scalar()
+    engine.dispose()
+    assert prompts >= 40

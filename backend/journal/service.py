@@ -31,9 +31,10 @@ def write(*, user: User, text: str, title: str | None = None) -> JournalEntry:
 
 def edit(*, entry: JournalEntry, changes: dict[str, Any]) -> JournalEntry:
     """Change an entry's title or text."""
-    for field in ("title", "text"):
-        if field in changes:
-            setattr(entry, field, changes[field] or (None if field == "title" else changes[field]))
+    if "text" in changes:
+        entry.text = changes["text"]
+    if "title" in changes:
+        entry.title = changes["title"] or None  # a blank title is no title
     db.session.commit()
     return entry
 

@@ -91,3 +91,14 @@ def lock_rows(statement: sa.Select[Any], table: sa.Table, session: Any, **for_up
     return session.scalars(
         statement.with_for_update(**for_update).execution_options(populate_existing=True)
     )
+
+
+def claim(session: Any, statement: sa.Update) -> bool:
+    """Run a conditional UPDATE meant for one row; True if this call changed it.
+
+    The WHERE clause states what the row must still be ("still open", "not used yet", "still
+    at revision 3"), so of two processes or requests racing for the same change exactly one
+    wins, on every database, without holding a lock across the decision.
+    """
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return result.rowcount == 1

@@ -17,6 +17,7 @@ from backend import clock
 from backend.accounts.models import AuthSession, RefreshToken, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
 from backend.config import ACCESS_TOKEN_MINUTES, FRESH_LOGIN_MINUTES, REFRESH_TOKEN_DAYS
+from backend.database import claim
 from backend.errors import Conflict, Invalid, Unauthorized
 from backend.extensions import db
 from backend.notifications.models import Device
@@ -127,13 +128,14 @@ def refresh(*, refresh_token: str) -> Tokens:
     if session is None or session.revoked or session.user_id != claims["sub"]:
         raise Unauthorized("This session has ended. Please log in again.")
     # Claim the token atomically: of two concurrent uses, exactly one wins.
-    claimed = db.session.execute(
+    claimed = claim(
+        db.session,
         sa.update(RefreshToken)
         .where(RefreshToken.jti == claims["jti"], RefreshToken.session_id == session.id)
         .where(RefreshToken.used_at.is_(None))
-        .values(used_at=now)
-    ).rowcount
-    if claimed != 1:
+        .values(used_at=now),
+    )
+    if not claimed:
         _revoke(session, "refresh_reuse", now)
         db.session.commit()
         raise Unauthorized(

@@ -21,7 +21,7 @@ from backend.agreements.models import Agreement, AgreementConsent, AgreementItem
 from backend.couples import service as couples
 from backend.couples.access import require_active
 from backend.couples.models import Couple
-from backend.database import lock_rows
+from backend.database import claim, lock_rows
 from backend.errors import Conflict, Invalid, PreconditionFailed, PreconditionRequired
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
@@ -196,12 +196,7 @@ def _bump_revision(agreement: Agreement, expected: int | None = None) -> None:
     statement = sa.update(Agreement).where(Agreement.id == agreement.id)
     if expected is not None:
         statement = statement.where(Agreement.revision == expected)
-    changed = db.session.execute(
-        statement.values(revision=Agreement.revision + 1).execution_options(
-            synchronize_session=False
-        )
-    ).rowcount
-    if changed != 1:
+    if not claim(db.session, statement.values(revision=Agreement.revision + 1)):
         raise PreconditionFailed(
             "The agreement changed since you read it. Reload it and try again."
         )
@@ -421,13 +416,13 @@ def end_due_agreements(*, now: datetime) -> int:
         couple = _couple(agreement)
         if agreement.current.ends_on >= local_today(couple):
             continue
-        done = db.session.execute(
+        done = claim(
+            db.session,
             sa.update(Agreement)
             .where(Agreement.id == agreement.id, Agreement.status.in_(("proposed", "active")))
-            .values(status="ended", ended_at=now, revision=Agreement.revision + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if done != 1:
+            .values(status="ended", ended_at=now, revision=Agreement.revision + 1),
+        )
+        if not done:
             continue
         ended += 1
         _announce(
@@ -466,16 +461,16 @@ def send_review_reminders(*, now: datetime) -> int:
         if not due:
             continue
         # Claim each review date once, so two scheduler processes don't both send it.
-        claimed = 0
-        for thing in due:
-            model = type(thing)
-            claimed += db.session.execute(
-                sa.update(model)
-                .where(model.id == thing.id, _not_yet_notified(model, thing.review_on))
-                .values(review_notified_for=thing.review_on)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-        if not claimed:
+        claimed = [
+            claim(
+                db.session,
+                sa.update(type(thing))
+                .where(type(thing).id == thing.id, _not_yet_notified(type(thing), thing.review_on))
+                .values(review_notified_for=thing.review_on),
+            )
+            for thing in due
+        ]
+        if not any(claimed):
             continue
         sent += 1
         _announce(

@@ -24,7 +24,7 @@ from backend.checkins.models import (
 from backend.couples import service as couples
 from backend.couples.access import require_active
 from backend.couples.models import Couple
-from backend.database import lock_rows
+from backend.database import claim, lock_rows
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.ids import new_id
@@ -332,13 +332,13 @@ def reveal_if_both_submitted(*, checkin: Checkin, now: datetime) -> bool:
         .where(CheckinResponse.checkin_id == checkin.id)
         .scalar_subquery()
     )
-    revealed = db.session.execute(
+    revealed = claim(
+        db.session,
         sa.update(Checkin)
         .where(Checkin.id == checkin.id, Checkin.status == "open", submitted == total)
-        .values(status="revealed", revealed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if revealed != 1:
+        .values(status="revealed", revealed_at=now),
+    )
+    if not revealed:
         return False
     db.session.refresh(checkin)
     for hook in _revealed_hooks:
@@ -504,13 +504,13 @@ def close_expired(*, now: datetime, limit: int) -> int:
     )
     closed = 0
     for checkin in lock_rows(statement, Checkin.__table__, db.session, skip_locked=True).all():
-        done = db.session.execute(
+        done = claim(
+            db.session,
             sa.update(Checkin)
             .where(Checkin.id == checkin.id, Checkin.status == "open")
-            .values(status="expired", closed_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if done != 1:
+            .values(status="expired", closed_at=now),
+        )
+        if not done:
             continue
         closed += 1
         for response in checkin.responses:
@@ -542,13 +542,13 @@ def send_reminders(*, now: datetime, limit: int) -> int:
     ).all()
     sent = 0
     for response_id, user_id, checkin in rows:
-        claimed = db.session.execute(
+        claimed = claim(
+            db.session,
             sa.update(CheckinResponse)
             .where(CheckinResponse.id == response_id, CheckinResponse.reminded_at.is_(None))
-            .values(reminded_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
+            .values(reminded_at=now),
+        )
+        if not claimed:
             continue
         sent += 1
         notifications.notify(

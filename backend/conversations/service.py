@@ -20,7 +20,7 @@ from backend.conversations.models import Conversation, ConversationEntry, Conver
 from backend.couples import service as couples
 from backend.couples.access import require_active
 from backend.couples.models import Couple
-from backend.database import lock_rows
+from backend.database import claim, lock_rows
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.notifications import service as notifications
@@ -196,7 +196,8 @@ def mark_ready(*, conversation: Conversation, user: User) -> Conversation:
 def _advance(conversation: Conversation, couple: Couple, step_index: int, now: datetime) -> None:
     # Of two partners getting ready at the same moment, exactly one moves the step on.
     last = step_index + 1 == len(conversation.steps)
-    moved = db.session.execute(
+    moved = claim(
+        db.session,
         sa.update(Conversation)
         .where(Conversation.id == conversation.id, Conversation.current_step == step_index)
         .values(
@@ -204,10 +205,9 @@ def _advance(conversation: Conversation, couple: Couple, step_index: int, now: d
             current_step=step_index + 1,
             status="completed" if last else Conversation.status,
             completed_at=now if last else None,
-        )
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved != 1:
+        ),
+    )
+    if not moved:
         return
     db.session.refresh(conversation)
     title = conversation.steps[step_index]["title"].rstrip(".?!")
@@ -339,13 +339,13 @@ def prompt_long_pauses(*, now: datetime) -> int:
     ).all()
     sent = 0
     for conversation in stale:
-        claimed = db.session.execute(
+        claimed = claim(
+            db.session,
             sa.update(Conversation)
             .where(Conversation.id == conversation.id, Conversation.pause_prompted_at.is_(None))
-            .values(pause_prompted_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
+            .values(pause_prompted_at=now),
+        )
+        if not claimed:
             continue
         sent += 1
         couple = _couple(conversation)

@@ -33,6 +33,7 @@ from backend.couples import service as couples
 from backend.couples.access import require_active
 from backend.couples.models import Couple
 from backend.couples.service import CODE_ALPHABET, CODE_LENGTH, hash_code
+from backend.database import claim
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.notifications import service as notifications
@@ -79,13 +80,13 @@ def propose_link(*, couple: Couple, user: User, code: str, scope: str) -> Counse
         raise NotFound(
             "This code is unknown, already used or expired. Ask your counselor for a new one."
         )
-    claimed = db.session.execute(
+    claimed = claim(
+        db.session,
         sa.update(CounselorLinkCode)
         .where(CounselorLinkCode.id == link_code.id, CounselorLinkCode.used_at.is_(None))
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if claimed != 1:
+        .values(used_at=now),
+    )
+    if not claimed:
         db.session.rollback()
         raise NotFound(
             "This code is unknown, already used or expired. Ask your counselor for a new one."
@@ -286,13 +287,13 @@ def assign_exercise(
 
 def _complete(exercise: Exercise, now: datetime) -> None:
     """Mark the exercise done (once), on the timeline and for the counselor."""
-    done = db.session.execute(
+    done = claim(
+        db.session,
         sa.update(Exercise)
         .where(Exercise.id == exercise.id, Exercise.status == "open")
-        .values(status="completed", completed_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if done != 1:
+        .values(status="completed", completed_at=now),
+    )
+    if not done:
         return
     timeline.record(
         couple_id=exercise.couple_id,
@@ -417,17 +418,17 @@ def remind_due_exercises(*, now: datetime) -> int:
         today = now.astimezone(ZoneInfo(couple.timezone)).date()
         if exercise.due_on - today > timedelta(days=1):
             continue
-        claimed = db.session.execute(
+        claimed = claim(
+            db.session,
             sa.update(ExerciseParticipant)
             .where(
                 ExerciseParticipant.exercise_id == part.exercise_id,
                 ExerciseParticipant.user_id == part.user_id,
                 ExerciseParticipant.reminded_at.is_(None),
             )
-            .values(reminded_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        if claimed != 1:
+            .values(reminded_at=now),
+        )
+        if not claimed:
             continue
         sent += 1
         notifications.notify(

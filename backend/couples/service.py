@@ -17,6 +17,7 @@ from backend import clock
 from backend.accounts.models import User
 from backend.couples.access import active_couple_of, require_active
 from backend.couples.models import Couple, CoupleMember, PairingInvite
+from backend.database import claim
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.notifications import service as notifications
@@ -110,12 +111,13 @@ def accept_invite(*, user: User, code: str) -> Couple:
     if active_couple_of(invite.inviter_id) is not None:
         raise Conflict("The person who made this code is already paired.")
     # Claim the code atomically: of two people accepting at once, exactly one gets it.
-    claimed = db.session.execute(
+    claimed = claim(
+        db.session,
         sa.update(PairingInvite)
         .where(PairingInvite.id == invite.id, PairingInvite.used_at.is_(None))
-        .values(used_at=now, used_by_id=user.id)
-    ).rowcount
-    if claimed != 1:
+        .values(used_at=now, used_by_id=user.id),
+    )
+    if not claimed:
         db.session.rollback()
         raise NotFound("This code is unknown, already used or expired. Ask for a new one.")
     inviter = db.session.get(User, invite.inviter_id)

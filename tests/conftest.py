@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from flask import Flask
 from flask_migrate import upgrade
 
@@ -34,6 +36,30 @@ TEST_SETTINGS: dict[str, Any] = {
     "TRUSTLINE_ARGON2_PARALLELISM": 1,
     "TRUSTLINE_RATELIMIT_STORAGE_URI": "memory://",
 }
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--shift-clock-days",
+        type=int,
+        default=int(os.environ.get("TRUSTLINE_TEST_SHIFT_CLOCK_DAYS") or 0),
+        help="run the whole suite with the clock moved this many days ahead (the clock keeps "
+        "ticking), so a test that compares a fixed date with the real time fails here and "
+        "not on a newcomer's machine; also TRUSTLINE_TEST_SHIFT_CLOCK_DAYS",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    days = config.getoption("--shift-clock-days")
+    if days:
+        traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
+        traveller.start()
+        config._trustline_clock_shift = traveller  # type: ignore[attr-defined]
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    days = config.getoption("--shift-clock-days")
+    return f"clock moved {days} days ahead: it reads {datetime.now(UTC):%Y-%m-%d}" if days else None
 
 
 def reset_postgres_schema(url: str) -> None:

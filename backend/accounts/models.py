@@ -22,6 +22,9 @@ class User(Base):
     # Stored lower-cased, so uniqueness is case-insensitive on every database.
     email: Mapped[str] = mapped_column(sa.String(254), nullable=False, unique=True)
     display_name: Mapped[str] = mapped_column(sa.String(80), nullable=False)
+    # Names used before a rename, kept only so erasure can scrub them from texts written with
+    # them (timeline summaries, notifications); erased with the account.
+    former_display_names: Mapped[list[str] | None] = mapped_column(sa.JSON)
     role: Mapped[str] = mapped_column(
         sa.Enum(*ROLES, name="user_role", native_enum=False, create_constraint=True),
         nullable=False,

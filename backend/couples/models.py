@@ -81,6 +81,9 @@ class CoupleMember(Base):
     )
     joined_at: Mapped[datetime] = created_at_column()
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The name the partner had when they left: what the other partner sees of them afterwards,
+    # never a live view of a profile that is no longer theirs to see.
+    display_name_at_end: Mapped[str | None] = mapped_column(sa.String(80))
 
     couple: Mapped[Couple] = relationship(back_populates="members")
     user: Mapped[User] = relationship(lazy="joined")

@@ -64,7 +64,10 @@ class Device(Base):
     token: Mapped[str] = mapped_column(sa.String(512), nullable=False)
     # The login that registered it: when that login ends, pushes to the device stop.
     session_id: Mapped[str | None] = mapped_column(sa.String(22), index=True)
+    # The person's own name for it ("Work phone"); shown only to them.
+    label: Mapped[str | None] = mapped_column(sa.String(60))
     created_at: Mapped[datetime] = created_at_column()
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PushAttempt(Base):

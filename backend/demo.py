@@ -320,10 +320,11 @@ def describe(report: DemoReport, base_url: str = "http://127.0.0.1:8000") -> str
     lines += [
         "",
         "Try:",
-        f"  TOKEN=$(curl -s {base_url}/api/v1/auth/login -H 'Content-Type: application/json' "
+        f"  TOKEN=$(curl -s '{base_url}/api/v1/auth/login' -H 'Content-Type: application/json' "
         f'-d \'{{"email": "{SAM}", "password": "{PASSWORD}"}}\' | python3 -c '
         "'import json,sys; print(json.load(sys.stdin)[\"access_token\"])')",
-        f'  curl -s {base_url}/api/v1/couple/timeline?limit=5 -H "Authorization: Bearer $TOKEN"',
+        f"  curl -s '{base_url}/api/v1/couple/timeline?limit=5' "
+        '-H "Authorization: Bearer $TOKEN"',
         f"  curl -s '{base_url}/api/v1/couple/trends?prompt=felt_safe_week' "
         '-H "Authorization: Bearer $TOKEN"',
     ]

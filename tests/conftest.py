@@ -22,6 +22,7 @@ from backend import create_app
 from backend.checkins.library import load_library
 from backend.config import normalize_database_url
 from backend.extensions import db
+from tests import clockshift
 from tests.helpers import ApiClient, make_counselor, make_partner, pair
 
 POSTGRES_URL = os.environ.get("TRUSTLINE_TEST_POSTGRES_URL")
@@ -54,7 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if days:
         traveller = time_machine.travel(datetime.now(UTC) + timedelta(days=days), tick=True)
         traveller.start()
-        config._trustline_clock_shift = traveller  # type: ignore[attr-defined]
+        clockshift.shift_days = days
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests import clockshift
 from tests.test_serve import free_port, wait_until_up
 
 BIN = Path(sys.executable).parent
@@ -22,13 +23,19 @@ def test_seed_then_gunicorn_workers_then_a_scheduler_process(tmp_path):
         TRUSTLINE_ARGON2_MEMORY_KIB="1024",
     )
     seeded = subprocess.run(
-        [str(BIN / "trustline"), "seed"], cwd=tmp_path, env=env, capture_output=True, text=True
+        clockshift.command("trustline", "seed"),
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert seeded.returncode == 0, seeded.stderr[-2000:]
     assert "prompts added" in seeded.stdout
     port = free_port()
     gunicorn = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "backend:create_app()"],
+        clockshift.command(
+            "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}", "backend:create_app()"
+        ),
         cwd=Path(__file__).resolve().parent.parent,
         env=env,
         stdout=subprocess.PIPE,
@@ -42,17 +49,20 @@ def test_seed_then_gunicorn_workers_then_a_scheduler_process(tmp_path):
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
     scheduler = subprocess.Popen(
-        [str(BIN / "trustline"), "scheduler"],
+        clockshift.command("trustline", "scheduler"),
         cwd=tmp_path,
         env={**env, "TRUSTLINE_SCHEDULER_INTERVAL_SECONDS": "1"},
-        stdout=subprocess.PIPE,
+        stdout=(tmp_path / "scheduler.log").open("w"),
         stderr=subprocess.STDOUT,
-        text=True,
     )
-    time.sleep(2)
+    started = "scheduler running in this process"
+    deadline = time.monotonic() + 60
+    while started not in (tmp_path / "scheduler.log").read_text() and scheduler.poll() is None:
+        assert time.monotonic() < deadline, "the scheduler did not start within 60 s"
+        time.sleep(0.1)
     scheduler.send_signal(signal.SIGTERM)
     assert scheduler.wait(timeout=30) == 0
-    assert "scheduler running in this process" in scheduler.stdout.read()
+    assert started in (tmp_path / "scheduler.log").read_text()
 
 
 def _trustline_env(url: str) -> dict[str, str]:
@@ -110,7 +120,7 @@ def test_the_sqlite_backup_command(tmp_path):
     database = tmp_path / "instance" / "trustline.db"
     url = f"sqlite:///{database}"
     seeded = subprocess.run(
-        [str(BIN / "trustline"), "seed"], cwd=tmp_path, env=_trustline_env(url), check=True
+        clockshift.command("trustline", "seed"), cwd=tmp_path, env=_trustline_env(url), check=True
     )
     assert seeded.returncode == 0
     (tmp_path / "backups").mkdir()

@@ -55,3 +55,31 @@ def test_every_example_in_the_api_guide_runs(tmp_path):
     assert not server_errors, server_errors
     stale = [s for s in statuses if s[0] == "404"]
     assert not stale, stale
+
+
+UNQUOTED_URL = re.compile(r"""(?<!['"])(?:\bhttps?://|\$\{?API\}?/)[^\s'"]*""")
+
+
+def curl_lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if re.search(r"\bcurl\b", line)]
+
+
+def test_every_documented_or_printed_curl_quotes_its_url():
+    """zsh (macOS's shell) stops at a bare `?` in a URL, so every curl URL is quoted."""
+    from backend.demo import DemoReport, describe
+
+    root = Path(__file__).resolve().parent.parent
+    sources = {
+        path.name: path.read_text() for path in [root / "README.md", *root.glob("docs/*.md")]
+    }
+    sources["trustline demo"] = describe(
+        DemoReport(created=True, couple_id="c", accounts=(("sam@example.com", "x", "partner"),))
+    )
+    unquoted = [
+        (name, line.strip())
+        for name, text in sources.items()
+        for line in curl_lines(text)
+        if UNQUOTED_URL.search(line)
+    ]
+    assert not unquoted, unquoted
+    assert sum(len(curl_lines(text)) for text in sources.values()) > 50

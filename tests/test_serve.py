@@ -7,14 +7,13 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
 
-TRUSTLINE = str(Path(sys.executable).with_name("trustline"))
+from tests import clockshift
 
 
 def free_port() -> int:
@@ -39,7 +38,7 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30) -> d
 def start(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
     clean = {key: value for key, value in os.environ.items() if not key.startswith("TRUSTLINE_")}
     return subprocess.Popen(
-        [TRUSTLINE, "serve", *args],
+        clockshift.command("trustline", "serve", *args),
         cwd=tmp_path,
         env={**clean, "TRUSTLINE_ARGON2_MEMORY_KIB": "1024", **(env or {})},
         stdout=subprocess.PIPE,

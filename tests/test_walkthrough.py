@@ -5,18 +5,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from backend.conversations.library import templates
+from tests import clockshift
 from tests.test_serve import free_port, start, stop, wait_until_up
 
-TRUSTLINE = str(Path(sys.executable).with_name("trustline"))
 PASSWORD = "a walkthrough password"
 pytestmark = pytest.mark.slow
 
@@ -101,7 +99,7 @@ def test_a_couple_and_their_counselor_walk_the_whole_journey(tmp_path):
         moment = (due + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S%z")
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRUSTLINE_")}
         ticked = subprocess.run(
-            [TRUSTLINE, "tick", "--at", moment],
+            clockshift.command("trustline", "tick", "--at", moment),
             cwd=tmp_path,
             env={**env, **secret},
             capture_output=True,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,10 +17,10 @@ from backend.extensions import db
 from backend.notifications.models import Notification
 from backend.scheduling.models import Schedule
 from backend.timeline.models import TimelineEvent
+from tests import clockshift
 from tests.conftest import TEST_SETTINGS
 from tests.factories import make_due_schedules
 
-TRUSTLINE = str(Path(sys.executable).with_name("trustline"))
 pytestmark = pytest.mark.slow
 
 
@@ -36,7 +35,10 @@ def scheduler(app, log_path: Path, *, batch_size: int = 100) -> subprocess.Popen
         TRUSTLINE_INSTANCE_DIR=str(log_path.parent),
     )
     return subprocess.Popen(
-        [TRUSTLINE, "scheduler"], env=env, stdout=log_path.open("a"), stderr=subprocess.STDOUT
+        clockshift.command("trustline", "scheduler"),
+        env=env,
+        stdout=log_path.open("a"),
+        stderr=subprocess.STDOUT,
     )
 
 

@@ -10,7 +10,7 @@ import time_machine
 from backend.extensions import db
 from backend.notifications.models import Notification
 from backend.scheduling.models import Schedule
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, make_partner, pair
 
 WEEKLY = {
     "prompt_set": "weekly_trust_checkin",
@@ -34,15 +34,21 @@ def notified(user, kind):
     ).all()
 
 
-def test_create_uses_the_couples_timezone_by_default(alice, bob, couple):
+def test_create_uses_the_couples_timezone_by_default(app):
+    # The whole story at one date: the couple pairs an hour before the schedule is made, so
+    # the timeline's newest-first order is the same whatever today's date is.
+    with time_machine.travel(datetime(2026, 11, 24, 11, 0, tzinfo=UTC), tick=False):
+        alice = make_partner(app, "alice@example.com", "Alice")
+        bob = make_partner(app, "bob@example.com", "Bob")
+        pair(alice, bob)
     with time_machine.travel(datetime(2026, 11, 24, 12, 0, tzinfo=UTC)):
         alice.login().patch("/couple", json={"timezone": "Europe/Berlin"})
         schedule = create(alice)
+        kinds = [e["kind"] for e in bob.login().get("/couple/timeline").get_json()["items"]]
     assert schedule["timezone"] == "Europe/Berlin" and schedule["follows_couple_timezone"]
     assert schedule["window_hours"] == 24 and schedule["paused"] is False
     assert schedule["next_due_at"] == "2026-11-29T18:00:00Z"  # Sunday 19:00 CET
     assert notified(bob, "schedule_created") and not notified(alice, "schedule_created")
-    kinds = [e["kind"] for e in bob.get("/couple/timeline").get_json()["items"]]
     assert kinds[0] == "schedule_created"
 
 

@@ -24,6 +24,18 @@ def upgrade():
         batch_op.add_column(sa.Column("display_name_at_end", sa.String(length=80), nullable=True))
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("former_display_names", sa.JSON(), nullable=True))
+    # Couples that ended before this revision: keep the names their members had then (the
+    # nearest we know), so a former partner is not shown a neutral label for someone who was
+    # never erased. Erased people keep the neutral label.
+    op.execute(
+        """
+        UPDATE couple_members SET display_name_at_end = (
+            SELECT users.display_name FROM users
+            WHERE users.id = couple_members.user_id AND users.erased_at IS NULL
+        )
+        WHERE ended_at IS NOT NULL AND display_name_at_end IS NULL
+        """
+    )
 
 
 def downgrade():

@@ -19,6 +19,20 @@ BIN = Path(sys.executable).parent
 shift_days = 0
 
 
+def python_shim(folder: Path) -> Path | None:
+    """A `python3` for shell examples that run under the suite's clock (None when unshifted).
+
+    The API guide computes dates like "three weeks from today" with `python3 -c`; a test puts
+    this folder first on PATH so those dates agree with the shifted server's."""
+    if not shift_days:
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    shim = folder / "python3"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{__file__}" {shift_days} - "$@"\n')
+    shim.chmod(0o755)
+    return folder
+
+
 def command(program: str, *args: str) -> list[str]:
     """The argv that runs `program` from the venv with the suite's clock."""
     executable = str(BIN / program)
@@ -32,5 +46,11 @@ if __name__ == "__main__":
 
     days, executable, *rest = sys.argv[1:]
     time_machine.travel(datetime.now(UTC) + timedelta(days=int(days)), tick=True).start()
-    sys.argv = [executable, *rest]
-    runpy.run_path(executable, run_name="__main__")
+    if executable == "-":  # python3 -c CODE [ARGS], from python_shim()
+        if rest[:1] != ["-c"] or len(rest) < 2:
+            sys.exit("the shifted python3 runs only `python3 -c CODE`")
+        sys.argv = ["-c", *rest[2:]]
+        exec(compile(rest[1], "<string>", "exec"), {"__name__": "__main__"})  # noqa: S102
+    else:
+        sys.argv = [executable, *rest]
+        runpy.run_path(executable, run_name="__main__")

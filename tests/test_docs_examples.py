@@ -8,6 +8,7 @@ id that went stale), so no example goes stale unnoticed.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import clockshift
 from tests.test_serve import free_port, start, stop, wait_until_up
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "api.md"
@@ -38,9 +40,13 @@ def test_every_example_in_the_api_guide_runs(tmp_path):
     server = start(tmp_path, "--port", str(port), "--no-scheduler")
     try:
         wait_until_up(f"http://127.0.0.1:{port}/readyz", server)
+        # Dates the examples compute ("three weeks from today") follow the suite's clock.
+        shim = clockshift.python_shim(tmp_path / "bin")
+        path = f"{shim}:{os.environ['PATH']}" if shim else os.environ["PATH"]
         done = subprocess.run(
             ["bash", "-c", script(f"http://127.0.0.1:{port}/api/v1")],
             cwd=tmp_path,
+            env={**os.environ, "PATH": path},
             capture_output=True,
             text=True,
             timeout=300,
@@ -55,6 +61,25 @@ def test_every_example_in_the_api_guide_runs(tmp_path):
     assert not server_errors, server_errors
     stale = [s for s in statuses if s[0] == "404"]
     assert not stale, stale
+    # A 4xx is an example the guide means to show (a stale If-Match, a turn out of order);
+    # any other one is an example gone stale (a date now past, a field renamed).
+    refused = [
+        s
+        for s in statuses
+        if s[0].startswith("4")
+        and not any(
+            s[0] == status and s[1] == method and re.search(path, s[2])
+            for status, method, path in MEANT_TO_FAIL
+        )
+    ]
+    assert not refused, refused
+
+
+# (status, method, path pattern) of the guide's examples that show a refusal on purpose.
+MEANT_TO_FAIL = [
+    ("412", "POST", r"/agreements/[^/]+/versions$"),
+    ("409", "POST", r"/conversations/[^/]+/entries$"),
+]
 
 
 UNQUOTED_URL = re.compile(r"""(?<!['"])(?:\bhttps?://|\$\{?API\}?/)[^\s'"]*""")

@@ -16,7 +16,10 @@ API_VERSION = "1.0.0"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask application; `config` overrides settings read from the environment."""
-    app = Flask(__name__, instance_relative_config=False)
+    from backend.http import TrustlineFlask
+
+    # TrustlineFlask runs a request again after a transient database conflict (backend/http.py).
+    app = TrustlineFlask(__name__, instance_relative_config=False)
     settings = load_config()
     settings.update(config or {})
     finalize_config(settings)
@@ -40,7 +43,15 @@ def _configure_libraries(app: Flask) -> None:
             "TRUSTLINE_PUSH_WEBHOOK_URL is set without TRUSTLINE_PUSH_WEBHOOK_SECRET: pushes "
             "must be signed. Set both, or neither to keep notifications in-app."
         )
-    config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if config.get("TRUSTLINE_PUSH_WEBHOOK_SECRET"):
+        from backend.notifications.delivery import signing_key
+
+        signing_key(config["TRUSTLINE_PUSH_WEBHOOK_SECRET"])  # a malformed whsec_ stops the start
+    engine_options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {"pool_pre_ping": True})
+    # A statement's parameters are what people typed (a journal entry, a name, an e-mail): a
+    # failing statement is raised and logged without them (backend/redaction.py does the rest).
+    engine_options["hide_parameters"] = True
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options
     if config.get("TRUSTLINE_SAFETY_RESOURCES"):
         from backend.safety.service import check_override
 
@@ -69,13 +80,18 @@ def register_extensions(app: Flask) -> None:
     """Bind the extension objects and the failure limiter to the app."""
     from backend.accounts.access import init_jwt
     from backend.extensions import api, db, jwt, migrate
-    from backend.http import configure_logging, init_http
+    from backend.http import init_http
     from backend.idempotency.middleware import init_idempotency
+    from backend.logs import configure_logging
+    from backend.metrics import init_metrics
     from backend.openapi import ConventionsPlugin
-    from backend.ratelimit import FailureLimiter
+    from backend.ratelimit import FailureLimiter, init_limit_fields
+    from backend.redaction import protect_logs
 
     configure_logging(app)
+    protect_logs()
     db.init_app(app)
+    init_metrics(app)
     migrate.init_app(app, db, directory=_migrations_dir(), render_as_batch=True)
     jwt.init_app(app)
     init_jwt(app)
@@ -83,6 +99,7 @@ def register_extensions(app: Flask) -> None:
     app.extensions["trustline_limiter"] = FailureLimiter(
         app.config["TRUSTLINE_RATELIMIT_STORAGE_URI"]
     )
+    init_limit_fields(app)
     init_http(app)
     init_idempotency(app)
 
@@ -91,12 +108,14 @@ def register_blueprints(app: Flask) -> None:
     """Register every domain's routes (flask-smorest blueprints are documented in the spec)."""
     from backend.accounts.routes import blp as accounts
     from backend.agreements.routes import blp as agreements
+    from backend.calendar_feeds.routes import blp as calendar_feeds
     from backend.checkins.routes import blp as checkins
     from backend.conversations.routes import blp as conversations
     from backend.counseling.routes import blp as counseling
     from backend.couples.routes import blp as couples
     from backend.extensions import api
     from backend.journal.routes import blp as journal
+    from backend.measures.routes import blp as measures
     from backend.notifications.routes import blp as notifications
     from backend.ops.routes import blp as ops
     from backend.ops.routes import docs_blp
@@ -115,11 +134,17 @@ def register_blueprints(app: Flask) -> None:
         conversations,
         counseling,
         notifications,
+        calendar_feeds,
         journal,
         safety,
+        measures,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs_blp)
+    # The counselors' web console: HTML pages, not part of the API or its spec.
+    from backend.console.routes import blp as console
+
+    app.register_blueprint(console)
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from contextlib import nullcontext
 from datetime import datetime
 from pathlib import Path
 
 import click
 import yaml
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from flask_migrate import upgrade
 
 from backend import create_app
+from backend.config import ConfigError, several_processes_need_a_secret
+
+# Every `trustline` command is one process: its metrics stay in its memory. Multiprocess mode
+# is gunicorn's (gunicorn.conf.py), whose folder it wipes at start: a scheduler writing there
+# would lose its values, and would report the workers' requests as its own.
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_version_option=False)
+def create_checked_app() -> Flask:
+    """The app, or one line naming the setting that stops it (no traceback, no value)."""
+    try:
+        return create_app()
+    except ValueError as exc:
+        if isinstance(exc, ConfigError) or str(exc).startswith("TRUSTLINE_"):
+            raise click.ClickException(str(exc).splitlines()[0]) from None
+        raise
+
+
+class TrustlineGroup(FlaskGroup):
+    """Flask's command group, whose --help names a bad setting in one line, not a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The commands; when the app can't be built, say why and list Trustline's own."""
+        try:
+            ctx.ensure_object(ScriptInfo).load_app()
+        except click.ClickException as exc:
+            click.secho(f"Error: {exc.format_message()}\n", err=True, fg="red")
+            return sorted(click.Group.list_commands(self, ctx))
+        return super().list_commands(ctx)
+
+
+@click.group(cls=TrustlineGroup, create_app=create_checked_app, add_version_option=False)
 def main() -> None:
     """Trustline: the backend of a couples trust-rebuilding companion."""
 
@@ -24,9 +55,11 @@ def main() -> None:
 def migrate_to_head() -> None:
     """Create the database if needed, apply every migration and load the built-in content."""
     from backend.checkins.library import load_library
+    from backend.measures.library import load_library as load_measures
 
     upgrade(directory=current_app.extensions["migrate"].directory)
     load_library()
+    load_measures()
 
 
 @main.command("seed")
@@ -34,13 +67,22 @@ def migrate_to_head() -> None:
 def seed() -> None:
     """Migrate, and load the built-in content (prompt library); safe to run again."""
     from backend.checkins.library import load_library
+    from backend.logs import report
+    from backend.measures.library import load_library as load_measures
 
     upgrade(directory=current_app.extensions["migrate"].directory)
-    report = load_library()
-    click.echo(
-        f"Prompt library: {report.prompts_created} prompts added, {report.prompts_revised} "
-        f"revised, {report.prompts_retired} retired; {report.sets_created} sets added, "
-        f"{report.sets_changed} changed, {report.sets_retired} retired."
+    loaded = load_library()
+    measures = load_measures()
+    report(
+        current_app,
+        f"Prompt library: {loaded.prompts_created} prompts added, {loaded.prompts_revised} "
+        f"revised, {loaded.prompts_retired} retired; {loaded.sets_created} sets added, "
+        f"{loaded.sets_changed} changed, {loaded.sets_retired} retired.",
+    )
+    report(
+        current_app,
+        f"Measure library: {measures.created} added, {measures.revised} revised, "
+        f"{measures.retired} retired.",
     )
 
 
@@ -59,20 +101,33 @@ def serve(host: str, port: int, scheduler: bool, demo: bool) -> None:
     """Migrate the database and run the API (the embedded default: one process, SQLite)."""
     from werkzeug.serving import run_simple
 
+    from backend.logs import QuietRequestHandler, report
+    from backend.metrics import default_mode
     from backend.scheduling.runner import start_scheduler
 
     migrate_to_head()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["TRUSTLINE_METRICS"] is None:
+        app.config["TRUSTLINE_METRICS"] = default_mode(host)
     if demo:
         from backend.demo import build_demo, describe
 
         click.echo(describe(build_demo(), base_url=f"http://{host}:{port}"))
     if scheduler:
         start_scheduler(app)
-    click.echo(
-        f"Trustline API on http://{host}:{port}/api/v1  (docs: http://{host}:{port}/api/docs)"
+    address = f"http://{host}:{port}"
+    report(app, f"Trustline API on {address}/api/v1  (docs: {address}/api/docs)")
+    # The app writes each request's access record (backend/logs.py): the server's own request
+    # line would quote the raw path, ids and feed tokens included, and the query string.
+    run_simple(
+        host,
+        port,
+        app,
+        threaded=True,
+        use_reloader=False,
+        use_debugger=False,
+        request_handler=QuietRequestHandler,
     )
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
 
 
 @main.command("scheduler")
@@ -83,9 +138,22 @@ def scheduler_command() -> None:
     It does not migrate: run `trustline seed` once per release first, so that several
     scheduler processes starting together never race on the schema or the library.
     """
-    from backend.scheduling.runner import run_forever
+    from backend.scheduling.runner import run_forever, serve_scheduler_metrics
 
-    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+    try:
+        # The scheduler beside gunicorn is a second process: both must sign with one key.
+        several_processes_need_a_secret(
+            os.environ, processes=2, what="a separate `trustline scheduler` runs"
+        )
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    serve_scheduler_metrics(app)
+    run_forever(app)
+
+
+# What `trustline tick` reports, in this order (also fields of its JSON record).
+TICK_COUNTS = ("opened", "missed", "expired", "reminded", "purged")
 
 
 @main.command("tick")
@@ -100,13 +168,18 @@ def scheduler_command() -> None:
 def tick_command(moment: datetime | None) -> None:
     """Run the scheduled jobs once, now (or --at an instant), and print what they did."""
     from backend import clock
+    from backend.logs import report
     from backend.scheduling.jobs import tick
 
+    started = time.perf_counter()
     with clock.at(moment) if moment else nullcontext():
-        report = tick()
-    click.echo(
-        f"opened {report.opened}, missed {report.missed}, expired {report.expired}, "
-        f"reminded {report.reminded}, purged {report.purged}"
+        done = tick()
+    counts = {name: getattr(done, name) for name in TICK_COUNTS}
+    report(
+        current_app,
+        ", ".join(f"{name} {count}" for name, count in counts.items()),
+        **counts,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
     )
 
 

@@ -47,41 +47,214 @@ def _default_secret_key() -> str:
     return path.read_text().strip()
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
+class ConfigError(ValueError):
+    """A TRUSTLINE_* setting Trustline can't use: one line naming it and what is expected."""
+
+
+# Settings whose values may hold a password or a key: their errors never quote the value.
+SECRET_SETTINGS = frozenset(
+    {
+        "TRUSTLINE_SECRET_KEY",
+        "TRUSTLINE_DATABASE_URL",
+        "TRUSTLINE_RATELIMIT_STORAGE_URI",
+        "TRUSTLINE_PUSH_WEBHOOK_URL",
+        "TRUSTLINE_PUSH_WEBHOOK_SECRET",
+    }
+)
+MIN_SECRET_KEY_LENGTH = 32
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")  # backend/logs.py
+METRICS_MODES = ("off", "local", "on")
+
+
+def _shown(raw: str) -> str:
+    """A bad value as an error may quote it: on one line, and not too long."""
+    return repr(raw if len(raw) <= 40 else raw[:40] + "...")
+
+
+def _raw(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return None if value is None or value.strip() == "" else value.strip()
+
+
+def _int(
+    env: Mapping[str, str], name: str, default: int | None, *, low: int, high: int
+) -> int | None:
+    """An integer setting within [low, high] (seconds, counts, sizes)."""
+    raw = _raw(env, name)
+    if raw is None:
         return default
     try:
-        return int(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be an integer from {low} to {high}, got {_shown(raw)}"
+        ) from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be an integer from {low} to {high}, got {value}")
+    return value
+
+
+def _choice(
+    env: Mapping[str, str], name: str, default: str | None, choices: tuple[str, ...]
+) -> str | None:
+    """One of a fixed set of words (compared without regard to case)."""
+    raw = _raw(env, name)
+    if raw is None:
+        return default
+    for choice in choices:
+        if raw.lower() == choice.lower():
+            return choice
+    raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {_shown(raw)}")
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def _database_url(env: Mapping[str, str]) -> str:
+    """The database URL: PostgreSQL through psycopg 3, or SQLite (the embedded default)."""
+    name = "TRUSTLINE_DATABASE_URL"
+    raw = _raw(env, name)
+    if raw is None:
+        return _default_database_url()
+    import sqlalchemy as sa
+
+    expected = f"{name} must be a postgresql://user:password@host:5432/name or sqlite:///path URL"
+    try:
+        url = sa.engine.make_url(normalize_database_url(raw))
+    except sa.exc.ArgumentError:
+        raise ConfigError(f"{expected}; the value is not a URL") from None
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    if (backend, driver) not in {("sqlite", "pysqlite"), ("postgresql", "psycopg")}:
+        raise ConfigError(f"{expected}; got one starting {_scheme(raw)}://")
+    return raw
+
+
+def _storage_uri(env: Mapping[str, str]) -> str:
+    """A storage URI of the limits library (memory://, redis://, rediss://, ...)."""
+    from limits.storage import SCHEMES
+
+    name = "TRUSTLINE_RATELIMIT_STORAGE_URI"
+    raw = _raw(env, name)
+    if raw is None:
+        return "memory://"
+    scheme = _scheme(raw)
+    if scheme not in SCHEMES or scheme.startswith("async+"):
+        shown = f"one starting {scheme}://" if scheme else "a value that is not a URI"
+        raise ConfigError(
+            f"{name} must be a storage URI of the limits library such as memory:// or "
+            f"redis://host:6379/0; got {shown}"
+        )
+    return raw
+
+
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    """An http:// or https:// URL with a host, or None when unset."""
+    from urllib.parse import urlsplit
+
+    raw = _raw(env, name)
+    if raw is None:
+        return None
+    try:
+        parts = urlsplit(raw)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigError(f"{name} must be an https:// (or http://) URL with a host")
+    return raw
+
+
+def _secret_key(env: Mapping[str, str]) -> str | None:
+    """The shared secret, when set: long enough to sign tokens (its value is never shown)."""
+    name = "TRUSTLINE_SECRET_KEY"
+    raw = _raw(env, name)
+    if raw is not None and len(raw) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"{name} must be at least {MIN_SECRET_KEY_LENGTH} characters long (the value set "
+            f"has {len(raw)}); make one with: python3 -c 'import secrets; "
+            f"print(secrets.token_urlsafe(48))'"
+        )
+    return raw
+
+
+def gunicorn_workers(env: Mapping[str, str]) -> int | None:
+    """TRUSTLINE_WORKERS, when set: gunicorn's worker count (gunicorn.conf.py)."""
+    return _int(env, "TRUSTLINE_WORKERS", None, low=1, high=64)
+
+
+def several_processes_need_a_secret(env: Mapping[str, str], *, processes: int, what: str) -> None:
+    """Refuse to start `processes` > 1 serving processes without one shared secret key.
+
+    The generated key is per machine (per instance folder): processes elsewhere would sign
+    tokens with keys of their own and refuse each other's.
+    """
+    if processes > 1 and _raw(env, "TRUSTLINE_SECRET_KEY") is None:
+        raise ConfigError(
+            f"TRUSTLINE_SECRET_KEY must be set, to the same value everywhere, when {what}"
+        )
+
+
+def _check_gunicorn_worker(env: Mapping[str, str]) -> None:
+    """Inside gunicorn, refuse to serve without the shared secret unless it runs one worker.
+
+    gunicorn.conf.py checks this in the master and tells its workers the count; under
+    gunicorn started without it, the count is unknown, so the secret is required.
+    """
+    if not env.get("SERVER_SOFTWARE", "").startswith("gunicorn/"):
+        return
+    workers = env.get("TRUSTLINE_GUNICORN_WORKERS", "")
+    processes = int(workers) if workers.isdigit() else 2
+    several_processes_need_a_secret(
+        env, processes=processes, what="gunicorn runs more than one worker"
+    )
 
 
 def load_config(env: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Build the Flask config from the environment."""
+    """Build the Flask config from the environment, checking every value (ConfigError)."""
     env = os.environ if env is None else env
-    database_url = env.get("TRUSTLINE_DATABASE_URL") or _default_database_url()
+    _check_gunicorn_worker(env)
     return {
-        "SQLALCHEMY_DATABASE_URI": normalize_database_url(database_url),
-        "SECRET_KEY": env.get("TRUSTLINE_SECRET_KEY") or None,
-        "TRUSTLINE_RATELIMIT_STORAGE_URI": env.get("TRUSTLINE_RATELIMIT_STORAGE_URI", "memory://"),
-        "TRUSTLINE_LOG_LEVEL": env.get("TRUSTLINE_LOG_LEVEL", "INFO").upper(),
-        "TRUSTLINE_TRUSTED_PROXIES": _int(env, "TRUSTLINE_TRUSTED_PROXIES", 0),
+        "SQLALCHEMY_DATABASE_URI": normalize_database_url(_database_url(env)),
+        "SECRET_KEY": _secret_key(env),
+        "TRUSTLINE_RATELIMIT_STORAGE_URI": _storage_uri(env),
+        "TRUSTLINE_LOG_LEVEL": _choice(env, "TRUSTLINE_LOG_LEVEL", "INFO", LOG_LEVELS),
+        "TRUSTLINE_LOG_FORMAT": _choice(env, "TRUSTLINE_LOG_FORMAT", "text", LOG_FORMATS),
+        "TRUSTLINE_TRUSTED_PROXIES": _int(env, "TRUSTLINE_TRUSTED_PROXIES", 0, low=0, high=10),
         "TRUSTLINE_SCHEDULER_INTERVAL_SECONDS": _int(
-            env, "TRUSTLINE_SCHEDULER_INTERVAL_SECONDS", 30
+            env, "TRUSTLINE_SCHEDULER_INTERVAL_SECONDS", 30, low=1, high=3600
         ),
-        "TRUSTLINE_SCHEDULER_BATCH_SIZE": _int(env, "TRUSTLINE_SCHEDULER_BATCH_SIZE", 500),
-        "TRUSTLINE_PUSH_WEBHOOK_URL": env.get("TRUSTLINE_PUSH_WEBHOOK_URL") or None,
+        "TRUSTLINE_SCHEDULER_BATCH_SIZE": _int(
+            env, "TRUSTLINE_SCHEDULER_BATCH_SIZE", 500, low=1, high=100_000
+        ),
+        "TRUSTLINE_PUSH_WEBHOOK_URL": _http_url(env, "TRUSTLINE_PUSH_WEBHOOK_URL"),
         "TRUSTLINE_PUSH_WEBHOOK_SECRET": env.get("TRUSTLINE_PUSH_WEBHOOK_SECRET") or None,
-        "TRUSTLINE_PUSH_MAX_ATTEMPTS": _int(env, "TRUSTLINE_PUSH_MAX_ATTEMPTS", 6),
-        "TRUSTLINE_PUSH_TIMEOUT_SECONDS": _int(env, "TRUSTLINE_PUSH_TIMEOUT_SECONDS", 5),
-        "TRUSTLINE_PUSH_BACKOFF_SECONDS": _int(env, "TRUSTLINE_PUSH_BACKOFF_SECONDS", 30),
+        "TRUSTLINE_PUSH_MAX_ATTEMPTS": _int(env, "TRUSTLINE_PUSH_MAX_ATTEMPTS", 6, low=1, high=100),
+        "TRUSTLINE_PUSH_TIMEOUT_SECONDS": _int(
+            env, "TRUSTLINE_PUSH_TIMEOUT_SECONDS", 5, low=1, high=300
+        ),
+        "TRUSTLINE_PUSH_BACKOFF_SECONDS": _int(
+            env, "TRUSTLINE_PUSH_BACKOFF_SECONDS", 30, low=1, high=86_400
+        ),
         # A path to a YAML or JSON file replacing the built-in safety resources.
         "TRUSTLINE_SAFETY_RESOURCES": env.get("TRUSTLINE_SAFETY_RESOURCES") or None,
         # argon2id cost: RFC 9106's second recommended option (64 MiB, 3 passes) by default.
-        "TRUSTLINE_ARGON2_TIME_COST": _int(env, "TRUSTLINE_ARGON2_TIME_COST", 3),
-        "TRUSTLINE_ARGON2_MEMORY_KIB": _int(env, "TRUSTLINE_ARGON2_MEMORY_KIB", 65536),
-        "TRUSTLINE_ARGON2_PARALLELISM": _int(env, "TRUSTLINE_ARGON2_PARALLELISM", 4),
+        "TRUSTLINE_ARGON2_TIME_COST": _int(env, "TRUSTLINE_ARGON2_TIME_COST", 3, low=1, high=100),
+        # argon2 needs at least 8 KiB per lane; 4 GiB is far past any sensible cost.
+        "TRUSTLINE_ARGON2_MEMORY_KIB": _int(
+            env, "TRUSTLINE_ARGON2_MEMORY_KIB", 65536, low=1024, high=4 * 1024 * 1024
+        ),
+        "TRUSTLINE_ARGON2_PARALLELISM": _int(
+            env, "TRUSTLINE_ARGON2_PARALLELISM", 4, low=1, high=64
+        ),
+        # None: decided by how the app is served (see backend/metrics.py).
+        "TRUSTLINE_METRICS": _choice(env, "TRUSTLINE_METRICS", None, METRICS_MODES),
+        "TRUSTLINE_SCHEDULER_METRICS_PORT": _int(
+            env, "TRUSTLINE_SCHEDULER_METRICS_PORT", None, low=1, high=65535
+        ),
+        "TRUSTLINE_WORKERS": gunicorn_workers(env),
     }
 
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import random
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from backend import clock
 from backend.ids import ID_LENGTH, new_id
+
+log = logging.getLogger("backend.database")
+T = TypeVar("T")
 
 # Stable constraint names, so that migrations generated on SQLite and PostgreSQL agree.
 NAMING_CONVENTION = {
@@ -102,3 +109,61 @@ def claim(session: Any, statement: sa.Update) -> bool:
     """
     result = session.execute(statement.execution_options(synchronize_session=False))
     return result.rowcount == 1
+
+
+# serialization_failure and deadlock_detected: PostgreSQL rolled the transaction back and says
+# the same work may succeed if run again.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})
+# SQLite's "database is locked" (after busy_timeout, or at once when a reader in WAL mode
+# can't upgrade to a writer because another one wrote since it began).
+TRANSIENT_SQLITE_ERRORS = ("SQLITE_BUSY", "SQLITE_LOCKED")
+# Attempts of one request's work, and the first pause between them (doubled each time, with
+# jitter so that two crossed requests don't collide again in step).
+TRANSIENT_ATTEMPTS = 3
+TRANSIENT_PAUSE_SECONDS = 0.02
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether `error` is a conflict that the database resolved by rolling this work back."""
+    if not isinstance(error, sa.exc.DBAPIError) or error.connection_invalidated:
+        return False
+    original = error.orig
+    if getattr(original, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    name = getattr(original, "sqlite_errorname", None) or ""
+    return name.startswith(TRANSIENT_SQLITE_ERRORS) or "database is locked" in str(original)
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+def _count_commits(session: sa.orm.Session) -> None:
+    """Count commits per session, so a retry can tell whether this attempt wrote anything."""
+    session.info["commits"] = session.info.get("commits", 0) + 1
+
+
+def run_with_retries(
+    work: Callable[[], T], *, session: Any, attempts: int = TRANSIENT_ATTEMPTS
+) -> T:
+    """Run `work`; after a transient conflict, roll back and run it again, at most `attempts`.
+
+    Only when the failed attempt committed nothing: work that committed part of itself and
+    then met a conflict is not run again (that could write the committed part twice), and its
+    error goes on to the caller like any other.
+    """
+    for attempt in range(1, attempts + 1):
+        commits_before = session.info.get("commits", 0)
+        try:
+            return work()
+        except sa.exc.DBAPIError as error:
+            committed = session.info.get("commits", 0) != commits_before
+            if attempt == attempts or committed or not is_transient(error):
+                raise
+            session.rollback()
+            # The class of the error only: its text would carry the statement's parameters.
+            log.warning(
+                "transient database conflict (%s), running the request again (attempt %d of %d)",
+                type(error.orig).__name__,
+                attempt + 1,
+                attempts,
+            )
+            time.sleep(TRANSIENT_PAUSE_SECONDS * 2 ** (attempt - 1) * (1 + random.random()))  # noqa: S311
+    raise AssertionError("unreachable")  # pragma: no cover

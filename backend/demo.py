@@ -38,11 +38,12 @@ TIMEZONE = "Europe/Berlin"
 WEEKS = 8
 TOLD_SAME_DAY = "We each tell the other the same day if the person involved gets in touch."
 PLANS_UNASKED = "We tell each other our plans for evenings out, without being asked."
-HONEST_ANSWERS = "For now, we each answer honestly when asked who we were messaging."
+# Offered, for a while, never questioning on demand (see docs/content.md).
+OFFERED_MESSAGES = "For now, we each offer to show a message that might worry the other."
 AGREEMENT_ITEMS = [
     {"category": "contact", "applies_to": "both", "text": TOLD_SAME_DAY},
     {"category": "plans", "applies_to": "both", "text": PLANS_UNASKED},
-    {"category": "devices", "applies_to": "both", "text": HONEST_ANSWERS},
+    {"category": "devices", "applies_to": "both", "text": OFFERED_MESSAGES},
 ]
 NOTICE_TRUST = "Before our next session, each of you notice one moment you felt trust."
 # Weeks (0-based) in which Alex didn't get to the check-in before it closed.
@@ -208,7 +209,7 @@ def build_demo(*, now: datetime | None = None) -> DemoReport:
                     couple=couple,
                     user=alex,
                     template_key="processing_a_trigger",
-                    roles={"hurt_partner": alex.id},
+                    roles={"triggered_partner": alex.id},
                 )
             _walk(talk, couple, sam, alex, base=at(16))
         if week == 3:
@@ -303,8 +304,10 @@ def _entry_text(step_key: str) -> str:
     return {
         "name_it": "When you got a message late at night, I froze and assumed the worst.",
         "reflect_back": "You froze when my phone lit up late, and the old fear came back.",
+        "feel_understood": "Yes, that's it. And it felt like the old days, all at once.",
         "validate": "It makes sense you'd feel that, after what happened.",
         "ask_for_what_helps": "It would help if you just told me who it was, without me asking.",
+        "offer_what_helps": "I can do that. I'll say who it is when my phone goes late.",
         "one_next_step": "Late messages: we say who it is, lightly, and move on.",
     }.get(step_key, "We talked it through.")
 
@@ -327,5 +330,7 @@ def describe(report: DemoReport, base_url: str = "http://127.0.0.1:8000") -> str
         '-H "Authorization: Bearer $TOKEN"',
         f"  curl -s '{base_url}/api/v1/couple/trends?prompt=felt_safe_week' "
         '-H "Authorization: Bearer $TOKEN"',
+        "",
+        f"Counselor's web console: {base_url}/console/ (sign in as {COUNSELOR})",
     ]
     return "\n".join(lines)

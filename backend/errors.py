@@ -16,6 +16,7 @@ from flask import Flask, Response, g, json
 from werkzeug.exceptions import HTTPException
 
 from backend.extensions import db
+from backend.redaction import redacted_exc_info
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = logging.getLogger("backend.errors")
@@ -31,9 +32,14 @@ class ProblemSchema(ma.Schema):
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
         values=ma.fields.List(ma.fields.String()),
-        metadata={"description": "Messages per field (dotted path for nested fields)."},
+        metadata={
+            "description": "Messages per field (dotted path for nested fields).",
+            "optional": True,
+        },
     )
-    request_id = ma.fields.String(metadata={"description": "Also in the X-Request-ID header."})
+    request_id = ma.fields.String(
+        metadata={"description": "Also in the X-Request-ID header.", "optional": True}
+    )
 
 
 class DomainError(Exception):
@@ -104,6 +110,10 @@ class ServiceUnavailable(DomainError):
 
     status = 503
     slug = "service-unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 60) -> None:
+        # Like every 503 of the API, it says when to try again (documented in openapi.yaml).
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
 class PreconditionFailed(DomainError):
@@ -233,11 +243,12 @@ def handle_unexpected(error: BaseException) -> Response:
     """Log an unexpected error with the request id and answer a 500 without details."""
     db.session.rollback()
     original = getattr(error, "original_exception", None) or error
+    # Its type and traceback, not its message: a message often quotes what was sent.
     log.error(
         "unhandled %s (request %s)",
         type(original).__name__,
         getattr(g, "request_id", "-"),
-        exc_info=(type(original), original, original.__traceback__),
+        exc_info=redacted_exc_info(original),
     )
     return problem(
         500,

@@ -1,12 +1,13 @@
 """Every domain's models, imported so that the metadata (and Alembic) sees all tables."""
 
-from backend.accounts.models import AuthSession, RefreshToken, User
+from backend.accounts.models import AccountActivity, AuthSession, RefreshToken, User
 from backend.agreements.models import (
     Agreement,
     AgreementConsent,
     AgreementItem,
     AgreementVersion,
 )
+from backend.calendar_feeds.models import CalendarFeed
 from backend.checkins.models import (
     Answer,
     Checkin,
@@ -27,18 +28,29 @@ from backend.counseling.models import (
 from backend.couples.models import Couple, CoupleMember, PairingInvite
 from backend.idempotency.models import IdempotencyRecord
 from backend.journal.models import JournalEntry
+from backend.measures.models import (
+    AssignedPartner,
+    Measure,
+    MeasureAssignment,
+    MeasureResponse,
+    MeasureSharing,
+    MeasureVersion,
+)
 from backend.notifications.models import Device, Notification, PushAttempt
 from backend.safety.models import SafetyCheck
 from backend.scheduling.models import Schedule
 from backend.timeline.models import TimelineEvent
 
 __all__ = [
+    "AccountActivity",
     "Agreement",
     "AgreementConsent",
     "AgreementItem",
     "AgreementVersion",
     "Answer",
+    "AssignedPartner",
     "AuthSession",
+    "CalendarFeed",
     "Checkin",
     "CheckinItem",
     "CheckinResponse",
@@ -54,6 +66,11 @@ __all__ = [
     "ExerciseParticipant",
     "IdempotencyRecord",
     "JournalEntry",
+    "Measure",
+    "MeasureAssignment",
+    "MeasureResponse",
+    "MeasureSharing",
+    "MeasureVersion",
     "Notification",
     "PairingInvite",
     "Prompt",

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from marshmallow import validate
 
 from backend.errors import Invalid
+from backend.fields import text_problem
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -60,7 +61,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         moment, row_id = json.loads(raw)
         parsed = datetime.fromisoformat(moment)
-        if parsed.tzinfo is None or not isinstance(row_id, str):
+        # A forged cursor may carry any text; only what a database can compare goes on.
+        if parsed.tzinfo is None or not isinstance(row_id, str) or text_problem(row_id):
             raise ValueError(cursor)
         return parsed, row_id
     except (ValueError, TypeError, json.JSONDecodeError) as exc:

@@ -22,6 +22,7 @@ from backend import create_app
 from backend.checkins.library import load_library
 from backend.config import normalize_database_url
 from backend.extensions import db
+from backend.measures.library import load_library as load_measures
 from tests import clockshift
 from tests.helpers import ApiClient, make_counselor, make_partner, pair
 
@@ -111,11 +112,21 @@ def migrated_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         load_library()
+        load_measures()
     return app
 
 
 # Built-in content loaded once per backend; tests that change it restore it themselves.
-LIBRARY_TABLES = {"prompts", "prompt_revisions", "prompt_sets", "prompt_set_items"}
+# The measures tables hold the library and counselors' own questionnaires: only the library's
+# rows are kept.
+LIBRARY_TABLES = {
+    "prompts",
+    "prompt_revisions",
+    "prompt_sets",
+    "prompt_set_items",
+    "measures",
+    "measure_versions",
+}
 
 
 def empty_all_tables(app: Flask) -> None:
@@ -126,6 +137,11 @@ def empty_all_tables(app: Flask) -> None:
             for table in reversed(db.metadata.sorted_tables):
                 if table.name not in LIBRARY_TABLES:
                     conn.execute(table.delete())
+            counselors = "SELECT id FROM measures WHERE origin <> 'library'"
+            conn.execute(
+                sa.text(f"DELETE FROM measure_versions WHERE measure_id IN ({counselors})")
+            )
+            conn.execute(sa.text("DELETE FROM measures WHERE origin <> 'library'"))
 
 
 @pytest.fixture

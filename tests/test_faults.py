@@ -1,4 +1,8 @@
-"""A database error in the middle of a multi-row write: a clean problem, nothing half-done."""
+"""A database error in the middle of a multi-row write: a clean problem, nothing half-done.
+
+A transient conflict (serialization failure, deadlock, busy SQLite) runs the request again, a
+bounded number of times, and never writes anything twice.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from backend.agreements.models import Agreement, AgreementConsent
 from backend.checkins.models import Checkin, CheckinResponse
 from backend.conversations.models import Conversation, ConversationReady
 from backend.couples.models import Couple, CoupleMember, PairingInvite
+from backend.database import TRANSIENT_ATTEMPTS, is_transient, run_with_retries
 from backend.extensions import db
 from backend.notifications.models import Notification
 from backend.scheduling.jobs import tick
@@ -45,6 +50,7 @@ def failing_timeline(monkeypatch):
 def assert_clean_503(response) -> None:
     body = assert_problem(response, 503)
     assert "Nothing was saved" in body["detail"]
+    assert int(response.headers["Retry-After"]) >= 1
     assert "disk gone" not in response.get_data(as_text=True)
 
 
@@ -139,3 +145,134 @@ def test_the_schedulers_batch(alice, bob, couple, monkeypatch):
     with time_machine.travel(moment + timedelta(minutes=1), tick=False):
         assert tick().opened == 0
     assert count(Checkin) == 1
+
+
+class SerializationFailure(Exception):
+    """Stands in for psycopg's error of the same name (SQLSTATE 40001)."""
+
+    sqlstate = "40001"
+
+
+def transient(statement: str = "UPDATE pairing_invites") -> sa.exc.OperationalError:
+    return sa.exc.OperationalError(statement, {}, SerializationFailure("could not serialize"))
+
+
+def fail_first(monkeypatch, module, name: str, times: int) -> list[int]:
+    """Make `module.name` raise a transient conflict on its first `times` calls."""
+    real = getattr(module, name)
+    calls: list[int] = []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= times:
+            raise transient()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, flaky)
+    return calls
+
+
+def test_a_transient_conflict_is_run_again_and_written_once(alice, bob, monkeypatch):
+    code = alice.post("/pairing-invites").get_json()["code"]
+    # The timeline write comes after the couple's rows were flushed: a retry must start over.
+    calls = fail_first(monkeypatch, timeline, "announce", times=1)
+    response = bob.post("/pairing-invites/accept", json={"code": code})
+    assert response.status_code == 201, response.get_json()
+    assert len(calls) == 2
+    assert count(Couple) == 1 and count(CoupleMember) == 2
+    assert count(TimelineEvent, TimelineEvent.kind == "paired") == 1
+    assert count(Notification, Notification.user_id == alice.user["id"]) == 1
+
+
+def test_a_conflict_that_persists_ends_in_503_after_bounded_attempts(alice, bob, monkeypatch):
+    code = alice.post("/pairing-invites").get_json()["code"]
+    calls = fail_first(monkeypatch, timeline, "announce", times=99)
+    response = bob.post("/pairing-invites/accept", json={"code": code})
+    body = assert_problem(response, 503)
+    assert response.headers["Retry-After"]
+    assert "Nothing was saved" in body["detail"]
+    assert len(calls) == TRANSIENT_ATTEMPTS
+    assert count(Couple) == count(CoupleMember) == count(Notification) == 0
+    assert count(PairingInvite, PairingInvite.used_at.is_not(None)) == 0
+
+
+def test_work_that_already_committed_is_not_run_again(app):
+    runs: list[int] = []
+
+    def commits_then_conflicts():
+        runs.append(1)
+        db.session.execute(sa.text("SELECT 1"))
+        db.session.commit()
+        raise transient()
+
+    with pytest.raises(sa.exc.OperationalError):
+        run_with_retries(commits_then_conflicts, session=db.session)
+    assert runs == [1]
+
+
+def test_only_conflicts_the_database_resolved_are_transient():
+    import sqlite3
+
+    def wrapped(original: Exception, **kwargs) -> sa.exc.DBAPIError:
+        return sa.exc.OperationalError("UPDATE t", {}, original, **kwargs)
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    class UniqueViolation(Exception):
+        sqlstate = "23505"
+
+    assert is_transient(transient())
+    assert is_transient(wrapped(Deadlock("deadlock detected")))
+    assert is_transient(wrapped(sqlite3.OperationalError("database is locked")))
+    assert not is_transient(wrapped(UniqueViolation("duplicate key")))
+    assert not is_transient(wrapped(Exception("disk gone")))
+    # A dropped connection may have committed before it dropped: never run that twice.
+    assert not is_transient(wrapped(Deadlock("gone"), connection_invalidated=True))
+    assert not is_transient(ValueError("not a database error"))
+
+
+def test_crossed_pairing_accepts_on_postgresql_end_in_one_couple(app, alice, bob, monkeypatch):
+    """Alice accepts Bob's code while Bob accepts Alice's: PostgreSQL sees a deadlock."""
+    if app.config["TEST_BACKEND"] != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the two can't cross")
+    import threading
+
+    from backend.couples import service as couples
+
+    alices_code = alice.post("/pairing-invites").get_json()["code"]
+    bobs_code = bob.post("/pairing-invites").get_json()["code"]
+    # Hold each request after it claimed the other's code, so that both hold a row the other
+    # needs next: the crossing happens every time, not once in a while.
+    claimed = threading.Barrier(2)
+    real_claim = couples.claim
+    waited = threading.local()
+
+    def claim_and_wait(*args, **kwargs):
+        won = real_claim(*args, **kwargs)
+        if not getattr(waited, "done", False):
+            waited.done = True
+            claimed.wait(timeout=10)
+        return won
+
+    monkeypatch.setattr(couples, "claim", claim_and_wait)
+    statuses: dict[str, int] = {}
+
+    def accept(who, code):
+        with app.app_context():
+            statuses[who.user["display_name"]] = who.post(
+                "/pairing-invites/accept", json={"code": code}
+            ).status_code
+
+    threads = [
+        threading.Thread(target=accept, args=(alice, bobs_code)),
+        threading.Thread(target=accept, args=(bob, alices_code)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses.values())[0] == 201, statuses
+    assert sorted(statuses.values())[1] in (404, 409), statuses
+    assert count(Couple) == 1 and count(CoupleMember) == 2
+    assert count(TimelineEvent, TimelineEvent.kind == "paired") == 1

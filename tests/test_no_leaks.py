@@ -17,10 +17,13 @@ import time_machine
 from backend.extensions import db
 from backend.notifications import service as notifications
 from backend.notifications.models import Notification
+from tests.helpers import PASSWORD
 
 LOGIN_MOMENT = datetime(2026, 11, 20, 3, 33, 33, tzinfo=UTC)
 DEVICE_TOKEN = "alice-secret-device-token-777"
 NOTE_MARKER = "only-for-alice-7f3a"
+SESSION_MARKER = "alices-own-phone-5c1e"
+MEASURE_MARKER = "alices-own-words-9d2b"
 
 
 @pytest.fixture
@@ -29,13 +32,29 @@ def world(alice, one_of_everything):
     token and a notification only she may see."""
     with time_machine.travel(LOGIN_MOMENT, tick=False):
         alice.login()
-    alice.login()
+    login = {"email": "alice@example.com", "password": PASSWORD, "client_label": SESSION_MARKER}
+    alice.tokens = alice.client.post("/api/v1/auth/login", json=login).get_json()
     alice.post("/me/devices", json={"platform": "ios", "token": DEVICE_TOKEN})
     notifications.notify(
         user_ids=[alice.user["id"]], kind="checkin_reminder", title="For Alice", body=NOTE_MARKER
     )
     db.session.commit()
-    return one_of_everything
+    # Her questionnaire, with words only she wrote and a risk answer (she shares nothing).
+    measure = alice.post("/me/measure-responses", json={"measure": "trust_week"}).get_json()
+    alice.put(
+        f"/measure-responses/{measure['id']}",
+        json={"answers": [{"item": "small_step", "value": MEASURE_MARKER}]},
+    )
+    phq9 = alice.post("/me/measure-responses", json={"measure": "phq9"}).get_json()
+    alice.put(
+        f"/measure-responses/{phq9['id']}", json={"answers": [{"item": "phq9_9", "value": 3}]}
+    )
+    return {
+        **one_of_everything,
+        "response_id": measure["id"],
+        "phq9_response_id": phq9["id"],
+        "measure_key": "trust_week",
+    }
 
 
 def get_routes(app) -> list[str]:
@@ -49,7 +68,14 @@ def get_routes(app) -> list[str]:
 def test_no_response_exposes_another_persons_email_logins_devices_or_notifications(
     app, world, alice, bob, counselor
 ):
-    traces = ["alice@example.com", DEVICE_TOKEN, NOTE_MARKER, "2026-11-20T03:33"]
+    # Her sign-ins and her account's activity (GET /me/sessions, /me/activity), by id and by
+    # the device her login named.
+    own = [s["id"] for s in alice.get("/me/sessions").get_json()["items"]]
+    own += [e["id"] for e in alice.get("/me/activity").get_json()["items"]]
+    assert len(own) > 4
+    traces = ["alice@example.com", DEVICE_TOKEN, NOTE_MARKER, "2026-11-20T03:33", SESSION_MARKER]
+    traces += own
+    traces += [MEASURE_MARKER, world["response_id"], world["phq9_response_id"]]
     checked = 0
     for rule in get_routes(app):
         url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: world.get(m.group(1), "unknown"), rule)
@@ -62,6 +88,12 @@ def test_no_response_exposes_another_persons_email_logins_devices_or_notificatio
     assert checked > 30
     # and Alice herself does see her own things
     assert NOTE_MARKER in alice.get("/me/notifications").get_data(as_text=True)
+    assert SESSION_MARKER in alice.get("/me/sessions").get_data(as_text=True)
+    assert SESSION_MARKER in alice.get("/me/activity").get_data(as_text=True)
+    assert MEASURE_MARKER in alice.get(f"/measure-responses/{world['response_id']}").get_data(
+        as_text=True
+    )
+    assert {"/api/v1/me/sessions", "/api/v1/me/activity"} <= set(get_routes(app))
 
 
 def kinds_for(user) -> set[str]:

@@ -67,6 +67,11 @@ class AuthSession(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    # Touched at most once a minute (see service.touch_session), never per request.
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # "Safari on iPhone", from the client's own label or its User-Agent at login: never the
+    # raw User-Agent, never an address. Shown to the account holder only.
+    client_description: Mapped[str | None] = mapped_column(sa.String(80))
 
     user: Mapped[User] = relationship(back_populates="sessions")
     refresh_tokens: Mapped[list[RefreshToken]] = relationship(
@@ -94,3 +99,35 @@ class RefreshToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     session: Mapped[AuthSession] = relationship(back_populates="refresh_tokens")
+
+
+class AccountActivity(Base):
+    """A security-relevant event of one account, shown to its holder alone (GET /me/activity).
+
+    Written by the services in the same transaction as the change. `details` holds ids, kinds
+    and counts, never personal content; nothing here names an address or a place. Kept
+    90 days, erased with the account.
+    """
+
+    __tablename__ = "account_activity"
+    __table_args__ = (
+        sa.Index("ix_account_activity_user_created", "user_id", "created_at", "id"),
+        sa.Index("ix_account_activity_created_at", "created_at"),  # the 90-day purge
+        # Events counted in place (failed sign-ins, one row per account and hour) share a key.
+        sa.UniqueConstraint("user_id", "group_key"),
+    )
+
+    id: Mapped[str] = id_column()
+    user_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    # The login that acted, by id and as it described itself: no foreign key, so the event
+    # still says where it came from after that login has ended and been purged.
+    session_id: Mapped[str | None] = mapped_column(sa.String(22))
+    session_description: Mapped[str | None] = mapped_column(sa.String(80))
+    details: Mapped[dict | None] = mapped_column(sa.JSON)
+    count: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+    group_key: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, default=clock.now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.accounts.activity import KINDS as ACTIVITY_KINDS
 from backend.accounts.models import ROLES
 from backend.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from backend.fields import EmailAddress, StrictBoolean, TimeZoneName, Trimmed, UTCDateTime
@@ -52,6 +53,14 @@ class PersonSchema(ma.Schema):
 class RegisterSchema(ma.Schema):
     """A new account."""
 
+    EXAMPLE = {
+        "email": "alex@example.com",
+        "password": "correct horse battery",
+        "display_name": "Alex",
+        "role": "partner",
+        "client_label": "Trustline app on Android",
+    }
+
     email = EmailAddress(required=True, validate=validate.Length(max=254))
     password = ma.fields.String(required=True, load_only=True, validate=PASSWORD_RULE)
     display_name = Trimmed(required=True, validate=DISPLAY_NAME_RULE)
@@ -60,10 +69,24 @@ class RegisterSchema(ma.Schema):
         validate=validate.OneOf(ROLES),
         metadata={"description": "`partner` (default) or `counselor`."},
     )
+    client_label = Trimmed(
+        load_default=None,
+        validate=validate.Length(min=1, max=60, error="Use between 1 and 60 characters."),
+        metadata={
+            "description": 'How this client names itself in your sessions list ("Trustline app '
+            'on Android"). Left out: described from the User-Agent header ("Safari on iPhone").'
+        },
+    )
 
 
 class LoginSchema(ma.Schema):
     """E-mail and password, and the device token a previous login handed out."""
+
+    EXAMPLE = {
+        "email": "alex@example.com",
+        "password": "correct horse battery",
+        "client_label": "Trustline app on Android",
+    }
 
     email = ma.fields.String(required=True, validate=validate.Length(min=1, max=254))
     password = ma.fields.String(
@@ -77,10 +100,22 @@ class LoginSchema(ma.Schema):
             "from a known device are counted apart, so others cannot lock you out."
         },
     )
+    client_label = Trimmed(
+        load_default=None,
+        validate=validate.Length(min=1, max=60, error="Use between 1 and 60 characters."),
+        metadata={
+            "description": 'How this client names itself in your sessions list ("Trustline app '
+            'on Android"). Left out: described from the User-Agent header ("Safari on iPhone").'
+        },
+    )
 
 
 class RefreshSchema(ma.Schema):
     """A refresh token to rotate."""
+
+    EXAMPLE = {
+        "refresh_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJKcTN2In0.c2lnbmF0dXJl"
+    }
 
     refresh_token = ma.fields.String(required=True, validate=validate.Length(min=1, max=4096))
 
@@ -104,6 +139,8 @@ class TokensSchema(ma.Schema):
 class ProfileUpdateSchema(ma.Schema):
     """Changes to the caller's profile."""
 
+    EXAMPLE = {"display_name": "Alex", "timezone": "Europe/Berlin"}
+
     display_name = Trimmed(validate=DISPLAY_NAME_RULE)
     timezone = TimeZoneName(metadata={"example": "Europe/Berlin"})
     discreet_notifications = StrictBoolean(
@@ -117,6 +154,8 @@ class ProfileUpdateSchema(ma.Schema):
 class EraseSchema(ma.Schema):
     """Your password, to confirm erasing your account."""
 
+    EXAMPLE = {"password": "correct horse battery"}
+
     password = ma.fields.String(
         required=True, load_only=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
     )
@@ -125,7 +164,101 @@ class EraseSchema(ma.Schema):
 class PasswordChangeSchema(ma.Schema):
     """The current password and the new one."""
 
+    EXAMPLE = {
+        "current_password": "correct horse battery",
+        "new_password": "a longer and newer passphrase",
+    }
+
     current_password = ma.fields.String(
         required=True, load_only=True, validate=validate.Length(min=1, max=MAX_PASSWORD_LENGTH)
     )
     new_password = ma.fields.String(required=True, load_only=True, validate=PASSWORD_RULE)
+
+
+class SessionSchema(ma.Schema):
+    """One of your live sign-ins, as only you see it."""
+
+    id = ma.fields.String(required=True)
+    description = ma.fields.String(
+        required=True,
+        attribute="client_description",
+        metadata={
+            "description": 'The device as it described itself at sign-in ("Safari on iPhone", '
+            '"Trustline app on Android"). A device can describe itself falsely: when and how '
+            "often it was used say more."
+        },
+    )
+    created_at = UTCDateTime(required=True, metadata={"description": "When it signed in."})
+    last_used_at = UTCDateTime(
+        required=True, metadata={"description": "Its last request (to the minute)."}
+    )
+    is_current = ma.fields.Boolean(
+        required=True, metadata={"description": "Whether this is the sign-in asking."}
+    )
+    is_fresh = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "Whether it signed in with the password within the last 5 minutes, "
+            "so it can still export your data, add a push device or turn discreet "
+            "notifications off."
+        },
+    )
+
+
+class SessionListSchema(ma.Schema):
+    """A page of your live sign-ins, newest first."""
+
+    items = ma.fields.List(ma.fields.Nested(SessionSchema), required=True)
+    next_cursor = ma.fields.String(required=True, allow_none=True)
+
+
+class SessionsEndedSchema(ma.Schema):
+    """How many sign-ins were ended."""
+
+    ended = ma.fields.Integer(required=True)
+
+
+class ActivitySessionSchema(ma.Schema):
+    """The sign-in an event came from."""
+
+    id = ma.fields.String(required=True)
+    description = ma.fields.String(required=True, metadata={"example": "Safari on iPhone"})
+    is_current = ma.fields.Boolean(
+        required=True, metadata={"description": "Whether it is the sign-in asking."}
+    )
+
+
+class ActivitySchema(ma.Schema):
+    """Something that changed in your account: what, when, and from which sign-in."""
+
+    id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"enum": list(ACTIVITY_KINDS)})
+    at = UTCDateTime(required=True)
+    summary = ma.fields.String(
+        required=True, metadata={"example": "New sign-in on Safari on iPhone."}
+    )
+    session = ma.fields.Nested(
+        ActivitySessionSchema,
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "null: no sign-in did it (a failed sign-in, a refresh token used twice)."
+        },
+    )
+    details = ma.fields.Dict(
+        required=True,
+        metadata={
+            "description": "Ids, kinds and counts of the event (never personal content): "
+            "`ended_session_id`, `ended_session`, `reason`, `devices_removed` of "
+            "`session_ended`; `attempts`, `last_attempt_at` of `sign_in_failed`; `platform`, "
+            "`device_id` of device events; `fields` of `profile_changed`; "
+            "`counselor_link_id` and `feed_id` of those."
+        },
+    )
+
+
+class ActivityListSchema(ma.Schema):
+    """A page of your account's activity, newest first."""
+
+    items = ma.fields.List(ma.fields.Nested(ActivitySchema), required=True)
+    next_cursor = ma.fields.String(required=True, allow_none=True)

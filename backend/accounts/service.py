@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from flask import current_app
@@ -14,23 +16,29 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from jwt import PyJWTError
 
 from backend import clock
+from backend.accounts import activity
+from backend.accounts.clients import describe_client
 from backend.accounts.models import AuthSession, RefreshToken, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
 from backend.config import ACCESS_TOKEN_MINUTES, FRESH_LOGIN_MINUTES, REFRESH_TOKEN_DAYS
 from backend.database import claim
-from backend.errors import Conflict, Invalid, Unauthorized
+from backend.errors import Conflict, Invalid, NotFound, Unauthorized
 from backend.extensions import db
 from backend.notifications.models import Device
+from backend.pagination import Page, keyset_page
 from backend.ratelimit import (
     LOGIN_PER_ACCOUNT,
     LOGIN_PER_ADDRESS,
     TAKEN_EMAILS_PER_ADDRESS,
+    Rule,
     hashed_key,
     limiter,
+    report_limits,
 )
 
 LOGIN_FAILED = "The e-mail or password is not right."
 TOO_MANY_LOGINS = "Too many failed attempts. Please wait a little and try again."
+TOO_MANY_REGISTRATIONS = "Too many attempts. Please wait a little and try again."
 
 
 @dataclass(frozen=True)
@@ -41,8 +49,17 @@ class Tokens:
     access_token: str
     refresh_token: str
     device_token: str | None = None
+    session_id: str | None = None
     token_type: str = "Bearer"  # noqa: S105 - a scheme name, not a secret
     expires_in: int = ACCESS_TOKEN_MINUTES * 60
+
+
+@dataclass(frozen=True)
+class LoginRules:
+    """A login attempt's (limits, key) pairs: those it must find open, those a failure fills."""
+
+    checked: list[Rule]
+    counted: list[Rule]
 
 
 def normalize_email(email: str) -> str:
@@ -59,15 +76,23 @@ EMAIL_TAKEN = "An account with this e-mail already exists."
 
 
 def register(
-    *, email: str, password: str, display_name: str, role: str, client_address: str = "-"
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    role: str,
+    client_address: str = "-",
+    client_label: str | None = None,
+    user_agent: str | None = None,
 ) -> Tokens:
     """Create an account and log it in."""
     email = normalize_email(email)
-    rules = [(TAKEN_EMAILS_PER_ADDRESS, hashed_key("register-address", client_address))]
-    limiter().check(rules, "Too many attempts. Please wait a little and try again.")
+    # Every answer reports the address's allowance of taken e-mails (RateLimit fields), new
+    # e-mail or not; only an answer that says "taken" is limited, and only once the lookup has
+    # said so: a new e-mail always registers, however many taken ones were tried from there.
+    report_limits(_taken_email_rules(client_address))
     if find_user_by_email(email) is not None:
-        limiter().record_failure(rules)
-        raise Conflict(EMAIL_TAKEN, errors={"email": [EMAIL_TAKEN]})
+        _refuse_taken_email(client_address)
     user = User(
         email=email,
         display_name=display_name,
@@ -77,40 +102,66 @@ def register(
     db.session.add(user)
     try:
         db.session.flush()
-    except sa.exc.IntegrityError as exc:
+    except sa.exc.IntegrityError:
         db.session.rollback()
-        raise Conflict(EMAIL_TAKEN, errors={"email": [EMAIL_TAKEN]}) from exc
-    tokens = _start_session(user, fresh=True)
+        _refuse_taken_email(client_address)
+    tokens = _start_session(user, fresh=True, client_label=client_label, user_agent=user_agent)
+    activity.record(user_id=user.id, kind="account_created", session_id=tokens.session_id)
     db.session.commit()
     return tokens
 
 
-def _login_rules(email: str, client_address: str, device_token: str | None) -> list:
-    account_key = hashed_key("login-account", normalize_email(email))
+def _taken_email_rules(client_address: str) -> list[Rule]:
+    """The window counting the taken e-mails an address has been told of."""
+    return [(TAKEN_EMAILS_PER_ADDRESS, hashed_key("register-address", client_address))]
+
+
+def _refuse_taken_email(client_address: str) -> NoReturn:
+    """Answer 409 for a taken e-mail, or 429 once this address has learned too many."""
+    rules = _taken_email_rules(client_address)
+    limiter().check(rules, TOO_MANY_REGISTRATIONS)
+    limiter().record_failure(rules)
+    raise Conflict(EMAIL_TAKEN, errors={"email": [EMAIL_TAKEN]})
+
+
+def _login_rules(email: str, client_address: str, device_token: str | None) -> LoginRules:
+    """The windows a login attempt must find open, and those its failure counts in."""
+    address = (LOGIN_PER_ADDRESS, hashed_key("login-address", client_address))
     device = _device_nonce(device_token, email)
-    if device is not None:
-        # A device that logged in before has its own allowance, so that someone who knows the
-        # e-mail cannot lock the owner out by failing on purpose.
-        account_key = hashed_key("login-device", normalize_email(email), device)
-    return [
-        (LOGIN_PER_ADDRESS, hashed_key("login-address", client_address)),
-        (LOGIN_PER_ACCOUNT, account_key),
-    ]
+    if device is None:
+        account = (LOGIN_PER_ACCOUNT, hashed_key("login-account", normalize_email(email)))
+        return LoginRules(checked=[address, account], counted=[address, account])
+    # A device that logged in to this account before answers only to its own windows, so that
+    # nobody else's failures (against the account, or anyone's from the same network) can
+    # lock its owner out. Its own wrong passwords still fill them, so a device token buys
+    # no more guesses than an account has; they count for the address too.
+    own = (LOGIN_PER_ACCOUNT, hashed_key("login-device", normalize_email(email), device))
+    return LoginRules(checked=[own], counted=[own, address])
 
 
 def login(
-    *, email: str, password: str, client_address: str, device_token: str | None = None
+    *,
+    email: str,
+    password: str,
+    client_address: str,
+    device_token: str | None = None,
+    client_label: str | None = None,
+    user_agent: str | None = None,
 ) -> Tokens:
     """Log in with e-mail and password; failures are counted and slowed down."""
     rules = _login_rules(email, client_address, device_token)
-    limiter().check(rules, TOO_MANY_LOGINS)
+    limiter().check(rules.checked, TOO_MANY_LOGINS)
     user = find_user_by_email(email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
-        limiter().record_failure(rules)
+        limiter().record_failure(rules.counted)
+        if user is not None and user.erased_at is None:
+            # The account holder sees that someone tried (counted per hour, never per try).
+            activity.record_failed_sign_in(user_id=user.id)
         raise Unauthorized(LOGIN_FAILED)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    tokens = _start_session(user, fresh=True)
+    tokens = _start_session(user, fresh=True, client_label=client_label, user_agent=user_agent)
+    activity.record(user_id=user.id, kind="signed_in", session_id=tokens.session_id)
     db.session.commit()
     return tokens
 
@@ -136,12 +187,14 @@ def refresh(*, refresh_token: str) -> Tokens:
         .values(used_at=now),
     )
     if not claimed:
-        _revoke(session, "refresh_reuse", now)
+        removed = _revoke(session, "refresh_reuse", now)
+        _record_ended(session, reason="refresh_reuse", by_session_id=None, devices_removed=removed)
         db.session.commit()
         raise Unauthorized(
             "This refresh token was already used, so every token of this login was revoked. "
             "Please log in again."
         )
+    session.last_used_at = now
     tokens = _issue_tokens(session.user, session, fresh=False)
     db.session.commit()
     return tokens
@@ -151,7 +204,8 @@ def logout(*, session_id: str) -> None:
     """End the session: its access and refresh tokens stop working at once."""
     session = db.session.get(AuthSession, session_id)
     if session is not None and not session.revoked:
-        _revoke(session, "logout", clock.now())
+        removed = _revoke(session, "logout", clock.now())
+        _record_ended(session, reason="signed_out", by_session_id=None, devices_removed=removed)
     db.session.commit()
 
 
@@ -164,6 +218,7 @@ def change_password(
         password=current_password,
         client_address=client_address,
         field="current_password",
+        session_id=session_id,
     )
     if current_password == new_password:
         raise Invalid.field("new_password", "Choose a password different from the current one.")
@@ -177,22 +232,70 @@ def change_password(
             AuthSession.revoked_at.is_(None),
         )
     )
+    activity.record(user_id=user.id, kind="password_changed", session_id=session_id)
     for session in others:
-        _revoke(session, "password_change", now)
+        removed = _revoke(session, "password_change", now)
+        _record_ended(
+            session, reason="password_change", by_session_id=session_id, devices_removed=removed
+        )
     db.session.commit()
 
 
-def check_own_password(*, user: User, password: str, client_address: str, field: str) -> None:
-    """Confirm a logged-in person's password; wrong ones count like failed logins."""
-    rules = _login_rules(user.email, client_address, None)
-    limiter().check(rules, TOO_MANY_LOGINS)
+def check_own_password(
+    *, user: User, password: str, client_address: str, field: str, session_id: str | None = None
+) -> None:
+    """Confirm a signed-in person's password; wrong ones are counted and slowed down."""
+    # The caller is signed in, so their guesses are counted per login (or per account when the
+    # caller does not say which login), never refused for other people's failures: neither
+    # strangers failing logins from the same network nor someone failing with the e-mail can
+    # keep the owner from changing the password or erasing the account.
+    key = (
+        hashed_key("confirm-session", session_id)
+        if session_id
+        else hashed_key("confirm-account", user.id)
+    )
+    own = (LOGIN_PER_ACCOUNT, key)
+    limiter().check([own], TOO_MANY_LOGINS)
     if not verify_password(user.password_hash, password):
-        limiter().record_failure(rules)
+        limiter().record_failure(
+            [own, (LOGIN_PER_ADDRESS, hashed_key("login-address", client_address))]
+        )
         raise Invalid.field(field, "The password is not right.")
 
 
-def update_profile(*, user: User, changes: dict) -> User:
-    """Change the display name or time zone."""
+def update_profile(
+    *,
+    user: User,
+    changes: dict,
+    confirm_fresh_login: Callable[[], None],
+    session_id: str | None = None,
+) -> User:
+    """Change the display name, time zone or discreet notifications."""
+    if changes.get("discreet_notifications") is False and user.discreet_notifications:
+        # Pushing the notifications' own text widens what leaves the account, like an export:
+        # `confirm_fresh_login` raises unless the login is fresh. Turning it on never asks.
+        confirm_fresh_login()
+    renamed = changes.get("display_name")
+    if renamed is not None and renamed != user.display_name:
+        # Kept so that erasure can find the old name in texts written with it (a new list:
+        # the JSON column notices assignment, not mutation in place).
+        former = user.former_display_names or []
+        if user.display_name not in former:
+            user.former_display_names = [*former, user.display_name]
+    changed = [
+        f for f in ("display_name", "timezone") if f in changes and changes[f] != getattr(user, f)
+    ]
+    if changed:
+        activity.record(
+            user_id=user.id,
+            kind="profile_changed",
+            session_id=session_id,
+            details={"fields": changed},
+        )
+    discreet = changes.get("discreet_notifications")
+    if discreet is not None and discreet != user.discreet_notifications:
+        kind = "discreet_notifications_on" if discreet else "discreet_notifications_off"
+        activity.record(user_id=user.id, kind=kind, session_id=session_id)
     for field in ("display_name", "timezone", "discreet_notifications"):
         if field in changes:
             setattr(user, field, changes[field])
@@ -200,8 +303,9 @@ def update_profile(*, user: User, changes: dict) -> User:
     return user
 
 
-def user_for_access_token(*, user_id: str, session_id: str | None) -> User | None:
-    """The user of a live session, or None if the session is unknown, revoked or expired."""
+def live_session(*, user_id: str, session_id: str | None) -> tuple[AuthSession, User] | None:
+    """The live session and its user, in one query: the check every request makes. None if
+    the session is unknown, revoked or expired."""
     if not session_id:
         return None
     row = db.session.execute(
@@ -214,7 +318,108 @@ def user_for_access_token(*, user_id: str, session_id: str | None) -> User | Non
     session, user = row
     if session.revoked or session.expires_at <= clock.now():
         return None
-    return user
+    return session, user
+
+
+# How stale a session's `last_used_at` may be: it is written at most this often, so a
+# session's requests do not each write (the check above only reads).
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def needs_touch(session: AuthSession, *, now: datetime | None = None) -> bool:
+    """Whether the session's last use is older than a minute (so it should be written)."""
+    last = session.last_used_at
+    return last is None or last <= (now or clock.now()) - TOUCH_EVERY
+
+
+def touch_session(*, session_id: str) -> None:
+    """Note that the session was used now: one conditional UPDATE, so of many concurrent
+    requests at most one writes, and a session touched within the minute is left alone."""
+    now = clock.now()
+    db.session.execute(
+        sa.update(AuthSession)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.revoked_at.is_(None),
+            sa.or_(
+                AuthSession.last_used_at.is_(None), AuthSession.last_used_at <= now - TOUCH_EVERY
+            ),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def live_sessions(*, user: User, limit: int, cursor: str | None) -> Page[AuthSession]:
+    """A page of the person's live sign-ins, newest first."""
+    return keyset_page(
+        sa.select(AuthSession).where(
+            AuthSession.user_id == user.id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > clock.now(),
+        ),
+        moment_column=AuthSession.created_at,
+        id_column=AuthSession.id,
+        limit=limit,
+        cursor=cursor,
+        session=db.session,
+    )
+
+
+def session_view(session: AuthSession, *, current_session_id: str) -> dict[str, Any]:
+    """A sign-in as its owner's sessions list shows it."""
+    return {
+        "id": session.id,
+        "client_description": session.client_description or "Unknown device",
+        "created_at": session.created_at,
+        "last_used_at": session.last_used_at or session.created_at,
+        "is_current": session.id == current_session_id,
+        "is_fresh": is_fresh(session),
+    }
+
+
+def is_fresh(session: AuthSession, *, now: datetime | None = None) -> bool:
+    """Whether the session holds a fresh access token (one that can export, add a push device
+    or turn discreet notifications off): only a password login issues one, for 5 minutes."""
+    return (now or clock.now()) < session.created_at + timedelta(minutes=FRESH_LOGIN_MINUTES)
+
+
+def session_of(user: User, session_id: str) -> AuthSession:
+    """One of the person's sign-ins, live or ended but not yet purged; 404 otherwise."""
+    session = db.session.get(AuthSession, session_id)
+    if session is None or session.user_id != user.id:
+        raise NotFound("There is no session with this id that you can see.")
+    return session
+
+
+def end_session(*, user: User, session: AuthSession, by_session_id: str) -> None:
+    """End one of the person's sign-ins: its tokens stop at its next request, its push
+    devices go. Protective, so no fresh login; ending an ended one changes nothing."""
+    if session.user_id != user.id:
+        raise NotFound("There is no session with this id that you can see.")
+    if not session.revoked:
+        removed = _revoke(session, "ended_by_owner", clock.now())
+        reason = "ended_here" if session.id == by_session_id else "ended"
+        _record_ended(session, reason=reason, by_session_id=by_session_id, devices_removed=removed)
+    db.session.commit()
+
+
+def end_other_sessions(*, user: User, by_session_id: str) -> int:
+    """End every live sign-in of the person except the caller's; returns how many ended."""
+    now = clock.now()
+    others = db.session.scalars(
+        sa.select(AuthSession).where(
+            AuthSession.user_id == user.id,
+            AuthSession.id != by_session_id,
+            AuthSession.revoked_at.is_(None),
+        )
+    ).all()
+    for session in others:
+        removed = _revoke(session, "ended_by_owner", now)
+        _record_ended(session, reason="ended", by_session_id=by_session_id, devices_removed=removed)
+    db.session.commit()
+    return len(others)
 
 
 def purge_expired_sessions(*, now: datetime | None = None) -> int:
@@ -227,8 +432,17 @@ def purge_expired_sessions(*, now: datetime | None = None) -> int:
     return count
 
 
-def _start_session(user: User, *, fresh: bool) -> Tokens:
-    session = AuthSession(user=user, expires_at=clock.now())
+def _start_session(
+    user: User, *, fresh: bool, client_label: str | None, user_agent: str | None
+) -> Tokens:
+    now = clock.now()
+    session = AuthSession(
+        user=user,
+        created_at=now,
+        expires_at=now,
+        last_used_at=now,
+        client_description=describe_client(label=client_label, user_agent=user_agent),
+    )
     db.session.add(session)
     db.session.flush()
     return _issue_tokens(user, session, fresh=fresh, device_token=_new_device_token(user))
@@ -253,15 +467,38 @@ def _issue_tokens(
         identity=user.id, additional_claims={"sid": session.id, "jti": jti}
     )
     return Tokens(
-        user=user, access_token=access, refresh_token=refresh_token, device_token=device_token
+        user=user,
+        access_token=access,
+        refresh_token=refresh_token,
+        device_token=device_token,
+        session_id=session.id,
     )
 
 
-def _revoke(session: AuthSession, reason: str, now: datetime) -> None:
+def _revoke(session: AuthSession, reason: str, now: datetime) -> int:
+    """Revoke the session; returns how many push devices went with it."""
     session.revoked_at = now
     session.revoked_reason = reason
-    # A phone that logged out (or was signed out by a password change) gets no more pushes.
-    db.session.execute(sa.delete(Device).where(Device.session_id == session.id))
+    # A phone that logged out (or was signed out by a password change, or ended by its
+    # owner from another device) gets no more pushes.
+    return db.session.execute(sa.delete(Device).where(Device.session_id == session.id)).rowcount
+
+
+def _record_ended(
+    session: AuthSession, *, reason: str, by_session_id: str | None, devices_removed: int
+) -> None:
+    """Add "this sign-in ended, and why" to the account's activity."""
+    activity.record(
+        user_id=session.user_id,
+        kind="session_ended",
+        session_id=by_session_id,
+        details={
+            "ended_session_id": session.id,
+            "ended_session": session.client_description or "Unknown device",
+            "reason": reason,
+            "devices_removed": devices_removed,
+        },
+    )
 
 
 def _device_serializer() -> URLSafeSerializer:

@@ -18,8 +18,14 @@ def content() -> dict[str, Any]:
 
 
 def guidance(key: str) -> str:
-    """One guidance text: mutual, one_sided, about or withdrawal."""
+    """One guidance text: about, mutual, one_sided, withdrawal, offered_not_demanded,
+    walls_and_windows or end_date."""
     return " ".join(content()["guidance"][key].split())
+
+
+def guidance_keys() -> list[str]:
+    """The keys of every guidance text, in the file's order."""
+    return list(content()["guidance"])
 
 
 def suggestions(category: str | None = None) -> list[dict[str, Any]]:

@@ -31,7 +31,11 @@ blp = Blueprint(
     "agreements", __name__, url_prefix="/api/v1", description="Transparency agreements."
 )
 ETAG_HEADER = {
-    "ETag": {"description": "Send it back in If-Match to amend.", "schema": {"type": "string"}}
+    "ETag": {
+        "description": "Send it back in If-Match to amend; the body's `etag` holds the same.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
 }
 IF_MATCH = {
     "name": "If-Match",
@@ -42,13 +46,15 @@ IF_MATCH = {
 }
 
 
+def _view(agreement: Agreement, viewer_id: str) -> dict[str, Any]:
+    # The ETag in the body too: generated clients expose no response header to send back.
+    return {**service.agreement_for_viewer(agreement, viewer_id), "etag": service.etag(agreement)}
+
+
 def _respond(agreement: Agreement, *, first: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
     user = current_user()
     return (
-        {
-            **service.agreement_for_viewer(agreement, user.id),
-            "safety_notice": safety.notice_for(user, offer_check=first),
-        },
+        {**_view(agreement, user.id), "safety_notice": safety.notice_for(user, offer_check=first)},
         {"ETag": service.etag(agreement)},
     )
 
@@ -62,7 +68,7 @@ class Suggestions(MethodView):
         """Suggested commitments, written as mutual ones, and guidance on trust versus control."""
         return {
             "about": library.guidance("about"),
-            "guidance": {k: library.guidance(k) for k in ("mutual", "one_sided", "withdrawal")},
+            "guidance": {k: library.guidance(k) for k in library.guidance_keys() if k != "about"},
             "categories": library.categories(),
             "suggestions": library.suggestions(args.get("category")),
         }
@@ -78,7 +84,7 @@ class CoupleAgreements(MethodView):
         page = service.list_agreements(couple=couple, **args)
         viewer = current_user().id
         return {
-            "items": [service.agreement_for_viewer(a, viewer) for a in page.items],
+            "items": [_view(a, viewer) for a in page.items],
             "next_cursor": page.next_cursor,
         }
 
@@ -110,6 +116,7 @@ class AgreementVersions(MethodView):
     @blp.alt_response(409, description="Withdrawn, ended, or the couple has ended.")
     @blp.alt_response(412, description="If-Match is stale: the agreement changed.")
     @blp.alt_response(428, description="If-Match is missing.")
+    @blp.doc(operationId="propose_agreement_version")
     def post(self, data: dict, agreement: Agreement) -> Any:
         """Propose a new version (amendment or counter-proposal); needs If-Match."""
         updated = service.propose_version(
@@ -127,6 +134,7 @@ class AgreementConsent(MethodView):
     @blp.arguments(ConsentSchema)
     @blp.response(200, AgreementSchema, headers=ETAG_HEADER)
     @blp.alt_response(409, description="Not the latest proposal, or already agreed.")
+    @blp.doc(operationId="consent_to_agreement")
     def post(self, data: dict, agreement: Agreement) -> Any:
         """Agree to one exact version; when both have, it is in force."""
         updated = service.consent(
@@ -141,6 +149,7 @@ class AgreementWithdraw(MethodView):
     @blp.arguments(WithdrawSchema, required=False)
     @blp.response(200, AgreementSchema, headers=ETAG_HEADER)
     @blp.alt_response(409, description="Already withdrawn or ended.")
+    @blp.doc(operationId="withdraw_from_agreement")
     def post(self, data: dict, agreement: Agreement) -> Any:
         """Withdraw, alone and at once; no reason needed. Both partners are told."""
         updated = service.withdraw(agreement=agreement, user=current_user(), **data)

@@ -30,6 +30,22 @@ class ItemInSchema(ma.Schema):
 class AgreementCreateSchema(ma.Schema):
     """A new agreement (version 1, proposed by you)."""
 
+    EXAMPLE = {
+        "title": "Evenings and phones",
+        "items": [
+            {
+                "category": "plans",
+                "text": "We tell each other when plans for the evening change.",
+                "applies_to": "both",
+            },
+            {
+                "category": "devices",
+                "text": "Phones stay face down at dinner.",
+                "applies_to": "both",
+            },
+        ],
+    }
+
     title = Trimmed(required=True, validate=validate.Length(min=1, max=120))
     items = ma.fields.List(
         ma.fields.Nested(ItemInSchema), required=True, validate=validate.Length(min=1, max=30)
@@ -43,6 +59,16 @@ class AgreementCreateSchema(ma.Schema):
 class VersionCreateSchema(ma.Schema):
     """An amendment or counter-proposal (needs If-Match)."""
 
+    EXAMPLE = {
+        "items": [
+            {
+                "category": "plans",
+                "text": "We tell each other when plans for the evening change, by message.",
+                "applies_to": "both",
+            }
+        ]
+    }
+
     title = Trimmed(validate=validate.Length(min=1, max=120))
     items = ma.fields.List(
         ma.fields.Nested(ItemInSchema), required=True, validate=validate.Length(min=1, max=30)
@@ -54,11 +80,15 @@ class VersionCreateSchema(ma.Schema):
 class ConsentSchema(ma.Schema):
     """The exact version you agree to."""
 
+    EXAMPLE = {"version": 2}
+
     version = ma.fields.Integer(required=True, validate=validate.Range(min=1))
 
 
 class WithdrawSchema(ma.Schema):
     """Withdrawing needs no reason (the body may be left out)."""
+
+    EXAMPLE = {"reason": "I need to step back for now."}
 
     BODY_OPTIONAL = True
 
@@ -119,7 +149,19 @@ class AgreementSchema(ma.Schema):
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
     safety_notice = ma.fields.Nested(
-        SafetyNoticeSchema, allow_none=True, metadata={"description": "For you alone."}
+        SafetyNoticeSchema,
+        allow_none=True,
+        metadata={
+            "description": "For you alone; in answers about one agreement, not in lists.",
+            "optional": True,
+        },
+    )
+    etag = ma.fields.String(
+        metadata={
+            "description": "The agreement's version for If-Match, equal to the ETag header "
+            "(generated clients don't expose response headers).",
+            "example": '"ag_5fQx2.3"',
+        }
     )
 
 
@@ -143,7 +185,15 @@ class SuggestionSchema(ma.Schema):
     category = ma.fields.String(metadata={"enum": list(CATEGORIES)})
     text = ma.fields.String()
     applies_to = ma.fields.String(metadata={"enum": list(APPLIES_TO)})
-    note = ma.fields.String(allow_none=True)
+    note = ma.fields.String(allow_none=True, metadata={"optional": True})
+
+
+class CategorySchema(ma.Schema):
+    """A category of commitments."""
+
+    key = ma.fields.String(metadata={"enum": list(CATEGORIES)})
+    title = ma.fields.String()
+    description = ma.fields.String()
 
 
 class SuggestionsSchema(ma.Schema):
@@ -151,7 +201,7 @@ class SuggestionsSchema(ma.Schema):
 
     about = ma.fields.String()
     guidance = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
-    categories = ma.fields.List(ma.fields.Dict())
+    categories = ma.fields.List(ma.fields.Nested(CategorySchema))
     suggestions = ma.fields.List(ma.fields.Nested(SuggestionSchema))
 
 

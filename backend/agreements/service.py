@@ -259,7 +259,7 @@ def consent(*, agreement: Agreement, user: User, version_number: int) -> Agreeme
     proposal = agreement.pending_proposal
     if proposal is None or proposal.number != version_number:
         raise Conflict(
-            f"Version {version_number} is not the latest proposal"
+            "That version is not the latest proposal"
             + (f"; version {proposal.number} is." if proposal else ".")
         )
     if proposal.consented_by(user.id):
@@ -335,20 +335,15 @@ def _applies_to(binds: list[str], viewer_id: str) -> str:
     return "me" if binds == [viewer_id] else "partner"
 
 
-def _names(user_ids: set[str]) -> dict[str, str]:
-    users = db.session.scalars(sa.select(User).where(User.id.in_(user_ids))) if user_ids else []
-    return {u.id: u.display_name for u in users}
-
-
 def agreement_for_viewer(agreement: Agreement, viewer_id: str) -> dict[str, Any]:
     """The agreement as `viewer_id` sees it (applies_to relative to them)."""
     couple = _couple(agreement)
-    names = _names(set(couple.member_ids()))
+    names = couples.member_names(couple)
 
     def person(user_id: str | None) -> dict[str, Any] | None:
         if user_id is None:
             return None
-        return {"id": user_id, "display_name": names.get(user_id, "Former partner")}
+        return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
 
     def version_view(version: AgreementVersion | None) -> dict[str, Any] | None:
         if version is None:

@@ -17,12 +17,32 @@ import sqlalchemy as sa
 import yaml
 
 from backend import clock
-from backend.checkins.models import PROMPT_KINDS, Prompt, PromptRevision, PromptSet, PromptSetItem
+from backend.checkins.models import (
+    PROMPT_KINDS,
+    VISIBILITIES,
+    Prompt,
+    PromptRevision,
+    PromptSet,
+    PromptSetItem,
+)
 from backend.extensions import db
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "checkins.yaml"
 FREQUENCIES = ("daily", "weekly", "monthly", "as_needed")
-_CONFIG_KEYS = ("min", "max", "min_label", "max_label", "options", "max_choices", "max_length")
+# Stored on the revision's `config`: the kind's settings, the visibility an answer takes when
+# its author doesn't choose one, and when an answer brings its author the private safety notice.
+_CONFIG_KEYS = (
+    "min",
+    "max",
+    "min_label",
+    "max_label",
+    "options",
+    "max_choices",
+    "max_length",
+    "default_visibility",
+    "safety_notice",
+)
+TEXT_LIMIT = 500  # prompt_revisions.text and .help are String(500)
 
 
 @dataclass
@@ -93,6 +113,12 @@ def validate_content(data: Any) -> list[str]:
                 problems.append(f"{where}: needs at least two options with distinct values")
         if kind == "text" and not isinstance(prompt.get("max_length"), int):
             problems.append(f"{where}: text needs max_length")
+        for name in ("text", "help"):
+            if len(" ".join(str(prompt.get(name) or "").split())) > TEXT_LIMIT:
+                problems.append(f"{where}: {name} is longer than {TEXT_LIMIT} characters")
+        if prompt.get("default_visibility", "shared") not in VISIBILITIES:
+            problems.append(f"{where}: default_visibility must be one of {VISIBILITIES}")
+        problems += _notice_problems(where, prompt)
     set_keys: set[str] = set()
     for prompt_set in data.get("prompt_sets", []):
         key = prompt_set.get("key")
@@ -107,9 +133,46 @@ def validate_content(data: Any) -> list[str]:
     return problems
 
 
+def _notice_problems(where: str, prompt: dict[str, Any]) -> list[str]:
+    """What is wrong with a prompt's `safety_notice: {when: {...}, message}`."""
+    notice = prompt.get("safety_notice")
+    if notice is None:
+        return []
+    when = notice.get("when") if isinstance(notice, dict) else None
+    if not isinstance(when, dict) or not str(notice.get("message") or "").strip():
+        return [f"{where}: safety_notice needs `when` and a message"]
+    kind = prompt.get("kind")
+    if kind == "scale" and set(when) == {"at_most"}:
+        low, high = prompt.get("min", 1), prompt.get("max", 10)
+        if not (isinstance(when["at_most"], int) and low <= when["at_most"] < high):
+            return [f"{where}: safety_notice at_most must be a number on the scale"]
+        return []
+    if kind in ("choice", "multi_choice") and set(when) == {"one_of"}:
+        values = {o.get("value") for o in prompt.get("options", [])}
+        chosen = when["one_of"]
+        if not isinstance(chosen, list) or not chosen or not set(chosen) <= values:
+            return [f"{where}: safety_notice one_of must list option values"]
+        return []
+    return [f"{where}: safety_notice `when` takes at_most (scale) or one_of (choices)"]
+
+
+def notice_applies(config: dict[str, Any], value: Any) -> bool:
+    """Whether an answer `value` meets its prompt's safety-notice condition."""
+    when = (config.get("safety_notice") or {}).get("when") or {}
+    if "at_most" in when:
+        return isinstance(value, int) and not isinstance(value, bool) and value <= when["at_most"]
+    if "one_of" in when:
+        chosen = value if isinstance(value, list) else [value]
+        return any(v in when["one_of"] for v in chosen)
+    return False
+
+
 def prompt_config(prompt: dict[str, Any]) -> dict[str, Any]:
     """The kind-specific settings of a prompt as stored on its revision."""
     config = {k: prompt[k] for k in _CONFIG_KEYS if k in prompt}
+    if "safety_notice" in config:
+        notice = config["safety_notice"]
+        config["safety_notice"] = {**notice, "message": " ".join(notice["message"].split())}
     if prompt["kind"] == "scale":
         config.setdefault("min", 1)
         config.setdefault("max", 10)

@@ -67,6 +67,7 @@ class CoupleCheckins(MethodView):
     @blp.arguments(CheckinCreateSchema)
     @blp.response(201, CheckinSchema)
     @blp.alt_response(409, description="The couple has ended.")
+    @blp.doc(operationId="open_checkin")
     def post(self, data: dict, couple: Couple) -> dict:
         """Open a check-in now; your partner is told."""
         user = current_user()
@@ -91,6 +92,7 @@ class CheckinAnswers(MethodView):
     @blp.arguments(AnswersPutSchema)
     @blp.response(200, CheckinSchema)
     @blp.alt_response(409, description="Closed, already submitted, or the couple has ended.")
+    @blp.doc(operationId="save_checkin_answers")
     def put(self, data: dict, checkin: Checkin) -> dict:
         """Save my answers (replacing earlier ones); `submit` makes them final."""
         user = current_user()
@@ -98,7 +100,9 @@ class CheckinAnswers(MethodView):
         wrote = [a["value"] for a in data["answers"] if isinstance(a["value"], str)]
         return {
             **service.checkin_for_viewer(checkin, user.id),
-            "safety_notice": safety.notice_for(user, texts=wrote),
+            "safety_notice": safety.notice_for(
+                user, texts=wrote, flagged=service.safety_messages(checkin=checkin, user=user)
+            ),
         }
 
 
@@ -107,6 +111,7 @@ class Trends(MethodView):
     @with_couple()
     @blp.arguments(TrendQueryArgsSchema, location="query")
     @blp.response(200, TrendsSchema)
+    @blp.doc(operationId="get_couple_trends")
     def get(self, args: dict, couple: Couple) -> dict:
         """Ratings of one scale prompt over time: mine, and my partner's shared ones."""
         return service.trends(

@@ -12,6 +12,16 @@ from backend.fields import StrictBoolean, UTCDateTime
 from backend.pagination import PageArgsSchema
 from backend.safety.schemas import SafetyNoticeSchema
 
+# An answer's value by prompt kind: scale an integer, choice and text a string, multi_choice a
+# list of option values. Written out so generated clients get a union, not "any".
+ANSWER_VALUE = {
+    "anyOf": [
+        {"type": "integer"},
+        {"type": "string"},
+        {"type": "array", "items": {"type": "string"}},
+    ]
+}
+
 
 class OptionSchema(ma.Schema):
     """A choice."""
@@ -29,13 +39,39 @@ class PromptSchema(ma.Schema):
     revision = ma.fields.Integer()
     text = ma.fields.String()
     help = ma.fields.String(allow_none=True)
-    min = ma.fields.Integer(attribute="config.min", metadata={"description": "scale only"})
-    max = ma.fields.Integer(attribute="config.max", metadata={"description": "scale only"})
-    min_label = ma.fields.String(attribute="config.min_label")
-    max_label = ma.fields.String(attribute="config.max_label")
-    options = ma.fields.List(ma.fields.Nested(OptionSchema), attribute="config.options")
-    max_choices = ma.fields.Integer(attribute="config.max_choices")
-    max_length = ma.fields.Integer(attribute="config.max_length", metadata={"description": "text"})
+    # Each kind has its own settings; a prompt carries only those of its kind.
+    min = ma.fields.Integer(
+        attribute="config.min", metadata={"description": "scale only", "optional": True}
+    )
+    max = ma.fields.Integer(
+        attribute="config.max", metadata={"description": "scale only", "optional": True}
+    )
+    min_label = ma.fields.String(
+        attribute="config.min_label", metadata={"description": "scale only", "optional": True}
+    )
+    max_label = ma.fields.String(
+        attribute="config.max_label", metadata={"description": "scale only", "optional": True}
+    )
+    options = ma.fields.List(
+        ma.fields.Nested(OptionSchema),
+        attribute="config.options",
+        metadata={"description": "choice and multi_choice", "optional": True},
+    )
+    max_choices = ma.fields.Integer(
+        attribute="config.max_choices",
+        metadata={"description": "multi_choice only", "optional": True},
+    )
+    max_length = ma.fields.Integer(
+        attribute="config.max_length", metadata={"description": "text only", "optional": True}
+    )
+    default_visibility = ma.fields.String(
+        attribute="config.default_visibility",
+        dump_default="shared",
+        metadata={
+            "enum": list(VISIBILITIES),
+            "description": "The visibility an answer takes when its author doesn't choose one.",
+        },
+    )
 
 
 class PromptQueryArgsSchema(ma.Schema):
@@ -63,6 +99,8 @@ class PromptSetSchema(ma.Schema):
 class CheckinCreateSchema(ma.Schema):
     """Which prompt set to answer now."""
 
+    EXAMPLE = {"prompt_set": "daily_pulse"}
+
     prompt_set = ma.fields.String(
         required=True, validate=validate.Length(min=1, max=64), metadata={"example": "daily_pulse"}
     )
@@ -76,19 +114,27 @@ class AnswerInSchema(ma.Schema):
         required=True,
         allow_none=False,
         metadata={
+            **ANSWER_VALUE,
             "description": "scale: integer in range; choice: an option value; multi_choice: a "
-            "list of option values; text: a string"
+            "list of option values; text: a string",
         },
     )
     visibility = ma.fields.String(
-        load_default="shared",
         validate=validate.OneOf(VISIBILITIES),
-        metadata={"description": "`private` answers are returned to you alone."},
+        metadata={
+            "description": "`private` answers are returned to you alone. Left out: the "
+            "prompt's `default_visibility`."
+        },
     )
 
 
 class AnswersPutSchema(ma.Schema):
     """All my answers to a check-in (replacing earlier ones), and whether they are final."""
+
+    EXAMPLE = {
+        "answers": [{"prompt": "felt_safe_week", "value": 7, "visibility": "shared"}],
+        "submit": True,
+    }
 
     answers = ma.fields.List(
         ma.fields.Nested(AnswerInSchema), required=True, validate=validate.Length(max=50)
@@ -103,7 +149,7 @@ class AnswerOutSchema(ma.Schema):
     """An answer as the viewer may see it."""
 
     prompt = ma.fields.String()
-    value = ma.fields.Raw()
+    value = ma.fields.Raw(metadata=ANSWER_VALUE)
     visibility = ma.fields.String(metadata={"enum": list(VISIBILITIES)})
 
 
@@ -149,7 +195,12 @@ class CheckinSchema(CheckinSummarySchema):
     my_response = ma.fields.Nested(MyResponseSchema)
     partner = ma.fields.Nested(PartnerResponseSchema, allow_none=True)
     safety_notice = ma.fields.Nested(
-        SafetyNoticeSchema, allow_none=True, metadata={"description": "For you alone."}
+        SafetyNoticeSchema,
+        allow_none=True,
+        metadata={
+            "description": "For you alone; only in the answer to saving your answers.",
+            "optional": True,
+        },
     )
 
 

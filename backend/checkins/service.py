@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from backend import clock
 from backend.accounts.models import User
 from backend.checkins.answers import normalized, value_problem
+from backend.checkins.library import notice_applies
 from backend.checkins.models import (
     Answer,
     Checkin,
@@ -78,7 +79,7 @@ def find_prompt_set(key: str, *, field: str = "prompt_set") -> PromptSet:
         sa.select(PromptSet).where(PromptSet.key == key, PromptSet.retired_at.is_(None))
     )
     if prompt_set is None:
-        raise Invalid.field(field, f"There is no prompt set '{key}'. See GET /prompt-sets.")
+        raise Invalid.field(field, "There is no prompt set with this key. See GET /prompt-sets.")
     return prompt_set
 
 
@@ -287,7 +288,7 @@ def save_answers(
         key = answer["prompt"]
         item = prompts.get(key)
         if item is None:
-            errors[f"answers.{n}.prompt"] = [f"'{key}' is not a prompt of this check-in."]
+            errors[f"answers.{n}.prompt"] = ["This is not a prompt of this check-in."]
         elif key in seen:
             errors[f"answers.{key}"] = ["This prompt is answered twice."]
         elif problem := value_problem(item.prompt, answer["value"]):
@@ -306,7 +307,10 @@ def save_answers(
                 prompt_revision_id=item.prompt_revision_id,
                 position=item.position,
                 value=normalized(item.prompt, answer["value"]),
-                visibility=answer["visibility"],
+                # Left out, the prompt decides: some default to private, so that an answer a
+                # controlling partner would watch isn't shared because nobody chose otherwise.
+                visibility=answer.get("visibility")
+                or item.prompt.config.get("default_visibility", "shared"),
             )
         )
     response.updated_at = now
@@ -316,6 +320,19 @@ def save_answers(
         reveal_if_both_submitted(checkin=checkin, now=now)
     db.session.commit()
     return checkin
+
+
+def safety_messages(*, checkin: Checkin, user: User) -> list[str]:
+    """The private safety messages the author's own saved answers call for, by their prompts."""
+    response = checkin.response_of(user.id)
+    messages: list[str] = []
+    for answer in response.answers if response else ():
+        config = answer.prompt.config
+        if notice_applies(config, answer.value):
+            message = config["safety_notice"]["message"]
+            if message not in messages:
+                messages.append(message)
+    return messages
 
 
 def reveal_if_both_submitted(*, checkin: Checkin, now: datetime) -> bool:
@@ -395,7 +412,7 @@ def trends(
         )
     )
     if current is None or current.kind != "scale":
-        raise Invalid.field("prompt", f"'{prompt_key}' is not a rating (scale) prompt.")
+        raise Invalid.field("prompt", "Choose a rating (scale) prompt; see GET /prompts.")
     statement = (
         sa.select(CheckinResponse.user_id, Checkin, Answer)
         .join(Answer, Answer.response_id == CheckinResponse.id)
@@ -418,7 +435,7 @@ def trends(
             points.setdefault(user_id, []).append(
                 TrendPoint(checkin.id, checkin.opened_at, answer.value)
             )
-    names = {m.user_id: m.user.display_name for m in couple.members}
+    names = couples.member_names(couple)
     ordered = sorted(points, key=lambda uid: uid != viewer_id)
     return {
         "prompt": current,
@@ -487,7 +504,9 @@ def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True)
     if partner is not None:
         view["partner"] = {
             "id": partner.user_id,
-            "display_name": db.session.get(User, partner.user_id).display_name,
+            "display_name": couples.member_names(db.session.get(Couple, checkin.couple_id)).get(
+                partner.user_id, couples.FORMER_PARTNER
+            ),
             "submitted": partner.submitted_at is not None,
             "answers": visible(partner) if checkin.revealed_at else None,
         }

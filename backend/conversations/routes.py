@@ -56,12 +56,19 @@ class CoupleConversations(MethodView):
     def get(self, args: dict, couple: Couple) -> dict[str, Any]:
         """The couple's conversations, newest first."""
         page = service.list_conversations(couple=couple, **args)
-        return {"items": [_view(c) for c in page.items], "next_cursor": page.next_cursor}
+        # A listed conversation's notice is the caller's own (no words, no offer): found once.
+        notice = safety.notice_for(current_user())
+        items = [
+            {**service.conversation_for_viewer(c, current_user().id), "safety_notice": notice}
+            for c in page.items
+        ]
+        return {"items": items, "next_cursor": page.next_cursor}
 
     @with_couple(write=True)
     @blp.arguments(ConversationCreateSchema)
     @blp.response(201, ConversationSchema)
     @blp.alt_response(409, description="The couple has ended.")
+    @blp.doc(operationId="start_conversation")
     def post(self, data: dict, couple: Couple) -> dict[str, Any]:
         """Start a guided conversation with its roles assigned; your partner is told."""
         conversation = service.start(
@@ -85,6 +92,7 @@ class Entries(MethodView):
     @blp.arguments(EntryCreateSchema)
     @blp.response(201, ConversationSchema)
     @blp.alt_response(409, description="Not your turn, paused, finished, or the couple ended.")
+    @blp.doc(operationId="write_conversation_entry")
     def post(self, data: dict, conversation: Conversation) -> dict[str, Any]:
         """Write in the current step (only a partner the step asks for)."""
         written = service.write_entry(conversation=conversation, user=current_user(), **data)
@@ -96,6 +104,7 @@ class Ready(MethodView):
     @with_couple_object("conversation_id", Conversation, write=True)
     @blp.response(200, ConversationSchema)
     @blp.alt_response(409, description="Entries still missing, paused, or finished.")
+    @blp.doc(operationId="mark_ready_to_move_on")
     def post(self, conversation: Conversation) -> dict[str, Any]:
         """Agree to move on; the step advances when both have and every entry is written."""
         return _view(service.mark_ready(conversation=conversation, user=current_user()))

@@ -6,14 +6,17 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.accounts.schemas import PersonSchema
+from backend.conversations import library
 from backend.conversations.models import STATUSES
 from backend.conversations.service import DEFAULT_PAUSE_MINUTES, MAX_PAUSE_MINUTES
-from backend.fields import Trimmed, UTCDateTime
+from backend.fields import DataKeyedDict, Trimmed, UTCDateTime
 from backend.pagination import PageArgsSchema
 from backend.safety.schemas import SafetyNoticeSchema
 
-ROLES = ("hurt_partner", "involved_partner", "speaker", "listener")
-WRITERS = (*ROLES, "both", "either")
+# The roles come from the templates (backend/content/conversations.yaml), with the former keys
+# some templates still accept (hurt_partner, involved_partner in the trigger template).
+ROLES = library.role_keys()
+WRITERS = (*ROLES, *library.SHARED_WRITERS)
 
 
 class StepTemplateSchema(ma.Schema):
@@ -24,8 +27,15 @@ class StepTemplateSchema(ma.Schema):
     guidance = ma.fields.String()
     prompts = ma.fields.List(ma.fields.String())
     writers = ma.fields.String(metadata={"enum": list(WRITERS)})
-    swap_roles_after = ma.fields.Boolean()
-    links_to = ma.fields.String(allow_none=True)
+    # Settings of some steps only, as the template file gives them.
+    swap_roles_after = ma.fields.Boolean(metadata={"optional": True})
+    asks_the_other = ma.fields.Boolean(
+        metadata={
+            "description": "This step asks the other partner; the next step answers.",
+            "optional": True,
+        }
+    )
+    links_to = ma.fields.String(allow_none=True, metadata={"optional": True})
 
 
 class TemplateSchema(ma.Schema):
@@ -37,20 +47,31 @@ class TemplateSchema(ma.Schema):
     source = ma.fields.String(metadata={"description": "Where the structure comes from."})
     before_you_start = ma.fields.String()
     roles = ma.fields.List(ma.fields.String())
+    role_titles = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "What each role is, in plain words."},
+    )
     steps = ma.fields.List(ma.fields.Nested(StepTemplateSchema))
 
 
 class ConversationCreateSchema(ma.Schema):
     """A conversation to start."""
 
+    EXAMPLE = {
+        "template": "repair_after_betrayal",
+        "roles": {"hurt_partner": "Jq3vX0bQ9mR2tL8wZ1kY4a"},
+    }
+
     template = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
-    roles = ma.fields.Dict(
+    roles = DataKeyedDict(
         keys=ma.fields.String(validate=validate.OneOf(ROLES)),
         values=ma.fields.String(validate=validate.Length(min=1, max=64)),
         required=True,
         metadata={
             "description": 'Which partner holds a role, e.g. {"hurt_partner": "<user id>"} '
-            'or {"speaker": "<user id>"}; the other role goes to the other partner.',
+            'or {"speaker": "<user id>"}; the other role goes to the other partner. The '
+            "trigger template still accepts its former keys hurt_partner and involved_partner.",
         },
     )
 
@@ -58,11 +79,15 @@ class ConversationCreateSchema(ma.Schema):
 class EntryCreateSchema(ma.Schema):
     """Words for the current step."""
 
+    EXAMPLE = {"text": "What I heard you say is that the silence hurt more than the news."}
+
     text = Trimmed(required=True, validate=validate.Length(min=1, max=5000))
 
 
 class PauseSchema(ma.Schema):
     """A time-out (the body may be left out)."""
+
+    EXAMPLE = {"minutes": 30}
 
     BODY_OPTIONAL = True
 
@@ -139,7 +164,12 @@ class ConversationSchema(ma.Schema):
     completed_at = UTCDateTime(allow_none=True)
     abandoned_at = UTCDateTime(allow_none=True)
     safety_notice = ma.fields.Nested(
-        SafetyNoticeSchema, allow_none=True, metadata={"description": "For you alone."}
+        SafetyNoticeSchema,
+        allow_none=True,
+        metadata={
+            "description": "For you alone; in answers about one conversation, not in lists.",
+            "optional": True,
+        },
     )
 
 

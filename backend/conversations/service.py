@@ -52,11 +52,12 @@ def _name(user_id: str | None) -> str:
 
 
 def roles_at(conversation: Conversation, step_index: int) -> dict[str, str]:
-    """Who holds which role at a step (speaker and listener swap where the template says)."""
+    """Who holds which role at a step (the two roles swap where the template says)."""
     roles = dict(conversation.roles)
     swaps = sum(1 for step in conversation.steps[:step_index] if step.get("swap_roles_after"))
-    if swaps % 2 and "speaker" in roles:
-        roles["speaker"], roles["listener"] = roles["listener"], roles["speaker"]
+    if swaps % 2:
+        first, second = conversation.template["roles"]
+        roles[first], roles[second] = roles[second], roles[first]
     return roles
 
 
@@ -82,11 +83,15 @@ def start(*, couple: Couple, user: User, template_key: str, roles: dict[str, str
     require_active(couple)
     template = library.template(template_key)
     if template is None:
-        raise Invalid.field("template", f"There is no template '{template_key}'.")
+        raise Invalid.field("template", "No such template; see GET /conversation-templates.")
     first, second = template["roles"]
     members = couple.member_ids()
+    # Former role keys (e.g. hurt_partner in the trigger template) are still accepted.
+    aliases = template.get("role_aliases") or {}
+    named = len(roles)
+    roles = {aliases.get(role, role): uid for role, uid in roles.items()}
     unknown = [role for role in roles if role not in (first, second)]
-    if unknown or not roles:
+    if unknown or not roles or len(roles) != named:
         raise Invalid.field("roles", f"Say which partner is the {first} (or the {second}).")
     if any(uid not in members for uid in roles.values()) or len(set(roles.values())) != len(roles):
         raise Invalid.field("roles", "Each role goes to a different partner of this couple.")
@@ -364,12 +369,12 @@ def prompt_long_pauses(*, now: datetime) -> int:
 def conversation_for_viewer(conversation: Conversation, viewer_id: str | None) -> dict[str, Any]:
     """The conversation as a partner (or, later, a counselor) sees it."""
     couple = _couple(conversation)
-    names = {m.user_id: m.user.display_name for m in couple.members}
+    names = couples.member_names(couple)
 
     def person(user_id: str | None) -> dict[str, Any] | None:
         if user_id is None:
             return None
-        return {"id": user_id, "display_name": names.get(user_id, "Former partner")}
+        return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
 
     index = conversation.current_step
     finished = index >= len(conversation.steps)

@@ -1,7 +1,8 @@
 """Who may see what of a couple: the counselor side of scope by membership.
 
 A counselor sees a couple only through an active link both partners consented to, and only
-within its scope. Anything else is 404, as for everyone (ids can't be probed).
+within its scope. Anything else is 404, as for everyone (ids can't be probed); so is a
+counselor's route called by a partner (the role check is `accounts.access.require_role`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask_jwt_extended import verify_jwt_in_request
 
-from backend.accounts.access import current_user
+from backend.accounts.access import COUNSELOR, current_user, require_role
 from backend.accounts.models import User
 from backend.counseling.models import CounselorLink
 from backend.couples.models import Couple, CoupleMember
@@ -26,8 +27,6 @@ NOT_LINKED = "There is no couple with this id that you are linked to."
 
 def active_link(counselor: User, couple_id: str) -> CounselorLink:
     """The counselor's active link to this couple; 404 if there is none."""
-    if counselor.role != "counselor":
-        raise NotFound(NOT_LINKED)
     link = db.session.scalar(
         sa.select(CounselorLink).where(
             CounselorLink.couple_id == couple_id,
@@ -40,15 +39,20 @@ def active_link(counselor: User, couple_id: str) -> CounselorLink:
     return link
 
 
+def linked_couple(counselor: User, couple_id: str) -> tuple[Couple, CounselorLink]:
+    """The couple and the counselor's active link to it; 404 if there is none."""
+    link = active_link(counselor, couple_id)
+    return db.session.get(Couple, link.couple_id), link
+
+
 def with_linked_couple(view: F) -> F:
     """Decorate a counselor view: swap `couple_id` for (couple, link) of an active link."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         verify_jwt_in_request()
-        link = active_link(current_user(), kwargs.pop("couple_id"))
-        kwargs["couple"] = db.session.get(Couple, link.couple_id)
-        kwargs["link"] = link
+        counselor = require_role(current_user(), COUNSELOR)
+        kwargs["couple"], kwargs["link"] = linked_couple(counselor, kwargs.pop("couple_id"))
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -71,14 +75,15 @@ def link_of_caller(link_id: str, user: User) -> CounselorLink:
     return link
 
 
-def with_link(*, fresh: bool = False) -> Callable[[F], F]:
-    """Decorate a view: swap `link_id` for a link the caller is part of."""
+def with_link(*, role: str | None = None, fresh: bool = False) -> Callable[[F], F]:
+    """Decorate a view: swap `link_id` for a link the caller is part of (and has `role` for)."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             verify_jwt_in_request(fresh=fresh)
-            kwargs["link"] = link_of_caller(kwargs.pop("link_id"), current_user())
+            user = require_role(current_user(), role)
+            kwargs["link"] = link_of_caller(kwargs.pop("link_id"), user)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

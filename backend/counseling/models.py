@@ -76,6 +76,9 @@ class CounselorLink(Base):
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_by_id: Mapped[str | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # When the counselor last opened this couple in the web console: the console's "since your
+    # last visit" digest starts here. The counselor's own bookkeeping; no partner's data.
+    counselor_visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Exercise(Base):

@@ -5,10 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from backend.accounts.access import current_user
+from backend.accounts.access import (
+    COUNSELOR,
+    PARTNER,
+    current_session_id,
+    current_user,
+    role_required,
+)
 from backend.conversations import service as conversations
 from backend.conversations.schemas import ConversationSchema
 from backend.counseling import service
@@ -27,6 +32,8 @@ from backend.counseling.schemas import (
 )
 from backend.couples.access import with_couple, with_couple_object
 from backend.couples.models import Couple
+from backend.idempotency.middleware import takes_no_part
+from backend.ratelimit import reports_limits
 
 blp = Blueprint("counseling", __name__, url_prefix="/api/v1", description="Counselors.")
 FRESH = "Needs a password login within the last 5 minutes: it widens who sees your data."
@@ -34,7 +41,8 @@ FRESH = "Needs a password login within the last 5 minutes: it widens who sees yo
 
 @blp.route("/counselor/link-codes")
 class LinkCodes(MethodView):
-    @jwt_required()
+    @takes_no_part  # the response holds a live code
+    @role_required(COUNSELOR)
     @blp.response(201, LinkCodeSchema)
     def post(self) -> dict[str, Any]:
         """Make a single-use link code (counselors only), valid 7 days."""
@@ -44,7 +52,7 @@ class LinkCodes(MethodView):
 
 @blp.route("/counselor/couples")
 class LinkedCouples(MethodView):
-    @jwt_required()
+    @role_required(COUNSELOR)
     @blp.response(200, CoupleCardSchema(many=True))
     def get(self) -> list[dict[str, Any]]:
         """The couples linked to you, each with a progress summary."""
@@ -68,6 +76,7 @@ class AssignExercise(MethodView):
     @with_linked_couple
     @blp.arguments(ExerciseCreateSchema)
     @blp.response(201, ExerciseSchema)
+    @blp.doc(operationId="assign_exercise")
     def post(self, data: dict, couple: Couple, link: CounselorLink) -> dict[str, Any]:
         """Assign an exercise: a check-in, a guided conversation, or a reflection."""
         exercise = service.assign_exercise(couple=couple, counselor=current_user(), **data)
@@ -80,8 +89,9 @@ class CoupleLinks(MethodView):
     @blp.response(200, LinkSchema(many=True))
     def get(self, couple: Couple) -> list[dict[str, Any]]:
         """The couple's counselor links."""
-        return [service.link_view(link) for link in service.links_of(couple)]
+        return service.link_views(service.links_of(couple))
 
+    @reports_limits  # RateLimit fields on every answer
     @with_couple(write=True, fresh=True)
     @blp.arguments(LinkProposeSchema)
     @blp.response(201, LinkSchema)
@@ -89,21 +99,27 @@ class CoupleLinks(MethodView):
     @blp.alt_response(409, description="Already linked, or the couple has ended.")
     @blp.alt_response(429, description="Too many wrong codes; see Retry-After.")
     @blp.alt_response(503, description="The rate-limit store is unreachable; try again soon.")
+    @blp.doc(operationId="propose_counselor_link")
     def post(self, data: dict, couple: Couple) -> dict[str, Any]:
         """Propose linking a counselor with their code; your partner must consent."""
-        link = service.propose_link(couple=couple, user=current_user(), **data)
+        link = service.propose_link(
+            couple=couple, user=current_user(), session_id=current_session_id(), **data
+        )
         return service.link_view(link)
 
 
 @blp.route("/counselor-links/<link_id>/consent")
 class ConsentLink(MethodView):
-    @with_link(fresh=True)
+    @with_link(role=PARTNER, fresh=True)
     @blp.response(200, LinkSchema)
     @blp.alt_response(401, description=FRESH)
     @blp.alt_response(409, description="Not pending, or you proposed it.")
+    @blp.doc(operationId="consent_to_counselor_link")
     def post(self, link: CounselorLink) -> dict[str, Any]:
         """Consent to the link your partner proposed; only now the counselor sees the couple."""
-        return service.link_view(service.consent_link(link=link, user=current_user()))
+        return service.link_view(
+            service.consent_link(link=link, user=current_user(), session_id=current_session_id())
+        )
 
 
 @blp.route("/counselor-links/<link_id>")
@@ -111,9 +127,10 @@ class LinkById(MethodView):
     @with_link()
     @blp.response(204)
     @blp.alt_response(409, description="Already ended.")
+    @blp.doc(operationId="end_counselor_link")
     def delete(self, link: CounselorLink) -> None:
         """End the link at once (either partner, or the counselor); both partners are told."""
-        service.end_link(link=link, user=current_user())
+        service.end_link(link=link, user=current_user(), session_id=current_session_id())
 
 
 @blp.route("/couple/exercises")
@@ -122,7 +139,7 @@ class CoupleExercises(MethodView):
     @blp.response(200, ExerciseSchema(many=True))
     def get(self, couple: Couple) -> list[dict[str, Any]]:
         """Exercises your counselors assigned, newest first."""
-        return [service.exercise_view(e) for e in service.list_exercises(couple=couple)]
+        return service.exercise_views(service.list_exercises(couple=couple))
 
 
 @blp.route("/exercises/<exercise_id>/complete")
@@ -141,6 +158,7 @@ class ExerciseConversation(MethodView):
     @blp.arguments(StartConversationSchema)
     @blp.response(201, ConversationSchema)
     @blp.alt_response(409, description="Not a conversation exercise, or already started.")
+    @blp.doc(operationId="start_exercise_conversation")
     def post(self, data: dict, exercise: Exercise) -> dict[str, Any]:
         """Start the guided conversation of a conversation exercise."""
         user = current_user()

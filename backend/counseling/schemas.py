@@ -6,10 +6,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.accounts.schemas import PersonSchema
-from backend.checkins.schemas import TrendsSchema
+from backend.checkins.schemas import ANSWER_VALUE, TrendsSchema
 from backend.conversations.schemas import ConversationSchema
 from backend.counseling.models import EXERCISE_KINDS, EXERCISE_STATUSES, LINK_STATUSES, SCOPES
-from backend.fields import Trimmed, UTCDateTime
+from backend.fields import DataKeyedDict, Trimmed, UTCDateTime
 from backend.timeline.schemas import TimelineEventSchema
 
 
@@ -22,6 +22,8 @@ class LinkCodeSchema(ma.Schema):
 
 class LinkProposeSchema(ma.Schema):
     """Link the counselor whose code this is."""
+
+    EXAMPLE = {"code": "K7MX3QPA", "scope": "progress"}
 
     code = ma.fields.String(required=True, validate=validate.Length(min=1, max=32))
     scope = ma.fields.String(
@@ -49,6 +51,12 @@ class LinkSchema(ma.Schema):
 
 class ExerciseCreateSchema(ma.Schema):
     """An exercise to assign."""
+
+    EXAMPLE = {
+        "kind": "reflection",
+        "instructions": "Write down one moment this week when you felt trusted.",
+        "prompts": ["When did you feel trusted this week?"],
+    }
 
     kind = ma.fields.String(required=True, validate=validate.OneOf(EXERCISE_KINDS))
     template = ma.fields.String(
@@ -95,7 +103,9 @@ class ExerciseSchema(ma.Schema):
 class StartConversationSchema(ma.Schema):
     """Roles for the exercise's conversation."""
 
-    roles = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
+    EXAMPLE = {"roles": {"hurt_partner": "Jq3vX0bQ9mR2tL8wZ1kY4a"}}
+
+    roles = DataKeyedDict(keys=ma.fields.String(), values=ma.fields.String(), required=True)
 
 
 class ProgressSchema(ma.Schema):
@@ -125,7 +135,7 @@ class SharedAnswerSchema(ma.Schema):
     """A shared answer."""
 
     prompt = ma.fields.String()
-    value = ma.fields.Raw()
+    value = ma.fields.Raw(metadata=ANSWER_VALUE)
     visibility = ma.fields.String()
 
 

@@ -9,14 +9,17 @@ answers once revealed and conversation entries. Private answers and journals: ne
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from limits import parse_many
+from sqlalchemy.orm import selectinload
 
 from backend import clock
+from backend.accounts import activity
 from backend.accounts.models import User
 from backend.agreements.models import Agreement
 from backend.checkins import service as checkins
@@ -51,6 +54,21 @@ def _name(user_id: str | None) -> str:
     return user.display_name if user else "Former partner"
 
 
+def _names(user_ids: Iterable[str | None]) -> dict[str, str]:
+    """Display names of these users in one query (a list's names, whatever its length)."""
+    wanted = {user_id for user_id in user_ids if user_id}
+    if not wanted:
+        return {}
+    rows = db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
+
+
+def _partner(couple_id: str, user_id: str | None) -> dict[str, Any]:
+    """A partner as the couple's views show them: once the couple ended, as they were then."""
+    names = couples.member_names(db.session.get(Couple, couple_id))
+    return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
+
+
 def create_link_code(*, counselor: User) -> tuple[str, datetime]:
     """A single-use code the counselor gives a couple; valid 7 days."""
     if counselor.role != "counselor":
@@ -66,7 +84,9 @@ def create_link_code(*, counselor: User) -> tuple[str, datetime]:
     return code, expires_at
 
 
-def propose_link(*, couple: Couple, user: User, code: str, scope: str) -> CounselorLink:
+def propose_link(
+    *, couple: Couple, user: User, code: str, scope: str, session_id: str | None = None
+) -> CounselorLink:
     """One partner proposes linking the counselor whose code this is; the other must consent."""
     require_active(couple)
     rules = [(WRONG_CODES, hashed_key("counselor-code", user.id))]
@@ -117,11 +137,14 @@ def propose_link(*, couple: Couple, user: User, code: str, scope: str) -> Counse
         body=f"{user.display_name} proposed linking counselor {counselor}. Nothing is shared "
         "unless you agree too.",
     )
+    _record(user, "counselor_link_proposed", link, session_id)
     db.session.commit()
     return link
 
 
-def consent_link(*, link: CounselorLink, user: User) -> CounselorLink:
+def consent_link(
+    *, link: CounselorLink, user: User, session_id: str | None = None
+) -> CounselorLink:
     """The other partner consents; only now does the counselor see the couple."""
     couple = db.session.get(Couple, link.couple_id)
     require_active(couple)
@@ -146,14 +169,26 @@ def consent_link(*, link: CounselorLink, user: User) -> CounselorLink:
         body=f"Counselor {counselor} is now linked ({link.scope.replace('_', ' ')}). Either "
         "partner can end this at any time.",
     )
+    _record(user, "counselor_link_consented", link, session_id)
     db.session.commit()
     return link
 
 
-def end_link(*, link: CounselorLink, user: User) -> None:
+def _record(user: User, kind: str, link: CounselorLink, session_id: str | None) -> None:
+    """Add a counselor-link event to the acting person's own account activity."""
+    activity.record(
+        user_id=user.id,
+        kind=kind,
+        session_id=session_id,
+        details={"counselor_link_id": link.id, "scope": link.scope},
+    )
+
+
+def end_link(*, link: CounselorLink, user: User, session_id: str | None = None) -> None:
     """Either partner or the counselor ends the link at once; both partners are told."""
     if link.status in ("revoked", "ended"):
         raise Conflict("This link has already ended.")
+    _record(user, "counselor_link_ended", link, session_id)
     couple = db.session.get(Couple, link.couple_id)
     link.status = "revoked"
     link.ended_at = clock.now()
@@ -170,21 +205,48 @@ def end_link(*, link: CounselorLink, user: User) -> None:
         .values(status="cancelled")
     )
     counselor = _name(link.counselor_id)
-    by_counselor = user.id == link.counselor_id
-    what = (
-        f"Counselor {counselor} ended the link."
-        if by_counselor
-        else f"{user.display_name} ended the link with counselor {counselor}."
-    )
-    timeline.announce(
+    subject = ("counselor_link", link.id)
+    if user.id == link.counselor_id:
+        what = f"Counselor {counselor} ended the link."
+        timeline.announce(
+            couple_id=couple.id,
+            kind="counselor_link_ended",
+            actor_id=user.id,
+            subject=subject,
+            summary=what,
+            tell=couple.member_ids(),
+            title="Counselor link ended",
+            body=f"{what} They no longer see anything of the couple.",
+        )
+        db.session.commit()
+        return
+    # The counselor must not learn which partner revoked: the one who did may be the one at
+    # risk, and a counselor who knew could tell the other. The timeline (which a counselor
+    # linked again later reads) names no one either. Between the two partners a name hides
+    # nothing (the one who did not revoke knows it was the other), so their notice says it.
+    timeline.record(
         couple_id=couple.id,
         kind="counselor_link_ended",
-        actor_id=user.id,
-        subject=("counselor_link", link.id),
-        summary=what,
-        tell=[*couple.member_ids(), None if by_counselor else link.counselor_id],
+        actor_id=None,
+        subject=subject,
+        summary=f"The link with counselor {counselor} was ended.",
+    )
+    notifications.notify(
+        user_ids=couple.member_ids(),
+        couple_id=couple.id,
+        kind="counselor_link_ended",
         title="Counselor link ended",
-        body=f"{what} They no longer see anything of the couple.",
+        body=f"{user.display_name} ended the link with counselor {counselor}. They no longer "
+        "see anything of the couple.",
+        subject=subject,
+    )
+    notifications.notify(
+        user_ids=[link.counselor_id],
+        couple_id=couple.id,
+        kind="counselor_link_ended",
+        title="Counselor link ended",
+        body="A couple ended their link with you. You no longer see anything of that couple.",
+        subject=subject,
     )
     db.session.commit()
 
@@ -200,14 +262,32 @@ def links_of(couple: Couple) -> list[CounselorLink]:
     )
 
 
-def link_view(link: CounselorLink) -> dict[str, Any]:
-    """A link as partners and the counselor see it."""
+def pending_links(*, counselor: User) -> list[CounselorLink]:
+    """The counselor's links still waiting for the second partner's consent, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(CounselorLink)
+            .where(CounselorLink.counselor_id == counselor.id, CounselorLink.status == "pending")
+            .order_by(CounselorLink.proposed_at.desc(), CounselorLink.id)
+        )
+    )
+
+
+def mark_visited(*, link: CounselorLink) -> None:
+    """Note that the counselor opened the couple now (the console's "since your last visit")."""
+    link.counselor_visited_at = clock.now()
+    db.session.commit()
+
+
+def link_view(link: CounselorLink, *, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """A link as partners and the counselor see it (`names`: counselors' names found already)."""
+    name = names.get(link.counselor_id, "Former partner") if names is not None else None
     return {
         "id": link.id,
-        "counselor": {"id": link.counselor_id, "display_name": _name(link.counselor_id)},
+        "counselor": {"id": link.counselor_id, "display_name": name or _name(link.counselor_id)},
         "scope": link.scope,
         "status": link.status,
-        "proposed_by": {"id": link.proposed_by_id, "display_name": _name(link.proposed_by_id)},
+        "proposed_by": _partner(link.couple_id, link.proposed_by_id),
         "proposed_at": link.proposed_at,
         "activated_at": link.activated_at,
         "ended_at": link.ended_at,
@@ -372,8 +452,21 @@ def list_exercises(*, couple: Couple) -> list[Exercise]:
     )
 
 
-def exercise_view(exercise: Exercise) -> dict[str, Any]:
-    """An exercise with each partner's part."""
+def link_views(links: list[CounselorLink]) -> list[dict[str, Any]]:
+    """Links as `link_view` shows them, the counselors' names found in one query."""
+    names = _names(link.counselor_id for link in links)
+    return [link_view(link, names=names) for link in links]
+
+
+def exercise_views(exercises: list[Exercise]) -> list[dict[str, Any]]:
+    """Exercises as `exercise_view` shows them, the counselors' names found in one query."""
+    names = _names(exercise.counselor_id for exercise in exercises)
+    return [exercise_view(exercise, names=names) for exercise in exercises]
+
+
+def exercise_view(exercise: Exercise, *, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """An exercise with each partner's part (`names`: counselors' names found already)."""
+    counselor_id = exercise.counselor_id
     return {
         "id": exercise.id,
         "kind": exercise.kind,
@@ -382,14 +475,19 @@ def exercise_view(exercise: Exercise) -> dict[str, Any]:
         "prompts": exercise.prompts,
         "due_on": exercise.due_on,
         "status": exercise.status,
-        "counselor": {"id": exercise.counselor_id, "display_name": _name(exercise.counselor_id)}
-        if exercise.counselor_id
+        "counselor": {
+            "id": counselor_id,
+            "display_name": names.get(counselor_id, "Former partner")
+            if names is not None
+            else _name(counselor_id),
+        }
+        if counselor_id
         else None,
         "checkin_id": exercise.checkin_id,
         "conversation_id": exercise.conversation_id,
         "parts": [
             {
-                "user": {"id": p.user_id, "display_name": _name(p.user_id)},
+                "user": _partner(exercise.couple_id, p.user_id),
                 "completed_at": p.completed_at,
             }
             for p in exercise.participants
@@ -448,67 +546,115 @@ def remind_due_exercises(*, now: datetime) -> int:
 
 def progress(couple: Couple, *, now: datetime) -> dict[str, Any]:
     """How the couple is doing: counts and statuses, no content."""
+    return progress_of([couple.id], now=now)[couple.id]
+
+
+def progress_of(couple_ids: list[str], *, now: datetime) -> dict[str, dict[str, Any]]:
+    """`progress` of each of these couples, in four grouped queries whatever their number."""
+    if not couple_ids:
+        return {}
     since = now - timedelta(weeks=4)
-
-    def count_checkins(*statuses: str) -> int:
-        return db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Checkin)
-            .where(
-                Checkin.couple_id == couple.id,
-                Checkin.status.in_(statuses),
-                Checkin.opened_at >= since,
-            )
+    checkins_4w: dict[str, dict[str, int]] = {couple_id: {} for couple_id in couple_ids}
+    for couple_id, status, count in db.session.execute(
+        sa.select(Checkin.couple_id, Checkin.status, sa.func.count())
+        .where(
+            Checkin.couple_id.in_(couple_ids),
+            Checkin.status.in_(("revealed", "expired", "missed")),
+            Checkin.opened_at >= since,
         )
-
-    open_exercises = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Exercise)
-        .where(Exercise.couple_id == couple.id, Exercise.status == "open")
-    )
-    agreement_statuses = dict(
+        .group_by(Checkin.couple_id, Checkin.status)
+    ):
+        checkins_4w[couple_id][status] = count
+    open_exercises = dict(
         db.session.execute(
-            sa.select(Agreement.status, sa.func.count())
-            .where(Agreement.couple_id == couple.id)
-            .group_by(Agreement.status)
+            sa.select(Exercise.couple_id, sa.func.count())
+            .where(Exercise.couple_id.in_(couple_ids), Exercise.status == "open")
+            .group_by(Exercise.couple_id)
         ).all()
     )
-    last_activity = db.session.scalar(
-        sa.select(sa.func.max(TimelineEvent.occurred_at)).where(
-            TimelineEvent.couple_id == couple.id
-        )
+    agreement_statuses: dict[str, dict[str, int]] = {couple_id: {} for couple_id in couple_ids}
+    for couple_id, status, count in db.session.execute(
+        sa.select(Agreement.couple_id, Agreement.status, sa.func.count())
+        .where(Agreement.couple_id.in_(couple_ids))
+        .group_by(Agreement.couple_id, Agreement.status)
+    ):
+        agreement_statuses[couple_id][status] = count
+    last_activity = dict(
+        db.session.execute(
+            sa.select(TimelineEvent.couple_id, sa.func.max(TimelineEvent.occurred_at))
+            .where(TimelineEvent.couple_id.in_(couple_ids))
+            .group_by(TimelineEvent.couple_id)
+        ).all()
     )
     return {
-        "checkins_completed_4w": count_checkins("revealed"),
-        "checkins_missed_4w": count_checkins("expired", "missed"),
-        "open_exercises": open_exercises,
-        "active_agreements": agreement_statuses.get("active", 0),
-        "agreements_by_status": agreement_statuses,
-        "last_activity": last_activity,
+        couple_id: {
+            "checkins_completed_4w": checkins_4w[couple_id].get("revealed", 0),
+            "checkins_missed_4w": checkins_4w[couple_id].get("expired", 0)
+            + checkins_4w[couple_id].get("missed", 0),
+            "open_exercises": open_exercises.get(couple_id, 0),
+            "active_agreements": agreement_statuses[couple_id].get("active", 0),
+            "agreements_by_status": agreement_statuses[couple_id],
+            "last_activity": last_activity.get(couple_id),
+        }
+        for couple_id in couple_ids
     }
 
 
-def couple_card(couple: Couple, link: CounselorLink) -> dict[str, Any]:
-    """A couple as its counselor sees it in a list."""
+def couple_card(
+    couple: Couple, link: CounselorLink, *, summary: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A couple as its counselor sees it in a list (`summary`: its `progress`, found already)."""
     return {
         "id": couple.id,
         "name": couple.name,
         "status": couple.status,
         "timezone": couple.timezone,
-        "members": [{"id": m.user_id, "display_name": m.user.display_name} for m in couple.members],
+        "members": [
+            {"id": user_id, "display_name": name}
+            for user_id, name in couples.member_names(couple).items()
+        ],
         "link": link_view(link),
-        "progress": progress(couple, now=clock.now()),
+        "progress": summary if summary is not None else progress(couple, now=clock.now()),
     }
+
+
+def active_links(*, counselor: User) -> list[CounselorLink]:
+    """The counselor's active links (one per couple they may see)."""
+    return list(
+        db.session.scalars(
+            sa.select(CounselorLink).where(
+                CounselorLink.counselor_id == counselor.id, CounselorLink.status == "active"
+            )
+        )
+    )
 
 
 def linked_couples(*, counselor: User) -> list[dict[str, Any]]:
     """Every couple the counselor is actively linked to, with a progress summary."""
-    links = db.session.scalars(
-        sa.select(CounselorLink).where(
-            CounselorLink.counselor_id == counselor.id, CounselorLink.status == "active"
+    links = active_links(counselor=counselor)
+    ids = [link.couple_id for link in links]
+    # The couples with their members, and every summary, in a few queries for the whole list.
+    found = {
+        couple.id: couple
+        for couple in db.session.scalars(
+            sa.select(Couple).where(Couple.id.in_(ids)).options(selectinload(Couple.members))
         )
-    ).all()
-    return [couple_card(db.session.get(Couple, link.couple_id), link) for link in links]
+    }
+    summaries = progress_of(ids, now=clock.now())
+    return [
+        couple_card(found[link.couple_id], link, summary=summaries[link.couple_id])
+        for link in links
+    ]
+
+
+def counselor_trends(
+    *, couple: Couple, link: CounselorLink, prompt: str | None
+) -> dict[str, Any] | None:
+    """Ratings on a scale prompt over time, for the counselor: ratings are answers, so only
+    with scope `shared_content`, and only shared, revealed ones."""
+    if not prompt or link.scope != "shared_content":
+        return None
+    return checkins.trends(couple=couple, viewer=None, prompt_key=prompt, since=None)
 
 
 def couple_detail(
@@ -524,13 +670,8 @@ def couple_detail(
         .limit(50)
     ).all()
     detail["timeline"] = events
-    detail["exercises"] = [exercise_view(e) for e in list_exercises(couple=couple)]
-    # Ratings are answers: shown only when the couple chose to share content.
-    detail["trends"] = (
-        checkins.trends(couple=couple, viewer=None, prompt_key=prompt, since=None)
-        if prompt and link.scope == "shared_content"
-        else None
-    )
+    detail["exercises"] = exercise_views(list_exercises(couple=couple))
+    detail["trends"] = counselor_trends(couple=couple, link=link, prompt=prompt)
     detail["shared_checkins"] = None
     detail["conversations"] = None
     if link.scope == "shared_content":
@@ -547,7 +688,7 @@ def couple_detail(
                 "revealed_at": c.revealed_at,
                 "responses": [
                     {
-                        "user": {"id": r.user_id, "display_name": _name(r.user_id)},
+                        "user": _partner(couple.id, r.user_id),
                         "answers": checkins.visible_answers(r, viewer_id=counselor.id, checkin=c),
                     }
                     for r in c.responses

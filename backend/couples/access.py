@@ -3,6 +3,8 @@
 Every couple-scoped route resolves what it touches through these decorators, outermost, so
 that a caller who may not see a thing gets 404 before anything else (even before the body is
 validated): ids can't be probed, and nothing about another couple leaks through an error.
+Couples are partners' alone: a counselor gets 404 here even from a couple they are linked to
+(they see it through `counseling.access`, within the scope the couple chose).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask_jwt_extended import verify_jwt_in_request
 
-from backend.accounts.access import current_user
+from backend.accounts.access import PARTNER, current_user, require_role
 from backend.accounts.models import User
 from backend.couples.models import Couple, CoupleMember
 from backend.errors import Conflict, NotFound
@@ -89,7 +91,8 @@ def with_couple(*, write: bool = False, fresh: bool = False) -> Callable[[F], F]
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             verify_jwt_in_request(fresh=fresh)
-            kwargs["couple"] = caller_couple(current_user(), write=write)
+            user = require_role(current_user(), PARTNER)
+            kwargs["couple"] = caller_couple(user, write=write)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
@@ -107,7 +110,8 @@ def with_couple_object(
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             verify_jwt_in_request(fresh=fresh)
-            kwargs[name] = object_of_caller(model, kwargs.pop(param), current_user(), write=write)
+            user = require_role(current_user(), PARTNER)
+            kwargs[name] = object_of_caller(model, kwargs.pop(param), user, write=write)
             return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

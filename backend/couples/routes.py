@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from backend.accounts.access import current_user
+from backend.accounts.access import PARTNER, current_user, role_required
 from backend.couples import service
 from backend.couples.access import with_couple
 from backend.couples.models import Couple
@@ -19,15 +18,19 @@ from backend.couples.schemas import (
     InviteSchema,
     LeaveSchema,
 )
+from backend.idempotency.middleware import takes_no_part
+from backend.ratelimit import reports_limits
 
 blp = Blueprint("couples", __name__, url_prefix="/api/v1", description="Pairing and the couple.")
 
 
 @blp.route("/pairing-invites")
 class PairingInvites(MethodView):
-    @jwt_required()
+    @takes_no_part  # the response holds a live code
+    @role_required(PARTNER)
     @blp.response(201, InviteSchema)
     @blp.alt_response(409, description="You are already in a couple.")
+    @blp.doc(operationId="create_pairing_code")
     def post(self) -> service.NewInvite:
         """Make a pairing code (partners only); it replaces your previous one."""
         return service.create_invite(user=current_user())
@@ -35,12 +38,14 @@ class PairingInvites(MethodView):
 
 @blp.route("/pairing-invites/accept")
 class AcceptInvite(MethodView):
-    @jwt_required()
+    @reports_limits  # RateLimit fields on every answer
+    @role_required(PARTNER)
     @blp.arguments(AcceptInviteSchema)
     @blp.response(201, CoupleSchema)
     @blp.alt_response(409, description="One of you is already in a couple.")
     @blp.alt_response(429, description="Too many wrong codes; see Retry-After.")
     @blp.alt_response(503, description="The rate-limit store is unreachable; try again soon.")
+    @blp.doc(operationId="accept_pairing_code")
     def post(self, data: dict) -> Couple:
         """Enter your partner's code to form your couple."""
         return service.accept_invite(user=current_user(), code=data["code"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from backend.couples.models import STATUSES
+from backend.couples.models import STATUSES, CoupleMember
+from backend.couples.service import name_in_couple
 from backend.fields import StrictBoolean, TimeZoneName, Trimmed, UTCDateTime
 
 
@@ -19,6 +20,8 @@ class InviteSchema(ma.Schema):
 class AcceptInviteSchema(ma.Schema):
     """The code the partner gave."""
 
+    EXAMPLE = {"code": "K7MX3QPA"}
+
     code = ma.fields.String(
         required=True,
         validate=validate.Length(min=1, max=32),
@@ -30,8 +33,17 @@ class MemberSchema(ma.Schema):
     """A partner as the couple sees them: never their e-mail."""
 
     id = ma.fields.String(attribute="user_id")
-    display_name = ma.fields.String(attribute="user.display_name")
+    display_name = ma.fields.String()
     joined_at = UTCDateTime()
+
+    @ma.pre_dump
+    def _as_shown(self, member: CoupleMember, **kwargs: object) -> dict[str, object]:
+        # The one rule for a member's name: once the couple ended, never the live profile.
+        return {
+            "user_id": member.user_id,
+            "display_name": name_in_couple(member),
+            "joined_at": member.joined_at,
+        }
 
 
 class CoupleSchema(ma.Schema):
@@ -49,12 +61,16 @@ class CoupleSchema(ma.Schema):
 class CoupleUpdateSchema(ma.Schema):
     """Changes to the couple."""
 
+    EXAMPLE = {"timezone": "Europe/Berlin", "name": "Alex & Sam"}
+
     timezone = TimeZoneName(metadata={"example": "Europe/Berlin"})
     name = Trimmed(allow_none=True, validate=validate.Length(max=80))
 
 
 class LeaveSchema(ma.Schema):
     """How to leave (the body may be left out)."""
+
+    EXAMPLE = {"notify_partner": False}
 
     BODY_OPTIONAL = True
 

@@ -30,6 +30,9 @@ CODE_LENGTH = 8
 INVITE_LIFETIME = timedelta(hours=24)
 WRONG_CODES = parse_many("10/hour")
 PARTNERS_ONLY = "Pairing is for partners; counselors are linked by a couple instead."
+# How an ended couple shows a member whose name is not kept (erased, or ended before names
+# were kept).
+FORMER_PARTNER = "Former partner"
 
 CoupleEndedHook = Callable[[Couple, datetime], None]
 CoupleUpdatedHook = Callable[[Couple, list[str]], None]
@@ -51,6 +54,19 @@ def on_couple_updated(hook: CoupleUpdatedHook) -> CoupleUpdatedHook:
     """Register what must follow a change of the couple (e.g. schedules, its time zone)."""
     _couple_updated_hooks.append(hook)
     return hook
+
+
+def name_in_couple(member: CoupleMember) -> str:
+    """What a member is called in the couple's views: their own name while the couple is
+    active; once it has ended, the name they had then (or a neutral label), never a later one."""
+    if member.ended_at is None:
+        return member.user.display_name
+    return member.display_name_at_end or FORMER_PARTNER
+
+
+def member_names(couple: Couple) -> dict[str, str]:
+    """Each member's name as the couple's views show it (see `name_in_couple`)."""
+    return {member.user_id: name_in_couple(member) for member in couple.members}
 
 
 @dataclass(frozen=True)
@@ -192,6 +208,9 @@ def leave(
     couple.ended_at = now
     for member in couple.members:
         member.ended_at = now
+        # Both names are kept as they are now: neither former partner gets a live view of the
+        # other's profile from here on (a later rename, a new life).
+        member.display_name_at_end = member.user.display_name
     for hook in _couple_ended_hooks:
         hook(couple, now)
     timeline.record(

@@ -1,43 +1,69 @@
 """Request hooks that apply idempotency to every POST carrying an Idempotency-Key.
 
-Only requests with a valid access token take part: keys are per user. Endpoints whose
-responses hold credentials or codes (/auth/*, making a pairing invite or a counselor link
-code) never take part, because storing their responses would keep secrets at rest; see
-docs/api.md.
+Only requests with a valid access token take part: keys are per user. A view whose request or
+response holds a secret (a password, a token, a fresh code) wears `@takes_no_part` and never
+takes part, because a stored copy would keep that secret at rest; see docs/api.md. A request
+is recognised by an HMAC keyed with the app's secret, so a copy of the database can't be used
+to test guesses of what a stored request said.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
+from flask_smorest import Blueprint
 
 from backend.errors import Invalid
 from backend.idempotency import service
 
+F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
-# Endpoints whose responses hold credentials or codes: they must never be stored.
-EXEMPT_PREFIXES = ("/api/v1/auth/", "/api/v1/pairing-invites", "/api/v1/counselor/link-codes")
+# Set on a view by `takes_no_part`; read by the hook below and by the OpenAPI plugin.
+EXEMPT_ATTRIBUTE = "trustline_takes_no_idempotency"
+EXEMPT_DOC = "x-trustline-no-idempotency"
+# Separates this use of the secret key from its others (tokens, code HMACs).
+FINGERPRINT_CONTEXT = b"trustline idempotency request fingerprint"
 
 
-def is_exempt(path: str) -> bool:
-    """Whether POSTs to `path` never take part in idempotency."""
-    return path.startswith(EXEMPT_PREFIXES) and not path.startswith("/api/v1/pairing-invites/")
+def takes_no_part(view: F) -> F:
+    """Mark a POST view whose request or response holds a secret: it is never stored."""
+    setattr(view, EXEMPT_ATTRIBUTE, True)
+    # Also tell the OpenAPI plugin, which sees only the doc, not to offer the header (the
+    # wrapper that Blueprint.doc returns carries the attribute over).
+    return Blueprint.doc(**{EXEMPT_DOC: True})(view)
+
+
+def is_exempt(view: Callable[..., Any] | None, method: str) -> bool:
+    """Whether `method` requests to this view function never take part in idempotency."""
+    handler = getattr(getattr(view, "view_class", None), method.lower(), None) or view
+    return bool(getattr(handler, EXEMPT_ATTRIBUTE, False))
 
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def _fingerprint_key() -> bytes:
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(secret, FINGERPRINT_CONTEXT, hashlib.sha256).digest()
 
 
 def _request_hash() -> str:
     body = request.get_data(cache=True)
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         canonical = body
-    digest = hashlib.sha256()
+    # Keyed, not a plain hash: a short or guessable body (a code, a rating) could otherwise be
+    # found from its stored hash by trying candidates, by anyone holding a copy of the table.
+    digest = hmac.new(_fingerprint_key(), digestmod=hashlib.sha256)
     for part in (request.method.encode(), request.full_path.encode(), canonical):
         digest.update(part)
         digest.update(b"\x00")
@@ -56,7 +82,8 @@ def _caller() -> str | None:
 def before_request() -> Response | None:
     """Replay a stored response, or claim the key for this request."""
     key = request.headers.get(HEADER)
-    if request.method != "POST" or key is None or is_exempt(request.path):
+    view = current_app.view_functions.get(request.endpoint or "")
+    if request.method != "POST" or key is None or is_exempt(view, request.method):
         return None
     if not KEY_PATTERN.match(key):
         raise Invalid.field(HEADER, "Use 1 to 255 printable ASCII characters without spaces.")

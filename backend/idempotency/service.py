@@ -34,6 +34,10 @@ class StoredResponse:
     body: str
 
 
+# Answers after which nothing was done and the same request may succeed: not replayed.
+RETRY_WITH_THE_SAME_KEY = frozenset({401, 429})
+
+
 def begin(*, user_id: str, key: str, request_hash: str) -> StoredResponse | str:
     """Replay a finished request's response, or claim the key and return the record id."""
     now = clock.now()
@@ -75,12 +79,16 @@ def begin(*, user_id: str, key: str, request_hash: str) -> StoredResponse | str:
 def finish(
     *, record_id: str, status_code: int, content_type: str | None, headers: dict, body: str
 ) -> None:
-    """Store the response of a claimed key; forget the key if the request failed with a 5xx."""
+    """Store the response of a claimed key; forget it if nothing was done and a retry may work.
+
+    A 5xx, a 401 (the request needs a fresh login: the client logs in and sends it again) and
+    a 429 (wait, then send it again) did nothing, so a retry with the same key runs anew.
+    """
     db.session.rollback()  # whatever the view left behind is not ours to commit
     record = db.session.get(IdempotencyRecord, record_id)
     if record is None:
         return
-    if status_code >= 500:
+    if status_code >= 500 or status_code in RETRY_WITH_THE_SAME_KEY:
         db.session.delete(record)
     else:
         record.status_code = status_code

@@ -13,12 +13,16 @@ from backend.safety.schemas import SafetyNoticeSchema
 class JournalCreateSchema(ma.Schema):
     """A new entry."""
 
+    EXAMPLE = {"title": "After our talk", "text": "I felt calmer than I expected."}
+
     title = Trimmed(load_default=None, allow_none=True, validate=validate.Length(max=120))
     text = Trimmed(required=True, validate=validate.Length(min=1, max=10_000))
 
 
 class JournalUpdateSchema(ma.Schema):
     """Changes to an entry."""
+
+    EXAMPLE = {"text": "I felt calmer than I expected, and a little hopeful."}
 
     title = Trimmed(allow_none=True, validate=validate.Length(max=120))
     text = Trimmed(validate=validate.Length(min=1, max=10_000))

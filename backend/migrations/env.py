@@ -13,7 +13,8 @@ from backend.database import UTCDateTime
 from backend.extensions import db
 
 config = context.config
-if config.config_file_name is not None:
+# alembic.ini's logging (plain lines on the root logger) would replace the app's JSON handler.
+if config.config_file_name is not None and current_app.config.get("TRUSTLINE_LOG_FORMAT") != "json":
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 

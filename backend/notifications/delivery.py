@@ -7,12 +7,20 @@ that dies mid-send lets its lease run out, and the next tick sends again with th
 notification id, so the relay can drop a repeat. Failures back off exponentially and give up
 after TRUSTLINE_PUSH_MAX_ATTEMPTS. With no relay configured, notifications stay in-app.
 
-The signature header is `X-Trustline-Signature: t=<unix seconds>,v1=<hex>`, where hex is
-HMAC-SHA256(secret, "<t>.<raw body>"); a relay should refuse a stale t.
+Each delivery follows the Standard Webhooks specification (signed with the `standardwebhooks`
+package): `webhook-id` is the notification's id, the same on every retry, so a relay can drop
+a repeat; `webhook-timestamp` is the attempt's unix time; `webhook-signature` is
+`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<raw body>">`. A relay verifies with any of the
+spec's libraries and the `whsec_` secret. A plain (pre-`whsec_`) secret keeps working: its
+bytes are the key (its `whsec_` form is `whsec_` + base64 of them), and while it is set each
+delivery also carries the older `X-Trustline-Signature: t=<unix seconds>,v1=<hex>` header,
+so relays deployed before can move over at their own pace (docs/deployment.md).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -20,12 +28,13 @@ import logging
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from standardwebhooks import Webhook
 
-from backend import clock
+from backend import clock, metrics
 from backend.accounts.models import User
 from backend.database import lock_rows
 from backend.extensions import db
@@ -38,7 +47,12 @@ STALE_AFTER = timedelta(hours=24)
 MAX_BACKOFF = timedelta(hours=6)
 DISCREET_TITLE = "Trustline"
 DISCREET_BODY = "You have a new update in Trustline"
-SIGNATURE_HEADER = "X-Trustline-Signature"
+# Sent only while a plain (pre-`whsec_`) secret is configured: relays deployed before
+# Standard Webhooks verify it until they move over.
+LEGACY_SIGNATURE_HEADER = "X-Trustline-Signature"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the specification's marker, not a secret
+# The Standard Webhooks specification's key sizes.
+KEY_BYTES = (24, 64)
 
 
 @dataclass
@@ -51,10 +65,51 @@ class DeliveryReport:
     skipped: int = 0
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The signature header value for a body sent at `timestamp`."""
+def signing_key(secret: str) -> bytes:
+    """The HMAC key in TRUSTLINE_PUSH_WEBHOOK_SECRET: a `whsec_` secret's base64-decoded bytes,
+    or a plain secret's own bytes (UTF-8); ValueError naming the variable if malformed."""
+    if not secret.startswith(SECRET_PREFIX):
+        return secret.encode()
+    encoded = secret.removeprefix(SECRET_PREFIX)
+    try:
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(
+            "TRUSTLINE_PUSH_WEBHOOK_SECRET: after whsec_ comes the key in base64, "
+            "and this is not base64."
+        ) from exc
+    if not KEY_BYTES[0] <= len(key) <= KEY_BYTES[1]:
+        raise ValueError(
+            f"TRUSTLINE_PUSH_WEBHOOK_SECRET: a whsec_ key must be {KEY_BYTES[0]} to "
+            f"{KEY_BYTES[1]} bytes (Standard Webhooks); this one is {len(key)}."
+        )
+    return key
+
+
+def standard_secret(secret: str) -> str:
+    """The `whsec_` form of the configured secret: what a relay gives its verifier."""
+    return SECRET_PREFIX + base64.b64encode(signing_key(secret)).decode()
+
+
+def legacy_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """The older `X-Trustline-Signature` value: `t=<timestamp>,v1=<hex HMAC-SHA256>`."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return f"t={timestamp},v1={digest.hexdigest()}"
+
+
+def signature_headers(secret: str, message_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The Standard Webhooks headers of one delivery (and the older header while the secret is
+    a plain one)."""
+    sent_at = datetime.fromtimestamp(timestamp, UTC)
+    signature = Webhook(signing_key(secret)).sign(message_id, sent_at, body.decode())
+    headers = {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": signature,
+    }
+    if not secret.startswith(SECRET_PREFIX):
+        headers[LEGACY_SIGNATURE_HEADER] = legacy_signature(secret, timestamp, body)
+    return headers
 
 
 def payload(notification: Notification, user: User, devices: list[Device]) -> dict:
@@ -109,8 +164,10 @@ def _send(notification_id: str, now: datetime) -> str:
     user = db.session.get(User, notification.user_id)
     devices = list(db.session.scalars(sa.select(Device).where(Device.user_id == user.id)))
     lease = notification.push_lease_until
-    db.session.commit()  # no transaction stays open while we wait on the network
+    # Read everything before the commit expires it: a device removed meanwhile can't break this.
     body = json.dumps(payload(notification, user, devices), separators=(",", ":")).encode()
+    device_ids = [d.id for d in devices]
+    db.session.commit()  # no transaction stays open while we wait on the network
     timestamp = int(now.timestamp())
     request = urllib.request.Request(  # noqa: S310 - an operator-configured https relay
         config["TRUSTLINE_PUSH_WEBHOOK_URL"],
@@ -118,8 +175,11 @@ def _send(notification_id: str, now: datetime) -> str:
         method="POST",
         headers={
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: sign(config["TRUSTLINE_PUSH_WEBHOOK_SECRET"], timestamp, body),
             "User-Agent": "Trustline-Push/1",
+            # The notification's id is the webhook-id: the same on every retry of this push.
+            **signature_headers(
+                config["TRUSTLINE_PUSH_WEBHOOK_SECRET"], notification_id, timestamp, body
+            ),
         },
     )
     status_code, error = None, None
@@ -151,6 +211,15 @@ def _send(notification_id: str, now: datetime) -> str:
             succeeded=succeeded,
         )
     )
+    if succeeded:
+        # A device's "last used" is the last push handed over for it: what the person sees
+        # in GET /me/devices to tell a device that still receives their notifications.
+        db.session.execute(
+            sa.update(Device)
+            .where(Device.id.in_(device_ids))
+            .values(last_used_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
     # Only the holder of this lease records the outcome.
     db.session.execute(
         sa.update(Notification)
@@ -203,4 +272,5 @@ def deliver_due(*, now: datetime | None = None, limit: int = 200) -> DeliveryRep
     for notification_id in leased:
         outcome = _send(notification_id, now)
         setattr(report, outcome, getattr(report, outcome) + 1)
+    metrics.record_push_deliveries(report)
     return report

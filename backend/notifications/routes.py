@@ -5,19 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
+from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from flask_smorest import Blueprint
 
 from backend.accounts.access import current_session_id, current_user
 from backend.notifications import service
 from backend.notifications.schemas import (
     DeviceCreateSchema,
+    DeviceListSchema,
     DeviceSchema,
     FeedArgsSchema,
     FeedSchema,
     MarkedSchema,
     MarkReadSchema,
 )
+from backend.pagination import PageArgsSchema
 
 blp = Blueprint(
     "notifications", __name__, url_prefix="/api/v1", description="Notifications and devices."
@@ -45,6 +47,7 @@ class MarkRead(MethodView):
     @jwt_required()
     @blp.arguments(MarkReadSchema)
     @blp.response(200, MarkedSchema)
+    @blp.doc(operationId="mark_my_notifications_read")
     def post(self, data: dict) -> dict[str, int]:
         """Mark notifications read: `{ids: [...]}` or `{all: true}`."""
         user = current_user()
@@ -52,15 +55,35 @@ class MarkRead(MethodView):
         return {"marked": marked, "unread_count": service.unread_count(user_id=user.id)}
 
 
+def require_fresh_login() -> None:
+    """Refuse unless the access token is fresh: export's own check, with export's 401."""
+    verify_jwt_in_request(fresh=True)
+
+
 @blp.route("/me/devices")
 class Devices(MethodView):
     @jwt_required()
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, DeviceListSchema)
+    def get(self, args: dict) -> Any:
+        """Every device that receives your notifications, newest first."""
+        return service.devices(user_id=current_user().id, **args)
+
+    @jwt_required()
     @blp.arguments(DeviceCreateSchema)
     @blp.response(201, DeviceSchema)
+    @blp.alt_response(
+        401,
+        description="A device new to this login needs a password login within the last 5 minutes.",
+    )
     def post(self, data: dict) -> Any:
-        """Register this device for pushes (the same token again returns the same device)."""
-        return service.add_device(
-            user_id=current_user().id, session_id=current_session_id(), **data
+        """Register this device for pushes, or replace its rotated token (a new device needs a
+        fresh login, and tells you in your feed)."""
+        return service.register_device(
+            user_id=current_user().id,
+            session_id=current_session_id(),
+            confirm_fresh_login=require_fresh_login,
+            **data,
         )
 
 
@@ -69,5 +92,8 @@ class DeviceById(MethodView):
     @jwt_required()
     @blp.response(204)
     def delete(self, device_id: str) -> None:
-        """Stop pushes to a device."""
-        service.remove_device(device=service.device_of(current_user().id, device_id))
+        """Stop pushes to a device (no fresh login: stepping back never needs one)."""
+        service.remove_device(
+            device=service.device_of(current_user().id, device_id),
+            session_id=current_session_id(),
+        )

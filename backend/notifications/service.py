@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import sqlalchemy as sa
 
 from backend import clock
+from backend.accounts import activity
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.ids import new_id
@@ -104,23 +105,131 @@ def mark_read(*, user_id: str, ids: list[str] | None, everything: bool) -> int:
     return changed
 
 
-def add_device(*, user_id: str, platform: str, token: str, session_id: str | None = None) -> Device:
-    """Register a device for pushes (registering the same token again returns it)."""
-    device = db.session.scalar(
+# How the new-device notice names a platform: plain words, nothing about the person.
+PLATFORM_NAMES = {
+    "ios": "An iPhone or iPad",
+    "android": "An Android device",
+    "web": "A web browser",
+}
+
+
+def register_device(
+    *,
+    user_id: str,
+    session_id: str,
+    platform: str,
+    token: str,
+    label: str | None = None,
+    confirm_fresh_login: Callable[[], None],
+) -> Device:
+    """Register the caller's device for pushes; a device new to this login needs a fresh login.
+
+    Two cases need no fresh login, because no one new receives anything: the same token
+    again from the login that registered it (apps register at every start), and a new token
+    for the device this login registered, on the same platform (push services rotate tokens).
+    Anything else would send the account's notifications somewhere new: `confirm_fresh_login`
+    must pass (it raises otherwise), and a device that is new to the account tells its holder.
+    """
+    same = db.session.scalar(
         sa.select(Device).where(Device.user_id == user_id, Device.token == token)
     )
-    if device is None:
-        device = Device(user_id=user_id, platform=platform, token=token, session_id=session_id)
-        db.session.add(device)
-    else:
-        device.platform = platform
-        device.session_id = session_id
+    if same is not None and same.session_id == session_id:
+        return _update_device(same, platform=platform, label=label)
+    own = _device_of_session(user_id, session_id)
+    if same is None and own is not None and own.platform == platform:
+        own.token = token
+        return _update_device(own, platform=platform, label=label)
+    confirm_fresh_login()
+    if same is not None:
+        # Already receiving this account's pushes (from another login): it moves to this one.
+        same.session_id = session_id
+        return _update_device(same, platform=platform, label=label)
+    return _add_device(
+        user_id=user_id, session_id=session_id, platform=platform, token=token, label=label
+    )
+
+
+def _update_device(device: Device, *, platform: str, label: str | None) -> Device:
+    device.platform = platform
+    if label is not None:
+        device.label = label
     db.session.commit()
     return device
 
 
-def remove_device(*, device: Device) -> None:
+def _device_of_session(user_id: str, session_id: str) -> Device | None:
+    """The device this login registered (its newest, should it have more than one)."""
+    return db.session.scalar(
+        sa.select(Device)
+        .where(Device.user_id == user_id, Device.session_id == session_id)
+        .order_by(Device.created_at.desc(), Device.id.desc())
+        .limit(1)
+    )
+
+
+def _add_device(
+    *, user_id: str, session_id: str, platform: str, token: str, label: str | None
+) -> Device:
+    """A device new to the account, and the notice that tells the account holder."""
+    had_devices = db.session.scalar(sa.select(sa.exists().where(Device.user_id == user_id)))
+    device = Device(
+        user_id=user_id, platform=platform, token=token, session_id=session_id, label=label
+    )
+    db.session.add(device)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError:
+        # The same token registered by a concurrent request of this account: that one stands.
+        db.session.rollback()
+        return db.session.scalars(
+            sa.select(Device).where(Device.user_id == user_id, Device.token == token)
+        ).one()
+    named = (
+        f"{PLATFORM_NAMES[platform]} (\u201c{label}\u201d)" if label else PLATFORM_NAMES[platform]
+    )
+    [notice] = notify(
+        user_ids=[user_id],
+        kind="device_added",
+        title="A new device gets your notifications",
+        body=f"{named} was added to your account and will now receive your Trustline "
+        "notifications. If that wasn't you, you can remove it from your devices, and change "
+        "your password to sign out every other login.",
+        subject=("device", device.id),
+    )
+    if not had_devices:
+        # Its only recipient would be the device just added, which needs no telling; the
+        # feed shows the notice to whoever opens the account.
+        notice.push_status = "skipped"
+    activity.record(
+        user_id=user_id,
+        kind="device_added",
+        session_id=session_id,
+        details={"device_id": device.id, "platform": platform},
+    )
+    db.session.commit()
+    return device
+
+
+def devices(*, user_id: str, limit: int, cursor: str | None) -> Page[Device]:
+    """A page of the person's devices, newest first."""
+    return keyset_page(
+        sa.select(Device).where(Device.user_id == user_id),
+        moment_column=Device.created_at,
+        id_column=Device.id,
+        limit=limit,
+        cursor=cursor,
+        session=db.session,
+    )
+
+
+def remove_device(*, device: Device, session_id: str | None = None) -> None:
     """Stop pushes to a device."""
+    activity.record(
+        user_id=device.user_id,
+        kind="device_removed",
+        session_id=session_id,
+        details={"device_id": device.id, "platform": device.platform},
+    )
     db.session.delete(device)
     db.session.commit()
 

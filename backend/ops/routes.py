@@ -13,7 +13,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from backend.errors import problem
 from backend.extensions import db
-from backend.ops.schemas import HealthSchema
+from backend.ops.schemas import HealthSchema, ReadinessSchema
 from backend.ratelimit import limiter
 
 blp = Blueprint("ops", __name__, description="Health checks.")
@@ -25,6 +25,7 @@ PUBLIC: dict[str, Any] = {"security": []}
 class Health(MethodView):
     @blp.doc(**PUBLIC)
     @blp.response(200, HealthSchema)
+    @blp.doc(operationId="get_health")
     def get(self) -> dict:
         """The process is up."""
         return {"status": "ok"}
@@ -33,8 +34,9 @@ class Health(MethodView):
 @blp.route("/readyz")
 class Ready(MethodView):
     @blp.doc(**PUBLIC)
-    @blp.response(200, HealthSchema)
+    @blp.response(200, ReadinessSchema)
     @blp.alt_response(503, description="The database cannot be reached.")
+    @blp.doc(operationId="get_readiness")
     def get(self) -> Any:
         """The database answers, so a load balancer may send traffic.
 

@@ -5,11 +5,13 @@ viewer-aware functions the API uses, so the partner's private answers can't slip
 
 Erasure removes the caller's personal data and ends their couple (quietly, like leaving).
 The partner keeps their own content; what the erased person wrote shows as removed, and the
-person as "Former partner". Nothing of them stays findable by e-mail or name.
+person as "Former partner". Nothing of them stays findable by e-mail or by any name they
+ever used.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from datetime import date, datetime
@@ -18,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend import clock
+from backend.accounts import activity
 from backend.accounts import service as accounts
 from backend.accounts.models import AuthSession, RefreshToken, User
 from backend.accounts.passwords import hash_password
@@ -35,6 +38,7 @@ from backend.extensions import db
 from backend.fields import UTCDateTime
 from backend.idempotency.models import IdempotencyRecord
 from backend.journal.models import JournalEntry
+from backend.measures import service as measures
 from backend.notifications.models import Device, Notification
 from backend.safety.models import SafetyCheck
 from backend.scheduling import service as schedules
@@ -56,8 +60,10 @@ def _couples_of(user: User) -> list[Couple]:
     )
 
 
-def export(*, user: User) -> dict[str, Any]:
+def export(*, user: User, session_id: str | None = None) -> dict[str, Any]:
     """Everything Trustline holds about the caller, as one document."""
+    # Recorded first, so the document holds its own download too (committed at the end).
+    activity.record(user_id=user.id, kind="export_downloaded", session_id=session_id)
     couples_out = []
     for couple in _couples_of(user):
         viewer = user.id
@@ -70,7 +76,11 @@ def export(*, user: User) -> dict[str, Any]:
                 "created_at": couple.created_at,
                 "ended_at": couple.ended_at,
                 "members": [
-                    {"id": m.user_id, "display_name": m.user.display_name, "joined_at": m.joined_at}
+                    {
+                        "id": m.user_id,
+                        "display_name": couples.name_in_couple(m),
+                        "joined_at": m.joined_at,
+                    }
                     for m in couple.members
                 ],
                 "checkins": [
@@ -120,13 +130,15 @@ def export(*, user: User) -> dict[str, Any]:
             }
         )
     safety = db.session.get(SafetyCheck, user.id)
-    return as_json(
+    document = as_json(
         {
             "exported_at": clock.now(),
             "account": {
                 "id": user.id,
                 "email": user.email,
                 "display_name": user.display_name,
+                # Kept only for erasure to find them; they are the caller's data all the same.
+                "former_display_names": user.former_display_names or [],
                 "role": user.role,
                 "timezone": user.timezone,
                 "discreet_notifications": user.discreet_notifications,
@@ -158,11 +170,25 @@ def export(*, user: User) -> dict[str, Any]:
                 )
             ],
             "devices": [
-                {"id": d.id, "platform": d.platform, "token": d.token, "created_at": d.created_at}
+                {
+                    "id": d.id,
+                    "platform": d.platform,
+                    "label": d.label,
+                    "token": d.token,
+                    "created_at": d.created_at,
+                    "last_used_at": d.last_used_at,
+                }
                 for d in db.session.scalars(sa.select(Device).where(Device.user_id == user.id))
             ],
             "sessions": [
-                {"created_at": s.created_at, "expires_at": s.expires_at, "revoked_at": s.revoked_at}
+                {
+                    "id": s.id,
+                    "description": s.client_description,
+                    "created_at": s.created_at,
+                    "last_used_at": s.last_used_at,
+                    "expires_at": s.expires_at,
+                    "revoked_at": s.revoked_at,
+                }
                 for s in db.session.scalars(
                     sa.select(AuthSession).where(AuthSession.user_id == user.id)
                 )
@@ -170,8 +196,13 @@ def export(*, user: User) -> dict[str, Any]:
             "safety_check": (
                 {"answers": safety.answers, "completed_at": safety.completed_at} if safety else None
             ),
+            "activity": activity.everything_of(user_id=user.id),
+            # The caller's own questionnaires: never the other partner's, not even that any exist.
+            "measures": measures.export_of(user=user),
         }
     )
+    db.session.commit()
+    return document
 
 
 def as_json(value: Any) -> Any:
@@ -194,17 +225,34 @@ def as_json(value: Any) -> Any:
     return value
 
 
-def erase(*, user: User, password: str, client_address: str = "-") -> None:
+def erase(
+    *, user: User, password: str, client_address: str = "-", session_id: str | None = None
+) -> None:
     """Erase the caller's personal data; their couple ends, quietly. One transaction."""
+    # Wrong passwords count against this login only: someone holding the owner's phone can't
+    # use up the allowance that her other device needs to erase the account.
     accounts.check_own_password(
-        user=user, password=password, client_address=client_address, field="password"
+        user=user,
+        password=password,
+        client_address=client_address,
+        field="password",
+        session_id=session_id,
     )
     now = clock.now()
-    name = user.display_name
     active = next((c for c in _couples_of(user) if c.is_active), None)
     if active is not None:
         couples.leave(couple=active, user=user, notify_partner=False, commit=False)
-    couple_ids = [c.id for c in _couples_of(user)]
+    memberships = list(
+        db.session.scalars(sa.select(CoupleMember).where(CoupleMember.user_id == user.id))
+    )
+    # Every name they went by: the current one, those before each rename, and those their
+    # former partners were shown after the couple ended.
+    names = {
+        user.display_name,
+        *(user.former_display_names or []),
+        *(m.display_name_at_end for m in memberships if m.display_name_at_end),
+    }
+    couple_ids = [m.couple_id for m in memberships]
     if user.role == "counselor":
         couple_ids += list(
             db.session.scalars(
@@ -224,6 +272,11 @@ def erase(*, user: User, password: str, client_address: str = "-") -> None:
         sa.update(AgreementItem).where(AgreementItem.version_id.in_(proposed)).values(text=REMOVED)
     )
     db.session.execute(
+        sa.update(AgreementVersion)
+        .where(AgreementVersion.proposed_by_id == user.id)
+        .values(title=REMOVED)
+    )
+    db.session.execute(
         sa.update(Agreement)
         .where(Agreement.withdrawn_by_id == user.id)
         .values(withdraw_reason=None)
@@ -239,6 +292,10 @@ def erase(*, user: User, password: str, client_address: str = "-") -> None:
         (CounselorLinkCode, CounselorLinkCode.counselor_id),
     ):
         db.session.execute(sa.delete(model).where(column == user.id))
+    activity.erase_all(user_id=user.id)
+    # Their responses and sharing choices go; a counselor's questionnaires stay (partners'
+    # responses point at them) and hold nothing of anyone who answered them.
+    measures.erase_of(user=user, now=now)
     sessions = sa.select(AuthSession.id).where(AuthSession.user_id == user.id)
     db.session.execute(sa.delete(RefreshToken).where(RefreshToken.session_id.in_(sessions)))
     db.session.execute(sa.delete(AuthSession).where(AuthSession.user_id == user.id))
@@ -253,30 +310,99 @@ def erase(*, user: User, password: str, client_address: str = "-") -> None:
     db.session.execute(
         sa.update(Exercise).where(Exercise.counselor_id == user.id).values(counselor_id=None)
     )
-    # Their name, wherever the shared history of their couples spelled it out.
+    # Their names, wherever the shared history of their couples spelled them out.
     former = FORMER_COUNSELOR if user.role == "counselor" else FORMER
+    for member in memberships:
+        member.display_name_at_end = former
     if couple_ids:
-        _scrub_name(name, couple_ids, former)
+        _scrub_names(names, couple_ids, former, exclude_user_id=user.id)
     user.email = f"erased-{secrets.token_hex(8)}@erased.invalid"
     user.display_name = former
+    user.former_display_names = None
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.erased_at = now
     db.session.commit()
 
 
-def _scrub_name(name: str, couple_ids: list[str], former: str) -> None:
-    """Replace the person's name (as a whole word) in the timeline summaries and
-    notifications of the couples they were part of."""
-    pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+class _NameScrubber:
+    """Replaces any of a person's names, as whole words, in texts written with them."""
+
+    def __init__(self, names: set[str], former: str) -> None:
+        # Longest first, so "Alice Smith" goes whole rather than leaving "Smith" behind.
+        self.names = sorted((n for n in names if n and n != former), key=len, reverse=True)
+        self.former = former
+        self.pattern = re.compile(
+            "|".join(rf"(?<!\w){re.escape(n)}(?!\w)" for n in self.names) or r"(?!)"
+        )
+        # The same names as they appear inside a stored JSON document (escaped, or not).
+        escaped = {json.dumps(n)[1:-1] for n in self.names} | set(self.names)
+        self.json_pattern = re.compile(
+            "|".join(
+                rf"(?<!\w){re.escape(n)}(?!\w)" for n in sorted(escaped, key=len, reverse=True)
+            )
+            or r"(?!)"
+        )
+
+    def text(self, value: str, limit: int) -> str:
+        """`value` without the names, within the column's `limit`."""
+        scrubbed = self.pattern.sub(self.former, value)
+        if len(value) >= limit:
+            # A text cut at the column's length may end in the first part of a name.
+            for name in self.names:
+                for size in range(len(name) - 1, 2, -1):
+                    head = scrubbed[:-size]
+                    if scrubbed.endswith(name[:size]) and not head[-1:].isalnum():
+                        scrubbed = head + self.former
+                        break
+        return scrubbed[:limit]
+
+    def json_text(self, value: str) -> str:
+        """A stored JSON document without the names."""
+        return self.json_pattern.sub(self.former, value)
+
+
+def _scrub_names(names: set[str], couple_ids: list[str], former: str, exclude_user_id: str) -> None:
+    """Replace every name the person used in the texts the system wrote with them in their
+    couples: timeline summaries, everyone's notifications there, and the stored responses the
+    other people of those couples may be replayed (idempotency records)."""
+    scrub = _NameScrubber(names, former)
+    if not scrub.names:
+        return
+
+    def mentions(*columns: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+        return sa.or_(
+            *(column.contains(n, autoescape=True) for column in columns for n in scrub.names)
+        )
+
     events = sa.select(TimelineEvent).where(
-        TimelineEvent.couple_id.in_(couple_ids), TimelineEvent.summary.contains(name)
+        TimelineEvent.couple_id.in_(couple_ids), mentions(TimelineEvent.summary)
     )
     for event in db.session.scalars(events):
-        event.summary = pattern.sub(former, event.summary)
+        event.summary = scrub.text(event.summary, 200)
     notes = sa.select(Notification).where(
-        Notification.couple_id.in_(couple_ids),
-        sa.or_(Notification.body.contains(name), Notification.title.contains(name)),
+        Notification.couple_id.in_(couple_ids), mentions(Notification.title, Notification.body)
     )
     for note in db.session.scalars(notes):
-        note.body = pattern.sub(former, note.body)
-        note.title = pattern.sub(former, note.title)
+        note.title = scrub.text(note.title, 120)
+        note.body = scrub.text(note.body, 400)
+    for couple in db.session.scalars(sa.select(Couple).where(Couple.id.in_(couple_ids))):
+        if couple.name:
+            couple.name = scrub.text(couple.name, 80)
+    # Anyone who shared a couple with them: its members and its counselors.
+    people = sa.union(
+        sa.select(CoupleMember.user_id).where(CoupleMember.couple_id.in_(couple_ids)),
+        sa.select(CounselorLink.counselor_id).where(CounselorLink.couple_id.in_(couple_ids)),
+    ).subquery()
+    escaped = {json.dumps(n)[1:-1] for n in scrub.names}
+    stored = sa.select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id.in_(sa.select(people.c[0])),
+        IdempotencyRecord.user_id != exclude_user_id,
+        sa.or_(
+            *(
+                IdempotencyRecord.response_body.contains(n, autoescape=True)
+                for n in escaped | set(scrub.names)
+            )
+        ),
+    )
+    for record in db.session.scalars(stored):
+        record.response_body = scrub.json_text(record.response_body)

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from backend.accounts.access import current_user
+from backend.accounts.access import PARTNER, current_user, role_required
 from backend.safety import service
-from backend.safety.schemas import ResourcesSchema, SafetyCheckAnswersSchema, SafetyCheckSchema
+from backend.safety.schemas import ResourcesSchema, SafetyCheckAnswersInSchema, SafetyCheckSchema
 
 blp = Blueprint("safety", __name__, url_prefix="/api/v1", description="Safety.")
 
@@ -19,6 +18,7 @@ blp = Blueprint("safety", __name__, url_prefix="/api/v1", description="Safety.")
 class Resources(MethodView):
     @blp.doc(security=[])
     @blp.response(200, ResourcesSchema)
+    @blp.doc(operationId="get_safety_resources")
     def get(self) -> dict[str, Any]:
         """Help lines and guidance, one tap away (no login needed)."""
         return service.resources()
@@ -26,15 +26,16 @@ class Resources(MethodView):
 
 @blp.route("/me/safety-check")
 class SafetyCheck(MethodView):
-    @jwt_required()
+    @role_required(PARTNER)
     @blp.response(200, SafetyCheckSchema)
     def get(self) -> dict[str, Any]:
         """Your private safety check: the questions, and your answers if you gave them."""
         return service.check_view(current_user())
 
-    @jwt_required()
-    @blp.arguments(SafetyCheckAnswersSchema)
+    @role_required(PARTNER)
+    @blp.arguments(SafetyCheckAnswersInSchema)
     @blp.response(200, SafetyCheckSchema)
+    @blp.doc(operationId="answer_my_safety_check")
     def put(self, data: dict) -> dict[str, Any]:
         """Answer the safety check. Only you ever see it; nothing your partner sees changes."""
         user = current_user()

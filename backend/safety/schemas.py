@@ -5,19 +5,47 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from backend.fields import UTCDateTime
+from backend.fields import DataKeyedDict, UTCDateTime
 from backend.safety.service import ANSWERS
 
 
 class ResourceSchema(ma.Schema):
-    """A help line or service."""
+    """A help line or service (an operator's own list may give fewer details)."""
 
     key = ma.fields.String()
+    kind = ma.fields.String(
+        metadata={
+            "description": "emergency, abuse_support, crisis, own_behaviour (for someone worried "
+            "about their own behaviour), find_a_therapist (not for a crisis) or find_local.",
+            "optional": True,
+        }
+    )
     name = ma.fields.String()
-    description = ma.fields.String()
-    region = ma.fields.String()
-    phone = ma.fields.String(allow_none=True)
-    url = ma.fields.String(allow_none=True)
+    # An operator's file (TRUSTLINE_SAFETY_RESOURCES) must give only a key and a name.
+    description = ma.fields.String(metadata={"optional": True})
+    region = ma.fields.String(metadata={"optional": True})
+    phone = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Only a number read on the organisation's own page.",
+            "optional": True,
+        },
+    )
+    url = ma.fields.String(allow_none=True, metadata={"optional": True})
+    sources = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "The published pages the details were checked against.",
+            "optional": True,
+        },
+    )
+    checked_on = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "The day they were last checked (YYYY-MM-DD).",
+            "optional": True,
+        },
+    )
 
 
 class ResourcesSchema(ma.Schema):
@@ -60,10 +88,12 @@ class SafetyCheckSchema(ma.Schema):
     safety_notice = ma.fields.Nested(SafetyNoticeSchema, allow_none=True)
 
 
-class SafetyCheckAnswersSchema(ma.Schema):
+class SafetyCheckAnswersInSchema(ma.Schema):
     """Your answers: yes, no or unsure to each question."""
 
-    answers = ma.fields.Dict(
+    EXAMPLE = {"answers": {"afraid_of_partner": "no", "made_to_share_access": "unsure"}}
+
+    answers = DataKeyedDict(
         keys=ma.fields.String(validate=validate.Length(min=1, max=64)),
         values=ma.fields.String(validate=validate.OneOf(ANSWERS)),
         required=True,

@@ -7,7 +7,6 @@ notification. A notice is added to responses to its subject alone.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -20,6 +19,7 @@ from backend import clock
 from backend.accounts.models import User
 from backend.errors import Invalid
 from backend.extensions import db
+from backend.safety import phrases
 from backend.safety.models import SafetyCheck
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "safety.yaml"
@@ -83,16 +83,33 @@ def questions() -> dict[str, Any]:
     }
 
 
-@cache
-def _phrase_pattern() -> re.Pattern[str]:
-    phrases = sorted(_content()["phrases"], key=len, reverse=True)
-    return re.compile("|".join(re.escape(p) for p in phrases))
+def _question_keys() -> set[str]:
+    return {q["key"] for q in _content()["check"]["questions"]}
+
+
+def is_current(check: SafetyCheck) -> bool:
+    """Whether the check answered every question asked today (questions are added over time)."""
+    return _question_keys() <= set(check.answers)
+
+
+def result_text(check: SafetyCheck) -> str:
+    """What the check's answers show, in words for its author alone."""
+    content = _content()["check"]
+    if not check.concern:
+        return " ".join(content["result_clear"].split())
+    parts = [content["result_concern"]]
+    # A question may carry words of its own for someone who answered yes or unsure to it.
+    parts += [
+        q["if_yes"]
+        for q in content["questions"]
+        if q.get("if_yes") and check.answers.get(q["key"]) in ("yes", "unsure")
+    ]
+    return " ".join(" ".join(parts).split())
 
 
 def signals_harm(text: str) -> bool:
-    """Whether free text holds a phrase of fear or harm (from the content file)."""
-    normalized = " ".join(re.sub(r"[^\w\s']", " ", text.lower().replace("\u2019", "'")).split())
-    return bool(_phrase_pattern().search(normalized))
+    """Whether free text speaks of fear, threats, violence, control or monitoring."""
+    return phrases.signal_category(text) is not None
 
 
 def check_of(user: User) -> SafetyCheck | None:
@@ -102,10 +119,10 @@ def check_of(user: User) -> SafetyCheck | None:
 
 def save_check(*, user: User, answers: dict[str, str]) -> SafetyCheck:
     """Store the person's answers; a yes (or unsure) to any question signals a concern."""
-    keys = {q["key"] for q in _content()["check"]["questions"]}
+    keys = _question_keys()
     unknown = [k for k in answers if k not in keys]
     if unknown:
-        raise Invalid.field(f"answers.{unknown[0]}", "There is no such question.")
+        raise Invalid.field("answers", "Answer only the questions of GET /me/safety-check.")
     missing = sorted(keys - set(answers))
     if missing:
         raise Invalid.field(f"answers.{missing[0]}", "Answer yes, no or unsure.")
@@ -121,35 +138,39 @@ def save_check(*, user: User, answers: dict[str, str]) -> SafetyCheck:
 def check_view(user: User) -> dict[str, Any]:
     """The check as its author sees it: questions, their answers and the result."""
     check = check_of(user)
-    content = _content()["check"]
-    result = None
-    if check is not None:
-        result = " ".join(
-            (content["result_concern"] if check.concern else content["result_clear"]).split()
-        )
+    keys = _question_keys()
     return {
         **questions(),
-        "answers": check.answers if check else {},
+        # Only answers to today's questions: one retired since would only confuse.
+        "answers": {k: v for k, v in check.answers.items() if k in keys} if check else {},
         "completed_at": check.completed_at if check else None,
         "concern": check.concern if check else None,
-        "result": result,
+        "result": result_text(check) if check else None,
         "safety_notice": notice_for(user),
     }
 
 
 def notice_for(
-    user: User, *, texts: Iterable[str] = (), offer_check: bool = False
+    user: User,
+    *,
+    texts: Iterable[str] = (),
+    flagged: Iterable[str] = (),
+    offer_check: bool = False,
 ) -> dict[str, Any] | None:
     """The notice for this person's own response, or None.
 
-    Given when their safety check signals fear or coercion, when words they just wrote do,
-    or (with `offer_check`) before a first conversation or agreement, to offer the check.
+    Given when their safety check signals fear or coercion, when words they just wrote speak
+    of fear, threats, violence, control or monitoring, when an answer they gave is one its
+    content marks (`flagged`: the content's own messages, e.g. a check-in prompt's answer that
+    openness feels like being watched), or (with `offer_check`) before a conversation or
+    agreement to someone who has not taken the check as it stands today.
     """
+    flagged = [message for message in flagged if message]
     check = check_of(user)
     help_ = resources()
     if check is not None and check.concern:
         reason = "check"
-        message = " ".join(_content()["check"]["result_concern"].split())
+        message = result_text(check)
     elif any(signals_harm(text) for text in texts if text):
         reason = "words"
         message = (
@@ -157,11 +178,20 @@ def notice_for(
             "don't have to go on with couples exercises; help is there, and you can leave "
             "quietly."
         )
+    elif flagged:
+        reason = "words"
+        message = " ".join(flagged)
     elif offer_check and check is None:
         reason = "offer"
         message = (
             "Before you start: a short, private safety check is there for you (GET "
             "/api/v1/me/safety-check). Nobody else sees it or its result."
+        )
+    elif offer_check and not is_current(check):
+        reason = "offer"
+        message = (
+            "Before you start: the private safety check has new questions since you took it "
+            "(GET /api/v1/me/safety-check). Nobody else sees it or its result."
         )
     else:
         return None

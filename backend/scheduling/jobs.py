@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from backend import clock
+from backend.accounts import activity
 from backend.accounts import service as accounts
 from backend.agreements import service as agreements
 from backend.checkins import service as checkins
@@ -33,6 +34,8 @@ from backend.database import lock_rows
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.idempotency import service as idempotency
+from backend.measures import jobs as measure_jobs
+from backend.metrics import counts_ticks
 from backend.notifications import delivery as push
 from backend.scheduling import service as schedules_service
 from backend.scheduling.models import Schedule
@@ -49,6 +52,7 @@ MAX_OCCURRENCES_PER_CLAIM = 1000
 class TickReport:
     """What one tick did."""
 
+    claimed: int = 0
     opened: int = 0
     missed: int = 0
     expired: int = 0
@@ -57,6 +61,8 @@ class TickReport:
     reviews: int = 0
     pause_prompts: int = 0
     exercise_reminders: int = 0
+    measures_opened: int = 0
+    measure_reminders: int = 0
     pushed: int = 0
     push_retries: int = 0
     push_failures: int = 0
@@ -165,6 +171,7 @@ def run_due_batch(*, now: datetime, limit: int, cache: dict) -> tuple[int, int, 
     return len(schedules), len(openings) - missed, missed
 
 
+@counts_ticks
 def tick(
     *,
     now: datetime | None = None,
@@ -181,6 +188,7 @@ def tick(
         if not claimed:
             break
         report.batches += 1
+        report.claimed += claimed
         report.opened += opened
         report.missed += missed
     if stop is not None and stop.is_set():
@@ -194,6 +202,8 @@ def tick(
     report.pause_prompts = conversations.prompt_long_pauses(now=now)
     report.exercise_reminders = counseling.remind_due_exercises(now=now)
     db.session.commit()
+    measured = measure_jobs.run(now=now, stop=stop)
+    report.measures_opened, report.measure_reminders = measured.opened, measured.reminded
     for _ in range(50):  # bounded: a huge backlog continues at the next tick
         delivery = push.deliver_due(now=now)
         report.pushed += delivery.delivered
@@ -201,5 +211,9 @@ def tick(
         report.push_failures += delivery.failed
         if not (delivery.delivered + delivery.retried + delivery.failed + delivery.skipped):
             break
-    report.purged = accounts.purge_expired_sessions(now=now) + idempotency.purge_expired(now=now)
+    report.purged = (
+        accounts.purge_expired_sessions(now=now)
+        + idempotency.purge_expired(now=now)
+        + activity.purge_old(now=now)
+    )
     return report

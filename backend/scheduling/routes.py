@@ -70,6 +70,7 @@ class Upcoming(MethodView):
     @with_couple_object("schedule_id", Schedule)
     @blp.arguments(UpcomingArgsSchema, location="query")
     @blp.response(200, OccurrenceSchema(many=True))
+    @blp.doc(operationId="list_upcoming_occurrences")
     def get(self, args: dict, schedule: Schedule) -> list[dict[str, Any]]:
         """The next occurrences, in UTC and local time (none while paused)."""
         return service.upcoming_occurrences(schedule=schedule, count=args["count"])

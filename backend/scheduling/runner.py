@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from backend.redaction import redacted_exc_info
 from backend.scheduling.jobs import tick
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,12 @@ def run_tick(app: Flask, stop: threading.Event) -> None:
                     report.expired,
                     report.reminded,
                 )
-        except Exception:
-            log.exception("tick failed; it will run again at the next interval")
+        except Exception as exc:
+            # Its type and traceback, not its message: a message may quote a stored value.
+            log.error(
+                "tick failed; it will run again at the next interval",
+                exc_info=redacted_exc_info(exc),
+            )
             db.session.rollback()
         finally:
             db.session.remove()
@@ -72,6 +77,23 @@ def start_scheduler(
         app.config["TRUSTLINE_SCHEDULER_INTERVAL_SECONDS"],
     )
     return scheduler, stop
+
+
+def serve_scheduler_metrics(app: Flask) -> None:
+    """Serve this process's metrics on TRUSTLINE_SCHEDULER_METRICS_PORT, where allowed.
+
+    A scheduler answers no HTTP otherwise, and its ticks are counted in its own memory, so
+    this is where Prometheus finds them: on loopback unless TRUSTLINE_METRICS is `on`.
+    """
+    port = app.config["TRUSTLINE_SCHEDULER_METRICS_PORT"]
+    mode = app.config["TRUSTLINE_METRICS"] or "local"
+    if port is None or mode == "off":
+        return
+    from prometheus_client import start_http_server
+
+    address = "0.0.0.0" if mode == "on" else "127.0.0.1"  # noqa: S104 - `on` asks for it
+    start_http_server(port, addr=address)
+    log.info("scheduler metrics on http://%s:%d/metrics", address, port)
 
 
 def run_forever(app: Flask) -> None:

@@ -20,6 +20,14 @@ def _valid_local_time(value: str) -> None:
 class ScheduleCreateSchema(ma.Schema):
     """A new schedule."""
 
+    EXAMPLE = {
+        "prompt_set": "weekly_trust_checkin",
+        "frequency": "weekly",
+        "weekdays": ["sun"],
+        "local_time": "19:00",
+        "window_hours": 24,
+    }
+
     prompt_set = ma.fields.String(required=True, validate=validate.Length(min=1, max=64))
     frequency = ma.fields.String(required=True, validate=validate.OneOf(FREQUENCIES))
     weekdays = ma.fields.List(
@@ -48,6 +56,8 @@ class ScheduleCreateSchema(ma.Schema):
 
 class ScheduleUpdateSchema(ScheduleCreateSchema):
     """Changes to a schedule (any field)."""
+
+    EXAMPLE = {"local_time": "21:30", "paused": False}
 
     prompt_set = ma.fields.String(validate=validate.Length(min=1, max=64))
     frequency = ma.fields.String(validate=validate.OneOf(FREQUENCIES))

@@ -61,7 +61,7 @@ def _check(values: dict[str, Any]) -> None:
     if reminder is not None and reminder >= values["window_hours"]:
         raise Invalid.field(
             "reminder_hours_before_close",
-            f"Must be less than window_hours ({values['window_hours']}).",
+            "Must be less than window_hours.",
         )
     checkins.find_prompt_set(values["prompt_set"])
 

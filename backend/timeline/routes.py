@@ -19,6 +19,7 @@ class Timeline(MethodView):
     @with_couple()
     @blp.arguments(TimelineQueryArgsSchema, location="query")
     @blp.response(200, TimelinePageSchema)
+    @blp.doc(operationId="list_couple_timeline")
     def get(self, args: dict, couple: Couple) -> Page:
         """The couple's timeline, newest first; page on with `cursor`."""
         return service.list_events(couple_id=couple.id, **args)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 from marshmallow import validate
-from webargs.fields import DelimitedList
 
-from backend.fields import UTCDateTime
+from backend.fields import RepeatedList, UTCDateTime
 from backend.pagination import PageArgsSchema
 from backend.timeline.models import KINDS
 
@@ -14,9 +13,13 @@ from backend.timeline.models import KINDS
 class TimelineQueryArgsSchema(PageArgsSchema):
     """`?kinds=&cursor=&limit=`."""
 
-    kinds = DelimitedList(
+    kinds = RepeatedList(
         ma.fields.String(validate=validate.OneOf(KINDS)),
-        metadata={"description": "Comma-separated kinds to include: " + ", ".join(KINDS) + "."},
+        metadata={
+            "description": "Only events of these kinds: repeat the parameter "
+            "(`kinds=paired&kinds=checkin_revealed`); one comma-separated value "
+            "(`kinds=paired,checkin_revealed`) is accepted too. Left out: every kind."
+        },
     )
 
 

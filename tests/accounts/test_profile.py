@@ -34,7 +34,7 @@ def test_patch_me_sets_timezone_and_display_name(alice):
 def test_invalid_timezone_is_named_and_nothing_changes(alice):
     response = alice.patch("/me", json={"timezone": "Mars/Olympus_Mons"})
     body = assert_problem(response, 422, "timezone")
-    assert "Mars/Olympus_Mons" in body["errors"]["timezone"][0]
+    assert "Mars" not in body["errors"]["timezone"][0]  # what was sent is never echoed
     assert alice.get("/me").get_json()["timezone"] == "UTC"
 
 

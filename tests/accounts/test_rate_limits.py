@@ -12,7 +12,7 @@ import time_machine
 
 from backend import clock
 from tests.conftest import build_app
-from tests.helpers import PASSWORD, assert_problem
+from tests.helpers import PASSWORD, ApiClient, assert_problem
 
 REDIS_URL = os.environ.get("TRUSTLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -87,6 +87,118 @@ def test_a_known_device_is_not_locked_out_by_someone_failing_on_purpose(api, ali
     assert owner.status_code == 200
 
 
+def strangers_fail_from(api, addr, times=30):
+    """Someone on the victim's network fails logins with made-up e-mails."""
+    for n in range(times):
+        response = login(api, "wrong password!", email=f"made-up-{n}@example.com", addr=addr)
+        assert response.status_code == 401
+    assert_problem(login(api, "wrong password!", email="more@example.com", addr=addr), 429)
+
+
+def lock_the_network(api, addr):
+    """Someone who knows Alice's e-mail fills its windows, then makes up e-mails for the rest."""
+    fail(api, 5, addr=addr)
+    strangers_fail_from(api, addr, times=25)
+
+
+def test_strangers_on_the_same_network_cannot_lock_out_a_known_device(api, alice):
+    lock_the_network(api, "10.0.0.9")
+    # without her device token, her own login is held back with everyone else's
+    assert_problem(login(api, PASSWORD, addr="10.0.0.9"), 429)
+    response = login(api, PASSWORD, addr="10.0.0.9", device_token=alice.tokens["device_token"])
+    assert response.status_code == 200
+    assert response.get_json()["device_token"]
+
+
+def test_a_known_device_gets_the_fresh_login_that_export_needs(api, alice):
+    lock_the_network(api, "10.0.0.9")
+    response = login(api, PASSWORD, addr="10.0.0.9", device_token=alice.tokens["device_token"])
+    alice.tokens = response.get_json()
+    export = alice.get("/me/export", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert export.status_code == 200
+    assert export.get_json()["account"]["email"] == "alice@example.com"
+
+
+def test_a_known_device_can_still_erase_the_account(api, alice):
+    lock_the_network(api, "10.0.0.9")
+    response = login(api, PASSWORD, addr="10.0.0.9", device_token=alice.tokens["device_token"])
+    alice.tokens = response.get_json()
+    erased = alice.delete(
+        "/me", json={"password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.9"}
+    )
+    assert erased.status_code == 204
+    assert alice.get("/me").status_code == 401
+
+
+def test_a_known_device_can_still_link_a_counselor(api, alice, bob, couple, counselor):
+    from tests.counseling.helpers import link_code
+
+    code = link_code(counselor)
+    lock_the_network(api, "10.0.0.9")
+    response = login(api, PASSWORD, addr="10.0.0.9", device_token=alice.tokens["device_token"])
+    alice.tokens = response.get_json()
+    proposed = alice.post(
+        "/couple/counselor-links",
+        json={"code": code},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert proposed.status_code == 201
+    consent = bob.post(f"/counselor-links/{proposed.get_json()['id']}/consent")
+    assert consent.status_code == 200
+
+
+def test_a_signed_in_owner_can_change_the_password_whatever_others_failed(api, alice):
+    lock_the_network(api, "10.0.0.9")
+    response = alice.post(
+        "/me/password",
+        json={"current_password": PASSWORD, "new_password": "a brand new password"},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
+    assert response.status_code == 204
+
+
+def test_guessing_with_a_device_token_is_still_limited(api, alice):
+    device_token = alice.tokens["device_token"]
+    fail(api, 5, device_token=device_token)
+    assert_problem(login(api, "wrong password!", device_token=device_token), 429)
+    # the device's own windows hold back its right password too, until they clear
+    assert_problem(login(api, PASSWORD, device_token=device_token), 429)
+    with time_machine.travel(clock.now() + timedelta(seconds=61), tick=False):
+        assert login(api, PASSWORD, device_token=device_token).status_code == 200
+
+
+def test_a_device_tokens_failures_count_toward_its_address(api, alice):
+    device_token = alice.tokens["device_token"]
+    fail(api, 5, device_token=device_token, addr="10.0.0.9")
+    strangers_fail_from(api, "10.0.0.9", times=25)
+
+
+def test_a_forged_device_token_gives_no_way_past_the_address_limit(api, alice):
+    strangers_fail_from(api, "10.0.0.9")
+    forged = alice.tokens["device_token"][:-4] + "AAAA"
+    assert_problem(login(api, PASSWORD, addr="10.0.0.9", device_token=forged), 429)
+
+
+def test_one_logins_wrong_current_passwords_do_not_hold_back_another(api, alice):
+    other = ApiClient(api.client, login(api, PASSWORD, addr="10.1.1.1").get_json())
+    for _ in range(5):
+        wrong = {"current_password": "nope nope!", "new_password": "x" * 12}
+        assert_problem(alice.post("/me/password", json=wrong), 422, "current_password")
+    right = {"current_password": PASSWORD, "new_password": "y" * 12}
+    assert_problem(alice.post("/me/password", json=right), 429)
+    # whoever holds that session can't keep the owner's other login from the change
+    assert other.post("/me/password", json=right).status_code == 204
+
+
+def test_wrong_passwords_on_a_held_phone_do_not_hold_back_erasure_from_another(api, alice):
+    other = ApiClient(api.client, login(api, PASSWORD, addr="10.1.1.1").get_json())
+    for _ in range(5):
+        assert_problem(alice.delete("/me", json={"password": "nope nope!"}), 422, "password")
+    assert_problem(alice.delete("/me", json={"password": PASSWORD}), 429)
+    # the session that failed is slowed down; the owner's other login erases at once
+    assert other.delete("/me", json={"password": PASSWORD}).status_code == 204
+
+
 def test_a_device_token_of_another_account_gives_no_allowance(api, alice, bob):
     fail(api, 5)
     response = login(api, PASSWORD, device_token=bob.tokens["device_token"])
@@ -153,17 +265,34 @@ def test_counters_live_in_redis_and_are_shared_between_processes(migrated_app, r
     assert keys, "the counters are stored in Redis"
 
 
+def register(api, email, addr="10.7.7.7"):
+    body = {"email": email, "password": PASSWORD, "display_name": "X"}
+    return api.client.post("/api/v1/auth/register", json=body, environ_base={"REMOTE_ADDR": addr})
+
+
 def test_probing_for_taken_emails_is_limited_per_address(api, alice):
-    body = {"email": "alice@example.com", "password": PASSWORD, "display_name": "X"}
     for _ in range(20):
-        response = api.client.post(
-            "/api/v1/auth/register", json=body, environ_base={"REMOTE_ADDR": "10.7.7.7"}
-        )
-        assert response.status_code == 409
-    limited = api.client.post(
-        "/api/v1/auth/register", json=body, environ_base={"REMOTE_ADDR": "10.7.7.7"}
-    )
-    assert_problem(limited, 429)
+        assert register(api, "alice@example.com").status_code == 409
+    assert_problem(register(api, "alice@example.com"), 429)
+    assert_problem(register(api, "ALICE@example.com "), 429)
+
+
+def test_taken_emails_from_an_address_do_not_stop_it_registering_new_ones(api, alice):
+    for _ in range(20):
+        assert register(api, "alice@example.com").status_code == 409
+    assert_problem(register(api, "alice@example.com"), 429)
+    # someone else at the same address, with an e-mail of their own
+    response = register(api, "dana@example.com")
+    assert response.status_code == 201
+    assert response.get_json()["user"]["email"] == "dana@example.com"
+
+
+def test_registering_new_emails_is_not_counted(api, alice):
+    for n in range(22):
+        assert register(api, f"new{n}@example.com").status_code == 201
+    # the address has learned nothing yet, so a taken e-mail is a plain 409
+    body = assert_problem(register(api, "alice@example.com"), 409, "email")
+    assert "already exists" in body["detail"]
 
 
 def test_an_unreachable_counter_store_refuses_logins_cleanly(migrated_app):
@@ -176,6 +305,20 @@ def test_an_unreachable_counter_store_refuses_logins_cleanly(migrated_app):
         "/api/v1/auth/login", json={"email": "a@example.com", "password": "whatever!!"}
     )
     assert_problem(response, 503)
+    assert response.headers["Retry-After"] == "60"  # as the spec documents for a 503
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["ratelimit_store"] == "unreachable"
+
+
+def test_an_unreachable_counter_store_still_lets_a_new_email_register(migrated_app):
+    app = build_app(
+        migrated_app.config["SQLALCHEMY_DATABASE_URI"],
+        TRUSTLINE_RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
+    )
+    client = app.test_client()
+    email = f"{uuid.uuid4().hex}@example.com"
+    body = {"email": email, "password": PASSWORD, "display_name": "New"}
+    assert client.post("/api/v1/auth/register", json=body).status_code == 201
+    # a taken e-mail needs the counter, so it is refused cleanly rather than answered
+    assert_problem(client.post("/api/v1/auth/register", json=body), 503)

@@ -133,6 +133,29 @@ def test_the_version_in_force_stays_until_both_consent_to_the_amendment(alice, b
     assert [v["status"] for v in body["versions"]] == ["superseded", "active"]
 
 
+def test_the_etag_field_equals_the_etag_header_on_every_answer(alice, bob, couple):
+    created = draft(alice)
+    agreement_id = created.get_json()["id"]
+    answers = [created, alice.get(f"/agreements/{agreement_id}")]
+    answers.append(amend(bob, agreement_id, answers[-1].get_json()["etag"]))
+    answers.append(alice.post(f"/agreements/{agreement_id}/consent", json={"version": 2}))
+    answers.append(bob.post(f"/agreements/{agreement_id}/withdraw", json={}))
+    for response in answers:
+        assert response.status_code in (200, 201), response.get_json()
+        assert response.get_json()["etag"] == response.headers["ETag"]
+    assert len({response.headers["ETag"] for response in answers}) == len(answers) - 1
+    listed = alice.get("/couple/agreements").get_json()["items"]
+    assert [a["etag"] for a in listed] == [answers[-1].headers["ETag"]]
+
+
+def test_the_body_etag_works_as_if_match_and_goes_stale_like_the_header(alice, bob, couple):
+    agreement = draft(alice).get_json()
+    amended = amend(bob, agreement["id"], agreement["etag"])
+    assert amended.status_code == 201
+    assert_problem(amend(alice, agreement["id"], agreement["etag"]), 412)
+    assert amend(alice, agreement["id"], amended.get_json()["etag"]).status_code == 201
+
+
 def test_two_partners_amending_from_the_same_etag_one_gets_412(alice, bob, couple):
     response = draft(alice)
     agreement, etag = response.get_json(), response.headers["ETag"]
@@ -216,7 +239,15 @@ def test_list_is_newest_first(alice, couple):
 
 def test_suggestions_are_mutual_commitments_with_guidance(alice, counselor):
     body = counselor.get("/agreement-suggestions").get_json()
-    assert body["about"] and set(body["guidance"]) == {"mutual", "one_sided", "withdrawal"}
+    assert body["about"] and set(body["guidance"]) == {
+        "mutual",
+        "one_sided",
+        "withdrawal",
+        "offered_not_demanded",
+        "walls_and_windows",
+        "end_date",
+    }
+    assert "Shirley Glass" in body["guidance"]["walls_and_windows"]
     assert len(body["suggestions"]) >= 20
     assert sum(s["applies_to"] == "both" for s in body["suggestions"]) >= 0.8 * len(
         body["suggestions"]

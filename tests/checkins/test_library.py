@@ -66,14 +66,16 @@ def test_loading_again_changes_nothing(app):
 
 @pytest.fixture
 def edited_library(app, tmp_path) -> Path:
-    """A copy of the content with one prompt reworded and one removed; restored afterwards."""
+    """A copy of the content with one prompt reworded and one removed (from the library and
+    its set); restored afterwards."""
     data = yaml.safe_load(CONTENT_FILE.read_text())
     pulse = next(s for s in data["prompt_sets"] if s["key"] == "daily_pulse")
     first = next(p for p in data["prompts"] if p["key"] == pulse["prompts"][0])
     first["text"] = "Reworded: " + first["text"]
-    used = {k for s in data["prompt_sets"] for k in s["prompts"]}
-    unused = next(p for p in data["prompts"] if p["key"] not in used)
-    data["prompts"].remove(unused)
+    removed = next(p for p in data["prompts"] if p["key"] == "response_choice")
+    data["prompts"].remove(removed)
+    for prompt_set in data["prompt_sets"]:
+        prompt_set["prompts"] = [k for k in prompt_set["prompts"] if k != removed["key"]]
     path = tmp_path / "checkins.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     yield path

@@ -83,7 +83,7 @@ def test_only_the_partner_a_step_asks_for_may_write(alice, bob, couple):
 
 
 def test_moving_on_needs_every_entry_and_both_partners(alice, bob, couple):
-    conversation = start(alice, "processing_a_trigger", "hurt_partner", alice)
+    conversation = start(alice, "processing_a_trigger", "triggered_partner", alice)
     cid = conversation["id"]
     assert_problem(bob.post(f"/conversations/{cid}/ready"), 409)
     alice.post(f"/conversations/{cid}/entries", json={"text": "When you were late..."})
@@ -92,7 +92,7 @@ def test_moving_on_needs_every_entry_and_both_partners(alice, bob, couple):
     assert [p["id"] for p in first["current_step"]["ready"]] == [alice.user["id"]]
     second = bob.post(f"/conversations/{cid}/ready").get_json()
     assert second["current_step"]["index"] == 1
-    assert second["current_step"]["writers"] == "involved_partner"
+    assert second["current_step"]["writers"] == "supporting_partner"
     kinds = [e["kind"] for e in alice.get("/couple/timeline").get_json()["items"]]
     assert kinds[0] == "conversation_step_completed"
 
@@ -122,6 +122,52 @@ def test_every_template_can_be_walked_to_the_end(alice, bob, couple):
     )
     assert completed == len(templates())
     assert told(alice, "conversation_completed") == len(templates())
+
+
+def test_the_trigger_roles_are_named_for_what_they_are_and_the_old_keys_still_work(
+    alice, bob, couple
+):
+    template = templates()["processing_a_trigger"]
+    assert template["roles"] == ["triggered_partner", "supporting_partner"]
+    assert "hurt_partner" not in str(template["steps"])
+    for role, holder in (("triggered_partner", alice), ("hurt_partner", alice)):
+        conversation = start(alice, "processing_a_trigger", role, holder)
+        roles = {r["role"]: r["user"]["id"] for r in conversation["roles"]}
+        assert roles == {
+            "triggered_partner": alice.user["id"],
+            "supporting_partner": bob.user["id"],
+        }
+    # the former key of the other role, too
+    conversation = start(alice, "processing_a_trigger", "involved_partner", bob)
+    roles = {r["role"]: r["user"]["id"] for r in conversation["roles"]}
+    assert roles == {"triggered_partner": alice.user["id"], "supporting_partner": bob.user["id"]}
+    listed = {t["key"]: t for t in alice.get("/conversation-templates").get_json()}
+    assert set(listed["processing_a_trigger"]["role_titles"]) == set(template["roles"])
+
+
+def test_naming_one_role_twice_through_its_old_key_is_refused(alice, bob, couple):
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Conversation))
+    body = {
+        "template": "processing_a_trigger",
+        "roles": {"hurt_partner": alice.user["id"], "triggered_partner": bob.user["id"]},
+    }
+    assert_problem(alice.post("/couple/conversations", json=body), 422, "roles")
+    # an old key only works for the template it belonged to
+    body = {"template": "looking_back_at_an_incident", "roles": {"hurt_partner": alice.user["id"]}}
+    assert_problem(alice.post("/couple/conversations", json=body), 422, "roles")
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Conversation)) == before
+
+
+def test_the_triggers_plan_swaps_who_is_planned_for(alice, bob, couple):
+    partners = {alice.user["id"]: alice, bob.user["id"]: bob}
+    conversation = start(alice, "triggers_plan", "triggered_partner", alice)
+    steps = templates()["triggers_plan"]["steps"]
+    planned_for = []
+    for step in steps[:-1]:
+        if step["writers"] == "triggered_partner":
+            planned_for.append(conversation["current_step"]["expected_writers"][0]["id"])
+        conversation = step_through(conversation, partners)
+    assert planned_for[0] == alice.user["id"] and planned_for[-1] == bob.user["id"]
 
 
 def test_speaker_and_listener_swap_where_the_template_says(alice, bob, couple):

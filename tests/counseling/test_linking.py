@@ -109,3 +109,39 @@ def test_another_couples_partner_cannot_touch_a_link(alice, bob, couple, counsel
     proposed = propose(alice, counselor)
     assert_problem(carol.post(f"/counselor-links/{proposed['id']}/consent"), 404)
     assert_problem(carol.delete(f"/counselor-links/{proposed['id']}"), 404)
+
+
+def notes_of(user, kind) -> list[Notification]:
+    return db.session.scalars(
+        sa.select(Notification).where(
+            Notification.user_id == user.user["id"], Notification.kind == kind
+        )
+    ).all()
+
+
+def test_a_revoked_counselor_is_not_told_which_partner_revoked(alice, bob, couple, counselor):
+    for revoker in (alice, bob):
+        linked = link(alice, bob, counselor)
+        assert revoker.delete(f"/counselor-links/{linked['id']}").status_code == 204
+    told_counselor = notes_of(counselor, "counselor_link_ended")
+    assert len(told_counselor) == 2
+    for note in told_counselor:
+        for name in ("Alice", "Bob"):
+            assert name not in note.title and name not in note.body
+    # The partners are told who: between two people the name hides nothing.
+    assert "Bob ended the link" in notes_of(alice, "counselor_link_ended")[-1].body
+    # Linked again later, the counselor reads the couple's timeline: it names no one either.
+    link(alice, bob, counselor)
+    detail = counselor.get(f"/counselor/couples/{couple['id']}").get_json()
+    ended = [e for e in detail["timeline"] if e["kind"] == "counselor_link_ended"]
+    assert len(ended) == 2
+    for event in ended:
+        assert event["actor_id"] is None
+        assert "Alice" not in event["summary"] and "Bob" not in event["summary"]
+
+
+def test_a_counselor_who_ends_the_link_is_named_and_not_told(alice, bob, couple, counselor):
+    linked = link(alice, bob, counselor)
+    assert counselor.delete(f"/counselor-links/{linked['id']}").status_code == 204
+    assert notes_of(counselor, "counselor_link_ended") == []
+    assert "Counselor Dr Kim ended the link." in notes_of(alice, "counselor_link_ended")[0].body

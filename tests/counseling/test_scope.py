@@ -94,8 +94,9 @@ def test_trends_for_a_counselor_hold_only_shared_revealed_ratings(
 
 
 def test_a_partner_cannot_use_counselor_views(alice, couple):
-    assert alice.get("/counselor/couples").get_json() == []
+    assert_problem(alice.get("/counselor/couples"), 404)
     assert_problem(alice.get(f"/counselor/couples/{couple['id']}"), 404)
+    assert_problem(alice.post("/counselor/link-codes"), 404)
 
 
 def test_with_progress_scope_there_are_no_ratings(alice, bob, couple, counselor, content):

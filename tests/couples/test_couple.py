@@ -46,7 +46,7 @@ def test_invalid_timezone_is_422_and_nothing_changes(alice, couple):
     body = assert_problem(
         alice.patch("/couple", json={"timezone": "Europe/Atlantis"}), 422, "timezone"
     )
-    assert "Europe/Atlantis" in body["errors"]["timezone"][0]
+    assert "Atlantis" not in body["errors"]["timezone"][0]  # what was sent is never echoed
     assert alice.get("/couple").get_json()["timezone"] == "UTC"
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import sqlalchemy as sa
 
 from backend.couples import service
+from backend.couples.models import CoupleMember
 from backend.extensions import db
 from backend.notifications.models import Notification
 from tests.helpers import assert_problem, pair
@@ -107,3 +109,109 @@ def test_stepping_back_needs_no_body(app, alice, bob, couple):
     ).get_json()
     assert bob.post(f"/conversations/{conversation['id']}/pause").status_code == 200
     assert bob.post("/couple/leave").status_code == 200
+
+
+NEW_LIFE = "Robin Elsewhere"
+
+
+def shared_history(alice, bob, counselor) -> dict[str, str]:
+    """A check-in, an agreement, a conversation and a counselor link, each showing Bob's name."""
+    from tests.counseling.helpers import propose
+    from tests.helpers import answers_for
+
+    checkin = alice.post("/couple/checkins", json={"prompt_set": "after_a_trigger"}).get_json()
+    bob.put(
+        f"/checkins/{checkin['id']}/answers",
+        json={"answers": answers_for(checkin), "submit": True},
+    )
+    agreement = bob.post(
+        "/couple/agreements",
+        json={
+            "title": "T",
+            "items": [{"category": "plans", "text": "Plans.", "applies_to": "both"}],
+        },
+    ).get_json()
+    conversation = bob.post(
+        "/couple/conversations",
+        json={"template": "processing_a_trigger", "roles": {"hurt_partner": bob.user["id"]}},
+    ).get_json()
+    propose(bob, counselor)
+    return {"checkin": checkin["id"], "agreement": agreement["id"], "talk": conversation["id"]}
+
+
+def bob_as_alice_sees_him(alice, bob_id: str, ids: dict[str, str]) -> tuple[set[str], str]:
+    """Every name Alice's views give Bob, and all those views as one text."""
+    views = {
+        "couple": alice.get("/couple"),
+        "checkin": alice.get(f"/checkins/{ids['checkin']}"),
+        "agreement": alice.get(f"/agreements/{ids['agreement']}"),
+        "talk": alice.get(f"/conversations/{ids['talk']}"),
+        "links": alice.get("/couple/counselor-links"),
+        "export": alice.get("/me/export"),
+    }
+    for response in views.values():
+        assert response.status_code == 200, response.get_data(as_text=True)
+    names: set[str] = set()
+
+    def collect(value) -> None:
+        if isinstance(value, dict):
+            if value.get("id") == bob_id and "display_name" in value:
+                names.add(value["display_name"])
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for response in views.values():
+        collect(response.get_json())
+    text = "\n".join(r.get_data(as_text=True) for r in views.values())
+    # Random ids could spell a short name by chance: look at the words, not at the ids.
+    return names, re.sub(r'"[A-Za-z0-9_-]{22}"', '""', text)
+
+
+def test_after_leaving_the_former_partner_sees_the_name_the_leaver_had(
+    alice, bob, couple, counselor, carol
+):
+    ids = shared_history(alice, bob, counselor)
+    assert bob.post("/couple/leave", json={}).status_code == 200
+    assert bob.patch("/me", json={"display_name": NEW_LIFE}).status_code == 200
+    assert alice.patch("/me", json={"display_name": "Alex"}).status_code == 200
+
+    names, text = bob_as_alice_sees_him(alice, bob.user["id"], ids)
+    assert names == {"Bob"}
+    assert NEW_LIFE not in text
+    # Neither sees the other's life after the couple: Bob sees Alice as she was, too.
+    members = {m["id"]: m["display_name"] for m in bob.get("/couple").get_json()["members"]}
+    assert members[alice.user["id"]] == "Alice"
+    assert "Alex" not in bob.get(f"/checkins/{ids['checkin']}").get_data(as_text=True)
+    # Someone else's partner still finds nothing of theirs.
+    assert_problem(carol.get(f"/checkins/{ids['checkin']}"), 404)
+
+
+def test_after_leaving_and_erasure_the_former_partner_sees_a_neutral_label(
+    alice, bob, couple, counselor
+):
+    from tests.helpers import PASSWORD
+
+    ids = shared_history(alice, bob, counselor)
+    bob.post("/couple/leave", json={})
+    bob.patch("/me", json={"display_name": NEW_LIFE})
+    assert bob.delete("/me", json={"password": PASSWORD}).status_code == 204
+
+    names, text = bob_as_alice_sees_him(alice, bob.user["id"], ids)
+    assert names == {"Former partner"}
+    assert "Bob" not in text and NEW_LIFE not in text
+    # Erasure cleared the name kept for Alice's view, too.
+    kept = db.session.scalars(
+        sa.select(CoupleMember.display_name_at_end).where(CoupleMember.user_id == bob.user["id"])
+    ).all()
+    assert kept == ["Former partner"]
+    members = {m["id"]: m["display_name"] for m in alice.get("/couple").get_json()["members"]}
+    assert members == {alice.user["id"]: "Alice", bob.user["id"]: "Former partner"}
+
+
+def test_a_couple_that_is_still_together_shows_each_partners_name_as_it_is(alice, bob, couple):
+    bob.patch("/me", json={"display_name": "Rob"})
+    members = {m["id"]: m["display_name"] for m in alice.get("/couple").get_json()["members"]}
+    assert members == {alice.user["id"]: "Alice", bob.user["id"]: "Rob"}

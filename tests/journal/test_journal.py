@@ -39,7 +39,10 @@ def test_never_seen_by_the_partner_a_counselor_or_on_the_timeline(alice, bob, co
         assert_problem(other.get(f"/me/journal/{entry['id']}"), 404)
         assert_problem(other.patch(f"/me/journal/{entry['id']}", json={"text": "x"}), 404)
         assert_problem(other.delete(f"/me/journal/{entry['id']}"), 404)
-        assert other.get("/me/journal").get_json()["items"] == []
+    assert bob.get("/me/journal").get_json()["items"] == []
+    # The journal is a partner's: there is none for a counselor's account.
+    assert_problem(counselor.get("/me/journal"), 404)
+    assert_problem(counselor.post("/me/journal", json={"text": "x"}), 404)
     seen = [
         bob.get("/couple/timeline"),
         bob.get("/me/notifications"),

@@ -1,11 +1,7 @@
-"""The in-app feed and push devices."""
+"""The in-app feed (devices are in test_devices.py)."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from backend.extensions import db
-from backend.notifications.models import Device
 from tests.helpers import assert_problem
 
 
@@ -42,45 +38,3 @@ def test_marking_needs_ids_or_all(alice):
     assert_problem(alice.post("/me/notifications/read", json={}), 422, "ids")
     assert_problem(alice.post("/me/notifications/read", json={"ids": "x"}), 422, "ids")
     assert_problem(alice.get("/me/notifications?unread=maybe"), 422, "unread")
-
-
-def test_devices_register_once_and_the_token_is_not_echoed(alice):
-    body = {"platform": "ios", "token": "apns-token-0123456789"}
-    first = alice.post("/me/devices", json=body)
-    again = alice.post("/me/devices", json=body)
-    assert first.status_code == again.status_code == 201
-    assert first.get_json()["id"] == again.get_json()["id"]
-    assert "apns-token" not in first.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(Device)) == 1
-
-
-def test_bad_devices_are_named(alice):
-    assert_problem(
-        alice.post("/me/devices", json={"platform": "pager", "token": "x" * 10}), 422, "platform"
-    )
-    assert_problem(
-        alice.post("/me/devices", json={"platform": "ios", "token": "short"}), 422, "token"
-    )
-
-
-def test_only_the_owner_removes_a_device(alice, bob):
-    device = alice.post("/me/devices", json={"platform": "android", "token": "fcm-token-123456"})
-    device_id = device.get_json()["id"]
-    assert_problem(bob.delete(f"/me/devices/{device_id}"), 404)
-    assert alice.delete(f"/me/devices/{device_id}").status_code == 204
-    assert_problem(alice.delete(f"/me/devices/{device_id}"), 404)
-
-
-def test_logging_out_stops_pushes_to_that_phone(api, alice):
-    from tests.helpers import PASSWORD
-
-    alice.post("/me/devices", json={"platform": "ios", "token": "phone-token-on-logout"})
-    other_login = api.post("/auth/login", json={"email": "alice@example.com", "password": PASSWORD})
-    api.post(
-        "/me/devices",
-        json={"platform": "web", "token": "browser-token-stays"},
-        headers={"Authorization": f"Bearer {other_login.get_json()['access_token']}"},
-    )
-    alice.post("/auth/logout")
-    tokens = db.session.scalars(sa.select(Device.token)).all()
-    assert tokens == ["browser-token-stays"]

@@ -89,6 +89,28 @@ def test_filter_by_kinds(alice, bob, couple):
     assert len(both) == 4
 
 
+def test_every_value_of_a_repeated_kinds_parameter_filters(alice, bob, couple):
+    add_events(couple["id"], 3)
+    both = alice.get("/couple/timeline?kinds=paired&kinds=couple_updated").get_json()["items"]
+    assert sorted(e["kind"] for e in both) == ["couple_updated"] * 3 + ["paired"]
+    only_updates = alice.get("/couple/timeline?kinds=couple_updated").get_json()["items"]
+    assert len(only_updates) == 3
+
+
+def test_repeated_and_comma_separated_kinds_mix(alice, bob, couple):
+    add_events(couple["id"], 2)
+    mixed = "/couple/timeline?kinds=checkin_opened&kinds=paired,couple_updated"
+    assert len(alice.get(mixed).get_json()["items"]) == 3
+    everything = alice.get("/couple/timeline?kinds=").get_json()["items"]
+    assert len(everything) == 3
+
+
+def test_an_unknown_kind_among_repeated_ones_is_named(alice, couple):
+    response = alice.get("/couple/timeline?kinds=paired&kinds=secrets")
+    assert_problem(response, 422, "kinds.1")
+    assert "secrets" not in response.get_data(as_text=True)
+
+
 def test_unknown_kind_limit_and_cursor_are_named(alice, couple):
     assert_problem(alice.get("/couple/timeline?kinds=paired,secrets"), 422, "kinds.1")
     assert_problem(alice.get("/couple/timeline?limit=0"), 422, "limit")

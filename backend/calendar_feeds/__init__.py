@@ -1,0 +1,1 @@
+"""Calendar feeds: private iCalendar URLs of a partner's upcoming check-ins and due dates."""

@@ -1,0 +1,1 @@
+"""Measures: questionnaires for measurement-based care, each partner's own."""

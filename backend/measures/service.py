@@ -1,0 +1,864 @@
+"""Measures: the library, counselors' own questionnaires, answering and scoring, assignments,
+and each partner's choice of who sees their scores.
+
+A response is its author's alone. It never reaches the other partner (no timeline event, no
+notification, nothing in their export), not even the fact that it exists. A linked counselor
+sees scores and bands, never answers, and only while the author shares with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from backend import clock
+from backend.accounts import activity
+from backend.accounts.models import User
+from backend.counseling.models import CounselorLink
+from backend.couples import service as couples
+from backend.couples.access import active_couple_of, require_active
+from backend.couples.models import Couple
+from backend.database import lock_rows
+from backend.errors import Conflict, Invalid, NotFound
+from backend.extensions import db
+from backend.fields import text_problem
+from backend.ids import new_id
+from backend.measures import library
+from backend.measures.models import (
+    AssignedPartner,
+    Measure,
+    MeasureAssignment,
+    MeasureResponse,
+    MeasureSharing,
+    MeasureVersion,
+)
+from backend.notifications import service as notifications
+from backend.pagination import Page, keyset_page
+from backend.scheduling.rules import WEEKDAYS, Rule, next_occurrence, parse_local_time
+
+NO_MEASURE = "There is no questionnaire with this key that you can see."
+NO_RESPONSE = "There is no questionnaire response with this id that you can see."
+NO_ASSIGNMENT = "There is no assignment with this id that you can see."
+# How long an assigned occurrence stays open, by frequency: shorter than the gap to the next.
+WINDOW_HOURS = {"once": 7 * 24, "weekly": 3 * 24, "biweekly": 7 * 24, "every_4_weeks": 7 * 24}
+PERIOD_WEEKS = {"weekly": 1, "biweekly": 2, "every_4_weeks": 4}
+# One reminder, this long before an assigned occurrence closes.
+REMINDER_BEFORE_CLOSE = timedelta(hours=24)
+
+
+def _name(user_id: str | None) -> str:
+    user = db.session.get(User, user_id) if user_id else None
+    return user.display_name if user else "Former counselor"
+
+
+def _names(user_ids: Iterable[str | None]) -> dict[str, str]:
+    """Display names of these users in one query (a list's names, whatever its length)."""
+    wanted = {user_id for user_id in user_ids if user_id}
+    if not wanted:
+        return {}
+    rows = db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}
+
+
+# --- the library, and who sees which measure ------------------------------------------------
+
+
+def _linked_counselor_ids(user: User) -> list[str]:
+    """The counselors actively linked to the partner's active couple."""
+    couple = active_couple_of(user.id)
+    if couple is None:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(CounselorLink.counselor_id).where(
+                CounselorLink.couple_id == couple.id, CounselorLink.status == "active"
+            )
+        )
+    )
+
+
+def _visible(user: User) -> sa.ColumnElement[bool]:
+    """Published measures the user may open: the library, and counselors' own published ones
+    (a counselor's: theirs; a partner's: those of their couple's linked counselors)."""
+    authors = [user.id] if user.role == "counselor" else _linked_counselor_ids(user)
+    return sa.and_(
+        Measure.status == "published",
+        sa.or_(Measure.origin == "library", Measure.author_id.in_(authors)),
+    )
+
+
+def list_measures(*, user: User) -> list[Measure]:
+    """The measures the user may open, the library first."""
+    return list(
+        db.session.scalars(
+            sa.select(Measure)
+            .where(_visible(user))
+            .order_by(Measure.origin.desc(), Measure.created_at, Measure.key)
+            # Each is shown in its current version: all versions in one query, not one each.
+            .options(selectinload(Measure.versions))
+        )
+    )
+
+
+def find_measure(*, user: User, key: str, field: str | None = None) -> Measure:
+    """A measure the user may open, by key: 404 (or 422 naming `field`, for a body's key)."""
+    measure = db.session.scalar(sa.select(Measure).where(Measure.key == key, _visible(user)))
+    if measure is None:
+        if field:
+            raise Invalid.field(field, "There is no questionnaire with this key you can use.")
+        raise NotFound(NO_MEASURE)
+    return measure
+
+
+def measure_view(version: MeasureVersion) -> dict[str, Any]:
+    """A measure as its version asks it: items, scoring, risk items and source."""
+    measure = version.measure
+    scoring = version.scoring
+    items = [
+        {**i, "risk": {"at_least": i["risk"].get("at_least"), "one_of": i["risk"].get("one_of")}}
+        if i.get("risk")
+        else i
+        for i in version.items
+    ]
+    return {
+        "id": measure.id,
+        "key": measure.key,
+        "version": version.version,
+        "current_version": measure.current_version,
+        "title": version.title,
+        "description": version.description,
+        "instructions": version.instructions,
+        "kind": measure.kind,
+        "validated": measure.kind == "validated",
+        "status": measure.status,
+        "items": items,
+        "risk_items": [i["key"] for i in items if i.get("risk")],
+        "scoring": (
+            {
+                **scoring,
+                "min_score": sum(version.item(k)["min"] for k in scoring["items"]),
+                "max_score": sum(version.item(k)["max"] for k in scoring["items"]),
+            }
+            if scoring
+            else None
+        ),
+        "source": version.source,
+        "author": (
+            {"id": measure.author_id, "display_name": _name(measure.author_id)}
+            if measure.origin == "counselor"
+            else None
+        ),
+        "published_at": measure.published_at,
+    }
+
+
+# --- counselors' own questionnaires ---------------------------------------------------------
+
+
+def _definition_or_422(definition: dict[str, Any]) -> dict[str, Any]:
+    """The version content of a counselor's definition; 422 naming every field at fault."""
+    items = definition.get("items") or []
+    # An item left without a key gets q1, q2... by its place.
+    definition = {
+        **definition,
+        "items": [{"key": f"q{n + 1}", **item} for n, item in enumerate(items)],
+    }
+    problems = library.definition_problems(definition)
+    if problems:
+        raise Invalid("Some parts of the questionnaire need changing.", errors=problems)
+    return library.version_content({**definition, "source": None})
+
+
+def create_measure(*, counselor: User, definition: dict[str, Any]) -> Measure:
+    """A counselor writes a questionnaire: a draft until they publish it."""
+    content = _definition_or_422(definition)
+    measure_id = new_id()
+    # The key is the id: opaque, so a key can't be guessed to find someone's questionnaire.
+    measure = Measure(
+        id=measure_id,
+        key=measure_id,
+        origin="counselor",
+        kind="counselor",
+        status="draft",
+        author_id=counselor.id,
+        current_version=1,
+    )
+    measure.versions.append(
+        MeasureVersion(version=1, content_hash=library.content_hash(content), **content)
+    )
+    db.session.add(measure)
+    db.session.commit()
+    return measure
+
+
+def own_measures(*, counselor: User) -> list[Measure]:
+    """The counselor's questionnaires, drafts included, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Measure)
+            .where(Measure.author_id == counselor.id, Measure.origin == "counselor")
+            .order_by(Measure.created_at.desc(), Measure.id)
+            .options(selectinload(Measure.versions))
+        )
+    )
+
+
+def own_measure(measure_id: str, counselor: User) -> Measure:
+    """A questionnaire the counselor wrote; 404 otherwise."""
+    measure = db.session.get(Measure, measure_id)
+    if measure is None or measure.origin != "counselor" or measure.author_id != counselor.id:
+        raise NotFound(NO_MEASURE)
+    return measure
+
+
+def update_draft(*, measure: Measure, changes: dict[str, Any]) -> Measure:
+    """Edit a draft in place; a published questionnaire is frozen (409)."""
+    if measure.status != "draft":
+        raise Conflict("A published questionnaire is frozen, so its scores stay comparable.")
+    version = measure.current()
+    current = {
+        "title": version.title,
+        "description": version.description,
+        "instructions": version.instructions,
+        "items": version.items,
+        "scoring": version.scoring,
+    }
+    content = _definition_or_422({**current, **changes})
+    for name, value in content.items():
+        setattr(version, name, value)
+    version.content_hash = library.content_hash(content)
+    db.session.commit()
+    return measure
+
+
+def publish(*, measure: Measure) -> Measure:
+    """Publish a draft: from now on it is frozen, and can be assigned."""
+    if measure.status != "draft":
+        raise Conflict("This questionnaire is already published.")
+    measure.status = "published"
+    measure.published_at = clock.now()
+    db.session.commit()
+    return measure
+
+
+# --- responses: answering, scoring, the crisis path -----------------------------------------
+
+
+def start_response(*, user: User, measure_key: str) -> MeasureResponse:
+    """A partner takes a measure on their own; it stays open until they submit it."""
+    measure = find_measure(user=user, key=measure_key, field="measure")
+    response = MeasureResponse(
+        user_id=user.id,
+        measure_id=measure.id,
+        measure_version_id=measure.current().id,
+        source="self",
+        status="open",
+    )
+    db.session.add(response)
+    db.session.commit()
+    return response
+
+
+def response_of(response_id: str, user: User) -> MeasureResponse:
+    """The caller's own response; 404 for anyone else (their partner and counselors too)."""
+    response = db.session.get(MeasureResponse, response_id)
+    if response is None or response.user_id != user.id:
+        raise NotFound(NO_RESPONSE)
+    return response
+
+
+def list_responses(
+    *, user: User, limit: int, cursor: str | None, status: str | None = None
+) -> Page[MeasureResponse]:
+    """A page of the caller's responses, newest first."""
+    statement = sa.select(MeasureResponse).where(MeasureResponse.user_id == user.id)
+    if status:
+        statement = statement.where(MeasureResponse.status == status)
+    return keyset_page(
+        statement,
+        moment_column=MeasureResponse.opened_at,
+        id_column=MeasureResponse.id,
+        limit=limit,
+        cursor=cursor,
+        session=db.session,
+    )
+
+
+def value_problem(item: dict[str, Any], value: Any) -> str | None:
+    """Why `value` does not answer `item`, without quoting it; None if it does."""
+    kind = item["kind"]
+    if kind == "scale":
+        if isinstance(value, bool) or not isinstance(value, int):
+            return "Answer with a whole number on the scale."
+        if not item["min"] <= value <= item["max"]:
+            return f"Answer with a number from {item['min']} to {item['max']}."
+        return None
+    if kind == "single_choice":
+        if value not in {o["value"] for o in item["options"]}:
+            return "Answer with one of the option values."
+        return None
+    if not isinstance(value, str):
+        return "Answer with text."
+    if len(value) > item["max_length"]:
+        return f"At most {item['max_length']} characters."
+    return text_problem(value)
+
+
+def _risk_marked(item: dict[str, Any], value: Any) -> bool:
+    risk = item.get("risk") or {}
+    if "at_least" in risk:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= risk["at_least"]
+    if "one_of" in risk:
+        return value in risk["one_of"]
+    return False
+
+
+def risk_items_marked(response: MeasureResponse) -> list[str]:
+    """The keys of the risk items the response's saved answers mark."""
+    version = response.version
+    return [
+        key
+        for key, value in response.answers.items()
+        if (item := version.item(key)) is not None and _risk_marked(item, value)
+    ]
+
+
+def safety_messages(response: MeasureResponse) -> list[str]:
+    """The content's messages for the risk items the author's saved answers mark (for
+    `safety.notice_for(flagged=...)`): the library's own for its measures, a general one for
+    a counselor's."""
+    if not risk_items_marked(response):
+        return []
+    origin = response.version.measure.origin
+    return [library.message("risk_message" if origin == "library" else "author_risk_message")]
+
+
+def written_texts(response: MeasureResponse) -> list[str]:
+    """What the author wrote in short-text items (the safety notice reads it for fear)."""
+    return [v for v in response.answers.values() if isinstance(v, str)]
+
+
+def score_of(version: MeasureVersion, answers: dict[str, Any]) -> tuple[int | None, str | None]:
+    """The total and its band's key, by the version's scoring rule (none: no score)."""
+    scoring = version.scoring
+    if not scoring:
+        return None, None
+    total = sum(answers[key] for key in scoring["items"])
+    band = next((b["key"] for b in scoring["bands"] if b["min"] <= total <= b["max"]), None)
+    return total, band
+
+
+def band_view(version: MeasureVersion, band_key: str | None) -> dict[str, str] | None:
+    """A band as shown: its key and label."""
+    for band in (version.scoring or {}).get("bands", []):
+        if band["key"] == band_key:
+            return {"key": band["key"], "label": band["label"]}
+    return None
+
+
+def save_response(
+    *, response: MeasureResponse, user: User, answers: list[dict[str, Any]], submit: bool
+) -> MeasureResponse:
+    """Replace my answers; with `submit` they are final, scored and banded. A risk answer on
+    submit alerts the counselors the author asked to be alerted, naming only the measure."""
+    response = lock_rows(
+        sa.select(MeasureResponse).where(MeasureResponse.id == response.id),
+        MeasureResponse.__table__,
+        db.session,
+        of=MeasureResponse,  # not the joined version: PostgreSQL locks no outer join's side
+    ).one()
+    now = clock.now()
+    if response.status != "open" or (response.closes_at and response.closes_at <= now):
+        raise Conflict("This questionnaire is closed; its answers can no longer change.")
+    version = response.version
+    errors: dict[str, list[str]] = {}
+    given: dict[str, Any] = {}
+    for n, answer in enumerate(answers):
+        key = answer["item"]
+        item = version.item(key)
+        if item is None:
+            errors[f"answers.{n}.item"] = ["This is not a question of this questionnaire."]
+        elif key in given:
+            errors[f"answers.{key}"] = ["This question is answered twice."]
+        elif problem := value_problem(item, answer["value"]):
+            errors[f"answers.{key}"] = [problem]
+        given[key] = answer["value"]
+    if submit and not errors:
+        for item in version.items:
+            if not item["optional"] and item["key"] not in given:
+                errors[f"answers.{item['key']}"] = ["Answer this question before submitting."]
+    if errors:
+        raise Invalid("Some answers do not fit their questions.", errors=errors)
+    response.answers = given
+    response.updated_at = now
+    if submit:
+        response.status = "submitted"
+        response.submitted_at = now
+        response.score, response.band = score_of(version, given)
+        if risk_items_marked(response):
+            _alert_counselors(response=response, user=user)
+    db.session.commit()
+    return response
+
+
+def _sharing_links(user: User, *, alert: bool = False) -> list[CounselorLink]:
+    """The active links of the user's couple with which they share (and, with `alert`, asked
+    to be alerted on a risk answer)."""
+    statement = (
+        sa.select(CounselorLink)
+        .join(MeasureSharing, MeasureSharing.link_id == CounselorLink.id)
+        .where(
+            MeasureSharing.user_id == user.id,
+            MeasureSharing.share == sa.true(),
+            CounselorLink.status == "active",
+        )
+    )
+    if alert:
+        statement = statement.where(MeasureSharing.alert_on_risk == sa.true())
+    return list(db.session.scalars(statement))
+
+
+def _counselor_sees(measure: Measure, counselor_id: str) -> bool:
+    """Whether a sharing counselor sees this measure's scores: the library's, and their own."""
+    return measure.origin == "library" or measure.author_id == counselor_id
+
+
+def _alert_counselors(*, response: MeasureResponse, user: User) -> None:
+    """An urgent notification to each counselor the author chose to alert: the measure's
+    name, never an answer. Nothing to the other partner."""
+    version = response.version
+    for link in _sharing_links(user, alert=True):
+        if not _counselor_sees(version.measure, link.counselor_id):
+            continue
+        notifications.notify(
+            user_ids=[link.counselor_id],
+            couple_id=link.couple_id,
+            kind="measure_risk_alert",
+            title="Urgent: a risk answer on a questionnaire",
+            body=f"{user.display_name} submitted {version.title} with an answer that signals "
+            "risk. They chose to have you alerted; please reach out to them as you would for "
+            "any risk answer. Their answers are not shown here.",
+            subject=("couple", link.couple_id),
+        )
+
+
+def response_view(response: MeasureResponse, *, detail: bool = True) -> dict[str, Any]:
+    """A response as its author sees it (nobody else ever does)."""
+    version = response.version
+    view: dict[str, Any] = {
+        "id": response.id,
+        "measure": {
+            "key": version.measure.key,
+            "title": version.title,
+            "kind": version.measure.kind,
+            "version": version.version,
+        },
+        "source": response.source,
+        "status": response.status,
+        "due_at": response.due_at,
+        "opened_at": response.opened_at,
+        "closes_at": response.closes_at,
+        "submitted_at": response.submitted_at,
+        "score": response.score,
+        "band": band_view(version, response.band),
+    }
+    if detail:
+        view["questionnaire"] = measure_view(version)
+        view["answers"] = [{"item": k, "value": v} for k, v in response.answers.items()]
+    return view
+
+
+def my_scores(*, user: User, measure_key: str) -> dict[str, Any]:
+    """My series for one measure: each submitted score with its band, oldest first."""
+    measure = db.session.scalar(sa.select(Measure).where(Measure.key == measure_key))
+    responses = (
+        list(
+            db.session.scalars(
+                sa.select(MeasureResponse)
+                .where(
+                    MeasureResponse.user_id == user.id,
+                    MeasureResponse.measure_id == measure.id,
+                    MeasureResponse.status == "submitted",
+                )
+                .order_by(MeasureResponse.submitted_at, MeasureResponse.id)
+            )
+        )
+        if measure
+        else []
+    )
+    if measure is None or (not responses and not _is_visible(user, measure)):
+        raise NotFound(NO_MEASURE)
+    return {"measure": measure_view(measure.current()), "points": _points(responses)}
+
+
+def _is_visible(user: User, measure: Measure) -> bool:
+    return (
+        db.session.scalar(sa.select(Measure.id).where(Measure.id == measure.id, _visible(user)))
+        is not None
+    )
+
+
+def _points(responses: Iterable[MeasureResponse]) -> list[dict[str, Any]]:
+    return [
+        {
+            "response_id": r.id,
+            "submitted_at": r.submitted_at,
+            "version": r.version.version,
+            "score": r.score,
+            "band": band_view(r.version, r.band),
+        }
+        for r in responses
+        if r.score is not None
+    ]
+
+
+# --- sharing with counselors ----------------------------------------------------------------
+
+
+def _active_links(couple: Couple) -> list[CounselorLink]:
+    return list(
+        db.session.scalars(
+            sa.select(CounselorLink)
+            .where(CounselorLink.couple_id == couple.id, CounselorLink.status == "active")
+            .order_by(CounselorLink.activated_at, CounselorLink.id)
+        )
+    )
+
+
+def sharing_view(*, user: User, couple: Couple) -> dict[str, Any]:
+    """My choice for each counselor linked to our couple, and what each choice means."""
+    choices = {
+        s.link_id: s
+        for s in db.session.scalars(
+            sa.select(MeasureSharing).where(MeasureSharing.user_id == user.id)
+        )
+    }
+    links = _active_links(couple)
+    names = _names(link.counselor_id for link in links)
+    return {
+        "about_sharing": library.message("sharing_explained"),
+        "about_alerts": library.message("alert_explained"),
+        "counselors": [
+            {
+                "counselor_link_id": link.id,
+                "counselor": {
+                    "id": link.counselor_id,
+                    "display_name": names.get(link.counselor_id, "Former counselor"),
+                },
+                "share": bool(choice and choice.share),
+                "alert_on_risk": bool(choice and choice.share and choice.alert_on_risk),
+                "shared_since": choice.shared_since if choice and choice.share else None,
+            }
+            for link in links
+            for choice in [choices.get(link.id)]
+        ],
+    }
+
+
+def set_sharing(
+    *,
+    user: User,
+    couple: Couple,
+    counselor_link_id: str,
+    share: bool,
+    alert_on_risk: bool,
+    confirm_fresh_login: Callable[[], None],
+    session_id: str | None = None,
+) -> dict[str, Any]:
+    """Share my scores with one linked counselor, or stop. Widening (sharing, or alerts, turned
+    on) needs a fresh login: `confirm_fresh_login` raises otherwise. Stepping back never does,
+    and takes effect at once."""
+    link = next((k for k in _active_links(couple) if k.id == counselor_link_id), None)
+    if link is None:
+        raise Invalid.field(
+            "counselor_link_id", "There is no counselor linked to your couple with this id."
+        )
+    if alert_on_risk and not share:
+        raise Invalid.field("alert_on_risk", "Alerts come with sharing: turn sharing on too.")
+    choice = db.session.scalar(
+        sa.select(MeasureSharing).where(
+            MeasureSharing.user_id == user.id, MeasureSharing.link_id == link.id
+        )
+    ) or MeasureSharing(user_id=user.id, link_id=link.id, share=False, alert_on_risk=False)
+    was_sharing = bool(choice.share)
+    if (share and not choice.share) or (alert_on_risk and not choice.alert_on_risk):
+        confirm_fresh_login()
+    now = clock.now()
+    if share and not was_sharing:
+        choice.shared_since = now
+    choice.share, choice.alert_on_risk = share, alert_on_risk
+    if not share:
+        choice.shared_since = None
+    choice.updated_at = now
+    db.session.add(choice)
+    if share != was_sharing:
+        activity.record(
+            user_id=user.id,
+            kind="measure_sharing_on" if share else "measure_sharing_off",
+            session_id=session_id,
+            details={"counselor_link_id": link.id},
+        )
+    db.session.commit()
+    return sharing_view(user=user, couple=couple)
+
+
+def shared_scores(*, couple: Couple, link: CounselorLink) -> dict[str, Any]:
+    """Each partner who shares with this counselor: their series per measure, with bands.
+    Partners who don't share are not listed; answers are never included."""
+    counselor_id = link.counselor_id
+    sharing = set(
+        db.session.scalars(
+            sa.select(MeasureSharing.user_id).where(
+                MeasureSharing.link_id == link.id, MeasureSharing.share == sa.true()
+            )
+        )
+    )
+    names = couples.member_names(couple)
+    partners = []
+    for user_id in [uid for uid in couple.member_ids() if uid in sharing]:
+        responses = db.session.scalars(
+            sa.select(MeasureResponse)
+            .join(Measure, Measure.id == MeasureResponse.measure_id)
+            .where(
+                MeasureResponse.user_id == user_id,
+                MeasureResponse.status == "submitted",
+                MeasureResponse.score.is_not(None),
+                sa.or_(Measure.origin == "library", Measure.author_id == counselor_id),
+            )
+            .order_by(MeasureResponse.submitted_at, MeasureResponse.id)
+        ).all()
+        series: dict[str, list[MeasureResponse]] = {}
+        for response in responses:
+            series.setdefault(response.version.measure.key, []).append(response)
+        partners.append(
+            {
+                "user": {"id": user_id, "display_name": names.get(user_id)},
+                "measures": [
+                    {
+                        "measure": {
+                            "key": key,
+                            "title": items[-1].version.title,
+                            "kind": items[-1].version.measure.kind,
+                        },
+                        "points": _points(items),
+                    }
+                    for key, items in series.items()
+                ],
+            }
+        )
+    return {"partners": partners}
+
+
+# --- assignments ----------------------------------------------------------------------------
+
+
+def first_occurrence(
+    *, local_time: str, timezone: str, weekday: str | None, after: datetime
+) -> tuple[datetime, str]:
+    """The first occurrence after `after` in the partner's time zone, and its weekday."""
+    rule = Rule(
+        frequency="weekly" if weekday else "daily",
+        local_time=parse_local_time(local_time),
+        timezone=timezone,
+        weekdays=(weekday,) if weekday else (),
+    )
+    due = next_occurrence(rule, after)
+    return due, WEEKDAYS[due.astimezone(ZoneInfo(timezone)).weekday()]
+
+
+def next_after(
+    *, frequency: str, local_time: str, timezone: str, weekday: str, due: datetime
+) -> datetime | None:
+    """The occurrence after `due` (none for `once`), on the partner's weekday and local time.
+
+    Every 2 or 4 weeks: the weekly occurrence after a point safely inside the last week of the
+    gap, so a DST change (an hour either way) can neither skip nor repeat a week.
+    """
+    if frequency == "once":
+        return None
+    weeks = PERIOD_WEEKS[frequency]
+    rule = Rule("weekly", parse_local_time(local_time), timezone, (weekday,))
+    after = due if weeks == 1 else due + timedelta(days=7 * (weeks - 1) + 1)
+    return next_occurrence(rule, after)
+
+
+def assignable_measure(*, counselor: User, key: str) -> Measure:
+    """The library's measures and the counselor's own published ones; 422 naming `measure`."""
+    return find_measure(user=counselor, key=key, field="measure")
+
+
+def assign(
+    *,
+    couple: Couple,
+    counselor: User,
+    measure: str,
+    partners: str | list[str],
+    frequency: str,
+    local_time: str,
+    weekday: str | None = None,
+) -> MeasureAssignment:
+    """A linked counselor asks one or both partners to answer a measure, once or repeatedly,
+    each at their own local time. The tick opens each occurrence."""
+    require_active(couple)
+    chosen = assignable_measure(counselor=counselor, key=measure)
+    members = couple.member_ids()
+    if partners == "both":
+        user_ids = members
+    elif (
+        not isinstance(partners, list)
+        or not partners
+        or len(set(partners)) != len(partners)
+        or not set(partners) <= set(members)
+    ):
+        raise Invalid.field("partners", 'Give "both", or the ids of partners of this couple.')
+    else:
+        user_ids = [uid for uid in members if uid in partners]
+    now = clock.now()
+    assignment = MeasureAssignment(
+        couple_id=couple.id,
+        counselor_id=counselor.id,
+        measure_id=chosen.id,
+        frequency=frequency,
+        local_time=local_time,
+        window_hours=WINDOW_HOURS[frequency],
+        status="active",
+    )
+    for user_id in user_ids:
+        person = db.session.get(User, user_id)
+        due, day = first_occurrence(
+            local_time=local_time, timezone=person.timezone, weekday=weekday, after=now
+        )
+        assignment.partners.append(
+            AssignedPartner(user_id=user_id, weekday=day, next_due_at=due, status="active")
+        )
+    db.session.add(assignment)
+    db.session.commit()
+    return assignment
+
+
+def assignments_of(*, couple: Couple, counselor: User) -> list[MeasureAssignment]:
+    """The assignments this counselor made for the couple, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(MeasureAssignment)
+            .where(
+                MeasureAssignment.couple_id == couple.id,
+                MeasureAssignment.counselor_id == counselor.id,
+            )
+            .order_by(MeasureAssignment.created_at.desc(), MeasureAssignment.id)
+        )
+    )
+
+
+def assignment_of(assignment_id: str, counselor: User) -> MeasureAssignment:
+    """An assignment the counselor made, for a couple still linked to them; 404 otherwise."""
+    assignment = db.session.get(MeasureAssignment, assignment_id)
+    if assignment is None or assignment.counselor_id != counselor.id:
+        raise NotFound(NO_ASSIGNMENT)
+    linked = db.session.scalar(
+        sa.select(CounselorLink.id).where(
+            CounselorLink.couple_id == assignment.couple_id,
+            CounselorLink.counselor_id == counselor.id,
+            CounselorLink.status == "active",
+        )
+    )
+    if linked is None:
+        raise NotFound(NO_ASSIGNMENT)
+    return assignment
+
+
+def end_assignment(*, assignment: MeasureAssignment) -> None:
+    """Stop an assignment: no more occurrences open. Those open stay their authors'."""
+    if assignment.status == "ended":
+        raise Conflict("This assignment has already ended.")
+    _end(assignment, clock.now())
+    db.session.commit()
+
+
+def _end(assignment: MeasureAssignment, when: datetime) -> None:
+    assignment.status = "ended"
+    assignment.ended_at = when
+    for part in assignment.partners:
+        if part.status == "active":
+            part.status, part.next_due_at = "ended", None
+
+
+def assignment_view(assignment: MeasureAssignment) -> dict[str, Any]:
+    """An assignment as the counselor who made it sees it: whom and when, never results."""
+    names = couples.member_names(db.session.get(Couple, assignment.couple_id))
+    return {
+        "id": assignment.id,
+        "couple_id": assignment.couple_id,
+        "measure": {"key": assignment.measure.key, "title": assignment.measure.current().title},
+        "frequency": assignment.frequency,
+        "local_time": assignment.local_time,
+        "window_hours": assignment.window_hours,
+        "status": assignment.status,
+        "partners": [
+            {
+                "user": {"id": p.user_id, "display_name": names.get(p.user_id)},
+                "weekday": p.weekday,
+                "next_due_at": p.next_due_at,
+            }
+            for p in assignment.partners
+        ],
+        "created_at": assignment.created_at,
+        "ended_at": assignment.ended_at,
+    }
+
+
+@couples.on_couple_ended
+def end_with_the_couple(couple: Couple, when: datetime) -> None:
+    """Assignments end with the couple (quietly); open responses stay their authors'."""
+    for assignment in db.session.scalars(
+        sa.select(MeasureAssignment).where(
+            MeasureAssignment.couple_id == couple.id, MeasureAssignment.status == "active"
+        )
+    ):
+        _end(assignment, when)
+
+
+# --- export and erasure ---------------------------------------------------------------------
+
+
+def export_of(*, user: User) -> dict[str, Any]:
+    """Everything of the user's measures for their export: responses, sharing, and (for a
+    counselor) the questionnaires they wrote."""
+    responses = db.session.scalars(
+        sa.select(MeasureResponse)
+        .where(MeasureResponse.user_id == user.id)
+        .order_by(MeasureResponse.opened_at, MeasureResponse.id)
+    )
+    sharing = db.session.scalars(sa.select(MeasureSharing).where(MeasureSharing.user_id == user.id))
+    return {
+        "responses": [response_view(r) for r in responses],
+        "sharing": [
+            {
+                "counselor_link_id": s.link_id,
+                "share": s.share,
+                "alert_on_risk": s.alert_on_risk,
+                "shared_since": s.shared_since,
+            }
+            for s in sharing
+        ],
+        "authored": [measure_view(m.current()) for m in own_measures(counselor=user)],
+    }
+
+
+def erase_of(*, user: User, now: datetime) -> None:
+    """Erasure: the user's responses, sharing choices and places in assignments go. A
+    counselor's questionnaires stay (others' responses point at them); their assignments end."""
+    db.session.execute(sa.delete(MeasureResponse).where(MeasureResponse.user_id == user.id))
+    db.session.execute(sa.delete(MeasureSharing).where(MeasureSharing.user_id == user.id))
+    db.session.execute(sa.delete(AssignedPartner).where(AssignedPartner.user_id == user.id))
+    for assignment in db.session.scalars(
+        sa.select(MeasureAssignment).where(
+            MeasureAssignment.counselor_id == user.id, MeasureAssignment.status == "active"
+        )
+    ):
+        _end(assignment, now)

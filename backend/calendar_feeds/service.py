@@ -123,6 +123,23 @@ def feeds(*, user_id: str, limit: int, cursor: str | None) -> Page[CalendarFeed]
     )
 
 
+def export_of(*, user_id: str) -> list[dict]:
+    """The person's live feeds for their export: label and dates, never the address."""
+    return [
+        {
+            "id": feed.id,
+            "label": feed.label,
+            "created_at": feed.created_at,
+            "last_fetched_at": feed.last_fetched_at,
+        }
+        for feed in db.session.scalars(
+            sa.select(CalendarFeed)
+            .where(CalendarFeed.user_id == user_id)
+            .order_by(CalendarFeed.created_at, CalendarFeed.id)
+        )
+    ]
+
+
 def feed_of(user_id: str, feed_id: str) -> CalendarFeed:
     """One of the person's feeds; 404 otherwise."""
     feed = db.session.get(CalendarFeed, feed_id)

@@ -143,6 +143,15 @@ class ExportDeviceSchema(ma.Schema):
     last_used_at = ma.fields.String(allow_none=True, metadata=DATE_TIME)
 
 
+class ExportCalendarFeedSchema(ma.Schema):
+    """A calendar feed of yours that still works (its address is never kept in a readable form)."""
+
+    id = ma.fields.String()
+    label = ma.fields.String(allow_none=True)
+    created_at = ma.fields.String(metadata=DATE_TIME)
+    last_fetched_at = ma.fields.String(allow_none=True, metadata=DATE_TIME)
+
+
 class ExportSessionSchema(ma.Schema):
     """A sign-in of yours, live or ended."""
 
@@ -185,6 +194,7 @@ class ExportSchema(ma.Schema):
             "GET /me/activity shows it."
         },
     )
+    calendar_feeds = ma.fields.List(AsBuilt(ExportCalendarFeedSchema))
     safety_check = AsBuilt(ExportSafetyCheckSchema, allow_none=True)
     measures = AsBuilt(
         ExportMeasuresSchema,

@@ -26,6 +26,7 @@ from backend.accounts.models import AuthSession, RefreshToken, User
 from backend.accounts.passwords import hash_password
 from backend.agreements import service as agreements
 from backend.agreements.models import Agreement, AgreementItem, AgreementVersion
+from backend.calendar_feeds import service as calendar_feeds
 from backend.checkins import service as checkins
 from backend.checkins.models import Answer, Checkin, CheckinResponse, PromptRevision
 from backend.conversations import service as conversations
@@ -197,6 +198,7 @@ def export(*, user: User, session_id: str | None = None) -> dict[str, Any]:
                 {"answers": safety.answers, "completed_at": safety.completed_at} if safety else None
             ),
             "activity": activity.everything_of(user_id=user.id),
+            "calendar_feeds": calendar_feeds.export_of(user_id=user.id),
             # The caller's own questionnaires: never the other partner's, not even that any exist.
             "measures": measures.export_of(user=user),
         }

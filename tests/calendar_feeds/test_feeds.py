@@ -251,3 +251,16 @@ def test_there_is_a_most_feeds_per_person(alice, couple):
         make_feed(alice)
     assert_problem(alice.post("/me/calendar-feeds", json={}), 409)
     assert feed_count() == MAX_FEEDS
+
+
+def test_my_export_lists_my_feeds_but_never_their_addresses(app, alice, bob, couple):
+    feed = make_feed(alice, label="Phone calendar")
+    fetch(app, feed)
+    make_feed(bob)
+    document = alice.get("/me/export").get_json()
+    assert [(f["id"], f["label"]) for f in document["calendar_feeds"]] == [
+        (feed["id"], "Phone calendar")
+    ]
+    assert document["calendar_feeds"][0]["last_fetched_at"] is not None
+    token = urlsplit(feed["url"]).path.rsplit("/", 1)[-1].removesuffix(".ics")
+    assert token not in alice.get("/me/export").get_data(as_text=True)

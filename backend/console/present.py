@@ -1,8 +1,8 @@
-"""Presentation of what the API's counselor views hold: dates, the digest, the ratings chart.
+"""Presentation of what the API's counselor views hold: dates, the digest, the charts.
 
 Everything here works on data already serialized by the API's schemas for a counselor (a
-CoupleDetailSchema dump), so it can show nothing those views do not: it groups and draws,
-it never fetches.
+CoupleDetailSchema dump, a SharedScoresSchema dump), so it can show nothing those views do
+not: it groups and draws, it never fetches.
 """
 
 from __future__ import annotations
@@ -102,8 +102,13 @@ def overdue_exercises(detail: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def digest(detail: dict[str, Any], since: datetime | None) -> Digest:
-    """The digest of one couple's counselor view (timeline newest first) since `since`."""
+def digest(
+    detail: dict[str, Any],
+    since: datetime | None,
+    questionnaires: list[dict[str, Any]] | None = None,
+) -> Digest:
+    """The digest of one couple's counselor view (timeline newest first) since `since`, with
+    the questionnaires sharing partners completed (`questionnaire_events`), if given."""
     groups = [DigestGroup(key, label) for key, label, _ in DIGEST_GROUPS]
     by_kind = {
         kind: group
@@ -123,11 +128,30 @@ def digest(detail: dict[str, Any], since: datetime | None) -> Digest:
         if group is not None:
             group.events.append(event)
     more = not reached_since and since is not None and len(detail["timeline"]) >= TIMELINE_PAGE
+    if questionnaires is not None:
+        # Only partners who share with this counselor are in the measures' counselor view,
+        # so this line says nothing of a partner who doesn't, not even that they answered.
+        completed = DigestGroup("questionnaires", "Questionnaires completed by a sharing partner")
+        completed.events = [
+            e for e in questionnaires if cutoff is None or parse_instant(e["occurred_at"]) >= cutoff
+        ]
+        groups.append(completed)
     return Digest(since=since, groups=groups, overdue=overdue_exercises(detail), more=more)
 
 
 # How many events the counselor's couple view carries (counseling.service.couple_detail).
 TIMELINE_PAGE = 50
+
+
+@dataclass
+class ChartPoint:
+    """One point: where it is drawn, its day, its value and (for a score) its band's name."""
+
+    x: float
+    y: float
+    day: str
+    value: int
+    band: str | None = None
 
 
 @dataclass
@@ -137,13 +161,23 @@ class ChartSeries:
     name: str
     css: str
     path: str
-    points: list[tuple[float, float, str, int]]  # x, y, date label, value
+    points: list[ChartPoint]
+
+    @property
+    def latest(self) -> ChartPoint | None:
+        """The last point drawn (the series is oldest first)."""
+        return self.points[-1] if self.points else None
 
 
 @dataclass
 class Chart:
-    """A ratings chart ready for the SVG template."""
+    """A line chart of each partner's values over time, ready for the SVG template.
 
+    The same drawing serves ratings (check-ins) and scores (questionnaires): they differ in
+    their data and their words (`noun`, `when`, `description`), and scores carry a band.
+    """
+
+    id: str  # unique on its page: the SVG's title and description are named by it
     title: str
     low: int
     high: int
@@ -152,6 +186,9 @@ class Chart:
     series: list[ChartSeries]
     ticks: list[tuple[float, int]]  # y, value
     x_labels: list[tuple[float, str]]
+    noun: str = "rating"
+    when: str = "Check-in opened"
+    description: str = ""
     width: int = 640
     height: int = 240
     left: int = 44
@@ -161,28 +198,48 @@ class Chart:
 
     @property
     def has_points(self) -> bool:
-        """Whether any partner has a rating to draw."""
+        """Whether any partner has a value to draw."""
         return any(s.points for s in self.series)
 
+    @property
+    def banded(self) -> bool:
+        """Whether points carry a band (scores), to be shown in words beside the value."""
+        return any(p.band for s in self.series for p in s.points)
 
-def ratings_chart(trends: dict[str, Any], timezone: str) -> Chart:
-    """Each partner's ratings on one scale prompt over time (a TrendsSchema dump)."""
-    prompt = trends["prompt"]
-    low, high = int(prompt.get("min") or 0), int(prompt.get("max") or 10)
+
+def line_chart(
+    *,
+    chart_id: str,
+    title: str,
+    low: int,
+    high: int,
+    series: list[tuple[str, list[dict[str, Any]]]],
+    timezone: str,
+    low_label: str | None = None,
+    high_label: str | None = None,
+    noun: str = "rating",
+    when: str = "Check-in opened",
+    description: str = "",
+) -> Chart:
+    """Each named series of points (`{at, value, band?}`, oldest first) over time."""
     chart = Chart(
-        title=prompt["text"],
+        id=chart_id,
+        title=title,
         low=low,
         high=high,
-        low_label=prompt.get("min_label") or str(low),
-        high_label=prompt.get("max_label") or str(high),
+        low_label=low_label or str(low),
+        high_label=high_label or str(high),
         series=[],
         ticks=[],
         x_labels=[],
+        noun=noun,
+        when=when,
+        description=description,
     )
     plot_w = chart.width - chart.left - chart.right
     plot_h = chart.height - chart.top - chart.bottom
     moments = sorted(
-        {p["at"] for s in trends["series"] for p in s["points"]}, key=lambda at: parse_instant(at)
+        {p["at"] for _, points in series for p in points}, key=lambda at: parse_instant(at)
     )
     first = parse_instant(moments[0]) if moments else None
     last = parse_instant(moments[-1]) if moments else None
@@ -201,26 +258,148 @@ def ratings_chart(trends: dict[str, Any], timezone: str) -> Chart:
     chart.ticks = [(round(y_of(v), 1), v) for v in range(low, high + 1, step)]
     ends = moments[:1] + moments[-1:] if len(moments) > 1 else moments
     chart.x_labels = [(round(x_of(at), 1), local_day(_day(at, timezone))) for at in ends]
-    for index, series in enumerate(trends["series"]):
-        points = [
-            (
-                round(x_of(p["at"]), 1),
-                round(y_of(p["value"]), 1),
-                local_day(_day(p["at"], timezone)),
-                p["value"],
+    for index, (name, points) in enumerate(series):
+        drawn = [
+            ChartPoint(
+                x=round(x_of(p["at"]), 1),
+                y=round(y_of(p["value"]), 1),
+                day=local_day(_day(p["at"], timezone)),
+                value=p["value"],
+                band=p.get("band"),
             )
-            for p in series["points"]
+            for p in points
         ]
-        path = " ".join(f"{'M' if i == 0 else 'L'}{x},{y}" for i, (x, y, _, _) in enumerate(points))
+        path = " ".join(f"{'M' if i == 0 else 'L'}{p.x},{p.y}" for i, p in enumerate(drawn))
         chart.series.append(
-            ChartSeries(
-                name=series.get("display_name") or "Former partner",
-                css=f"series-{index % 2}",
-                path=path,
-                points=points,
-            )
+            ChartSeries(name=name, css=f"series-{index % 2}", path=path, points=drawn)
         )
     return chart
+
+
+def ratings_chart(trends: dict[str, Any], timezone: str) -> Chart:
+    """Each partner's ratings on one scale prompt over time (a TrendsSchema dump)."""
+    prompt = trends["prompt"]
+    low, high = int(prompt.get("min") or 0), int(prompt.get("max") or 10)
+    low_label = prompt.get("min_label") or str(low)
+    high_label = prompt.get("max_label") or str(high)
+    return line_chart(
+        chart_id="ratings-chart",
+        title=prompt["text"],
+        low=low,
+        high=high,
+        low_label=low_label,
+        high_label=high_label,
+        series=[
+            (
+                s.get("display_name") or "Former partner",
+                [{"at": p["at"], "value": p["value"]} for p in s["points"]],
+            )
+            for s in trends["series"]
+        ],
+        timezone=timezone,
+        description=f"Each partner's shared ratings from {low} ({low_label}) to {high} "
+        f"({high_label}) over time. The same values are in the table below.",
+    )
+
+
+# How each kind of questionnaire is named beside its title: never a Trustline check passed
+# off as a validated instrument.
+MEASURE_KINDS = {
+    "validated": "Validated instrument",
+    "trustline_check": "Trustline check, not a validated instrument",
+    "counselor": "Your own questionnaire, not a validated instrument",
+}
+
+
+@dataclass
+class MeasureChart:
+    """One questionnaire's chart of every sharing partner's scores."""
+
+    key: str
+    title: str
+    kind: str
+    kind_label: str
+    chart: Chart
+
+
+@dataclass
+class Questionnaires:
+    """What the couple page shows of questionnaires: who shares, and a chart per measure."""
+
+    sharing: list[str]  # display names of the partners who share with this counselor
+    charts: list[MeasureChart]
+
+
+def questionnaires(
+    shared: dict[str, Any], definitions: dict[str, dict[str, Any]], timezone: str
+) -> Questionnaires:
+    """Charts of a SharedScoresSchema dump (sharing partners only), one per measure; each
+    measure's range comes from its definition (a MeasureSchema dump) when it is listed."""
+    partners = [
+        (p["user"]["id"], p["user"].get("display_name") or "Former partner")
+        for p in shared["partners"]
+    ]
+    series: dict[str, dict[str, Any]] = {}
+    for partner in shared["partners"]:
+        for line in partner["measures"]:
+            measure = line["measure"]
+            entry = series.setdefault(measure["key"], {"measure": measure, "lines": {}})
+            entry["lines"][partner["user"]["id"]] = [
+                {
+                    "at": p["submitted_at"],
+                    "value": p["score"],
+                    "band": (p.get("band") or {}).get("label"),
+                }
+                for p in line["points"]
+            ]
+    charts = []
+    for key, entry in series.items():
+        measure, lines = entry["measure"], entry["lines"]
+        scoring = (definitions.get(key) or {}).get("scoring") or {}
+        values = [p["value"] for points in lines.values() for p in points]
+        # A score of an earlier version may lie outside today's range: the axis holds both.
+        low = min([scoring.get("min_score", 0), *values])
+        high = max([scoring.get("max_score", 0), *values, low + 1])
+        kind = measure.get("kind") or (definitions.get(key) or {}).get("kind") or "counselor"
+        charts.append(
+            MeasureChart(
+                key=key,
+                title=measure["title"],
+                kind=kind,
+                kind_label=MEASURE_KINDS.get(kind, MEASURE_KINDS["counselor"]),
+                chart=line_chart(
+                    chart_id=f"measure-{len(charts)}",
+                    title=measure["title"],
+                    low=low,
+                    high=high,
+                    # every sharing partner in every chart, so each keeps one colour and shape
+                    series=[(name, lines.get(user_id, [])) for user_id, name in partners],
+                    timezone=timezone,
+                    noun="score",
+                    when="Submitted",
+                    description=f"Each sharing partner's total scores from {low} to {high} "
+                    "over time, each with its band. The same values and bands are in the "
+                    "table below.",
+                ),
+            )
+        )
+    charts.sort(key=lambda c: c.title.casefold())
+    return Questionnaires(sharing=[name for _, name in partners], charts=charts)
+
+
+def questionnaire_events(shared: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each submitted questionnaire of a sharing partner, as a digest event, newest first."""
+    events = [
+        {
+            "occurred_at": point["submitted_at"],
+            "summary": f"{partner['user'].get('display_name') or 'Former partner'} completed "
+            f"{line['measure']['title']}",
+        }
+        for partner in shared["partners"]
+        for line in partner["measures"]
+        for point in line["points"]
+    ]
+    return sorted(events, key=lambda e: parse_instant(e["occurred_at"]), reverse=True)
 
 
 def _day(at: str, timezone: str) -> date:

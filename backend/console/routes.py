@@ -45,6 +45,10 @@ from backend.counseling.schemas import (
 )
 from backend.errors import DomainError, Invalid, NotFound, RateLimited, handle_unexpected
 from backend.fields import text_problem
+from backend.measures import service as measures
+from backend.measures.schemas import MeasureSchema, SharedScoresSchema
+from backend.notifications import service as notifications
+from backend.notifications.schemas import NotificationSchema
 
 blp = Blueprint(
     "console",
@@ -247,8 +251,9 @@ def couples_page(me: User) -> Any:
     for active in counseling.active_links(counselor=me):
         couple, link = access.linked_couple(me, active.couple_id)
         detail = _detail(me, couple, link, None)
+        completed = present.questionnaire_events(_shared_scores(couple, link))
         couples.append(
-            {"card": detail, "digest": present.digest(detail, link.counselor_visited_at)}
+            {"card": detail, "digest": present.digest(detail, link.counselor_visited_at, completed)}
         )
     couples.sort(key=lambda c: c["card"]["progress"]["last_activity"] or "", reverse=True)
     overdue = any(c["digest"].overdue for c in couples)
@@ -277,7 +282,10 @@ def couple_page(me: User, couple_id: str) -> Any:
         trends = counseling.counselor_trends(couple=couple, link=link, prompt=prompt)
         detail["trends"] = TrendsSchema().dump(trends) if trends else None
     chart = present.ratings_chart(detail["trends"], me.timezone) if detail["trends"] else None
-    digest = present.digest(detail, link.counselor_visited_at)
+    shared = _shared_scores(couple, link)
+    questionnaires = present.questionnaires(shared, _measure_definitions(me, shared), me.timezone)
+    digest = present.digest(detail, link.counselor_visited_at, present.questionnaire_events(shared))
+    alerts = _risk_alerts(me, couple.id)
     counseling.mark_visited(link=link)
     return _page(
         "couple.html",
@@ -286,6 +294,8 @@ def couple_page(me: User, couple_id: str) -> Any:
         scope=SCOPE_TEXT[detail["link"]["scope"]],
         chart=chart,
         chart_error=chart_error,
+        questionnaires=questionnaires,
+        alerts=alerts,
         prompt=prompt,
         prompt_choices=[(key, scale[key]["text"]) for key in answered],
         prompts=library,
@@ -299,6 +309,36 @@ def _detail(me: User, couple: Any, link: Any, prompt: str | None) -> dict[str, A
     return CoupleDetailSchema().dump(
         counseling.couple_detail(couple=couple, link=link, counselor=me, prompt=prompt)
     )
+
+
+def _shared_scores(couple: Any, link: Any) -> dict[str, Any]:
+    """The measures' counselor view, as GET /counselor/couples/{id}/measures returns it: only
+    partners who share with this counselor are in it, and never an answer."""
+    return SharedScoresSchema().dump(measures.shared_scores(couple=couple, link=link))
+
+
+def _measure_definitions(me: User, shared: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The questionnaires the counselor may open (GET /measures), by key: their score ranges."""
+    if not any(p["measures"] for p in shared["partners"]):
+        return {}
+    listed = [measures.measure_view(m.current()) for m in measures.list_measures(user=me)]
+    return {m["key"]: m for m in MeasureSchema(many=True).dump(listed)}
+
+
+# Unread notifications looked through for a couple's urgent alerts: the newest first, as
+# GET /me/notifications?unread=true would list them.
+ALERTS_LOOKED_AT = 100
+
+
+def _risk_alerts(me: User, couple_id: str) -> list[dict[str, Any]]:
+    """The counselor's own unread urgent alerts about this couple: a risk answer a partner
+    asked to be told about, naming the questionnaire, never the answer."""
+    page = notifications.feed(user_id=me.id, limit=ALERTS_LOOKED_AT, cursor=None, unread=True)
+    return [
+        n
+        for n in NotificationSchema(many=True).dump(page.items)
+        if n["kind"] == measures.RISK_ALERT and n["couple_id"] == couple_id
+    ]
 
 
 def _chosen_prompt() -> tuple[str | None, str | None]:
@@ -329,6 +369,20 @@ def _template_titles() -> dict[str, str]:
 
 def _prompt_sets() -> list[Any]:
     return checkins.list_prompt_sets()
+
+
+@blp.post("/couples/<couple_id>/alerts/read")
+@auth.counselor_required
+def mark_alerts_read(me: User, couple_id: str) -> Any:
+    """Mark this couple's urgent alerts read, as POST /me/notifications/read does."""
+    couple, _link = access.linked_couple(me, couple_id)
+    # Only the caller's own unread alerts about this couple: ids from the form choose among them.
+    chosen = set(request.form.getlist("alert"))
+    ids = [a["id"] for a in _risk_alerts(me, couple.id) if a["id"] in chosen]
+    if ids:
+        notifications.mark_read(user_id=me.id, ids=ids, everything=False)
+        flash("Marked as read.")
+    return redirect(url_for("console.couple_page", couple_id=couple.id), 303)
 
 
 # --- exercises ------------------------------------------------------------------------------

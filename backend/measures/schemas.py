@@ -508,10 +508,22 @@ class SharedPointSchema(ma.Schema):
     band = ma.fields.Nested(BandRefSchema, allow_none=True)
 
 
+class SharedMeasureSchema(AssignmentMeasureSchema):
+    """Which questionnaire, and whether it is a validated instrument."""
+
+    kind = ma.fields.String(
+        metadata={
+            "enum": list(MEASURE_KINDS),
+            "description": "validated, trustline_check (not a validated instrument) or "
+            "counselor (your own).",
+        }
+    )
+
+
 class SharedSeriesSchema(ma.Schema):
     """A sharing partner's series for one questionnaire."""
 
-    measure = ma.fields.Nested(AssignmentMeasureSchema)
+    measure = ma.fields.Nested(SharedMeasureSchema)
     # Dumped without response ids: a counselor can't open a response.
     points = ma.fields.List(ma.fields.Nested(SharedPointSchema))
 

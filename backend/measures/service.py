@@ -49,6 +49,8 @@ WINDOW_HOURS = {"once": 7 * 24, "weekly": 3 * 24, "biweekly": 7 * 24, "every_4_w
 PERIOD_WEEKS = {"weekly": 1, "biweekly": 2, "every_4_weeks": 4}
 # One reminder, this long before an assigned occurrence closes.
 REMINDER_BEFORE_CLOSE = timedelta(hours=24)
+# The kind of a counselor's urgent notification on a risk answer (the console lists them).
+RISK_ALERT = "measure_risk_alert"
 
 
 def _name(user_id: str | None) -> str:
@@ -438,7 +440,7 @@ def _alert_counselors(*, response: MeasureResponse, user: User) -> None:
         notifications.notify(
             user_ids=[link.counselor_id],
             couple_id=link.couple_id,
-            kind="measure_risk_alert",
+            kind=RISK_ALERT,
             title="Urgent: a risk answer on a questionnaire",
             body=f"{user.display_name} submitted {version.title} with an answer that signals "
             "risk. They chose to have you alerted; please reach out to them as you would for "

@@ -304,15 +304,28 @@ def test_a_counselors_day_in_the_console_by_keyboard_alone(server, browser, axe_
     # The partners complete it through the API; the console shows it, and the chart's points.
     sam.answer(exercise["checkin_id"], 7)
     alex.answer(exercise["checkin_id"], 5)
+    # Sam answers a PHQ-9 and shares his scores (his login is fresh); Alex shares nothing.
+    for partner in (sam, alex):
+        taken = partner.call("POST", "/me/measure-responses", {"measure": "phq9"})
+        answers = [{"item": f"phq9_{n}", "value": 2 if n <= 5 else 0} for n in range(1, 10)]
+        partner.call(
+            "PUT", f"/measure-responses/{taken['id']}", {"answers": answers, "submit": True}
+        )
+    sam.call("PUT", "/me/measure-sharing", {"counselor_link_id": proposed["id"], "share": True})
     page.reload()
     row = page.inner_text("#exercises tbody tr:first-child")
     assert "Weekly trust check-in" in row and "Completed" in row
-    points = page.locator("figure.chart .point").count()
+    points = page.locator("section[aria-labelledby=ratings-title] .point").count()
     assert points == 4, points  # two check-ins, two partners
     assert "Sam (2 ratings)" in visit.text and "Alex (2 ratings)" in visit.text
+    scores = page.locator("#questionnaires")
+    assert scores.locator(".point").count() == 1  # Sam's one score; nothing of Alex's
+    assert "Sam shares questionnaire scores with you." in scores.inner_text()
+    assert "Sam (1 score): latest 10, Moderate" in scores.inner_text()
     visit.check("couple-completed")
     chart = page.locator("section[aria-labelledby=ratings-title]")
     chart.screenshot(path=str(SCREENSHOTS / "ratings-chart.png"))
+    scores.screenshot(path=str(SCREENSHOTS / "questionnaires.png"))
 
     # Ending the link, after a confirmation step.
     visit.activate(text="End the link")

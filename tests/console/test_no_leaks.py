@@ -1,7 +1,8 @@
 """The console shows a counselor nothing private and nothing of a couple not linked to them.
 
 Unique markers go into every private field (a private answer, a draft, an answer not yet
-revealed, the journal, the safety check, a partner's own sign-in and device) and into another
+revealed, the journal, the safety check, a partner's own sign-in and device, the short-text
+answers of a questionnaire whose scores are shared and of one whose are not) and into another
 couple's data; every console page is then crawled, link by link, as counselors of each scope
 and as a revoked, a pending and an unlinked counselor. No marker may appear anywhere.
 """
@@ -18,6 +19,9 @@ from tests.console.helpers import answer, signed_in, text_of
 from tests.conversations.helpers import start
 from tests.counseling.helpers import link, propose
 from tests.helpers import PASSWORD, answers_for, make_counselor, make_partner, pair
+from tests.measures.helpers import share
+from tests.measures.helpers import start as start_measure
+from tests.measures.helpers import submit as submit_measure
 
 PRIVATE_ANSWER = "marker-private-answer-4b1d"
 DRAFT = "marker-draft-never-sent-9c2e"
@@ -29,6 +33,10 @@ SHARED = "marker-shared-answer-62fe"  # allowed with scope shared_content, and o
 ENTRY = "marker-conversation-entry-d3d3"
 OTHER_SHARED = "marker-other-couples-answer-1c9a"
 OTHER_NAMES = ("Zephyrine", "Quillon")
+# short texts of questionnaires: never shown to a counselor, shared scores or not
+MEASURE_TEXT_SHARED = "marker-shared-measure-note-0f5a"
+MEASURE_TEXT_NOT_SHARED = "marker-unshared-measure-note-b7c1"
+TRUST_ITEMS = ("count_on", "raise_worries", "benefit_of_doubt", "at_ease", "own_word")
 HREF = re.compile(r'href="(/console/[^"#]*)')
 
 
@@ -41,7 +49,7 @@ def world(app, alice, bob, couple):
         for name in ("progress", "shared", "revoked", "pending", "unlinked")
     }
     link(alice, bob, counselors["progress"], "progress")
-    link(alice, bob, counselors["shared"], "shared_content")
+    shared_link = link(alice, bob, counselors["shared"], "shared_content")
     ended = link(alice, bob, counselors["revoked"], "shared_content")
     propose(alice, counselors["pending"], "shared_content")
 
@@ -69,6 +77,18 @@ def world(app, alice, bob, couple):
     assert check.status_code == 200, check.get_json()
     login = {"email": alice.user["email"], "password": PASSWORD, "client_label": OWN_DEVICE}
     alice.tokens = alice.client.post("/api/v1/auth/login", json=login).get_json()
+    # questionnaires: Alice shares her scores with the shared_content counselor, Bob with
+    # nobody; each wrote a short text, which no counselor may ever read
+    for partner, note in ((alice, MEASURE_TEXT_SHARED), (bob, MEASURE_TEXT_NOT_SHARED)):
+        answers = [{"item": key, "value": 2} for key in TRUST_ITEMS]
+        submit_measure(
+            partner,
+            start_measure(partner, "trust_week")["id"],
+            [*answers, {"item": "small_step", "value": note}],
+        )
+    gad7 = [{"item": f"gad7_{n}", "value": 1} for n in range(1, 8)]
+    submit_measure(bob, start_measure(bob, "gad7")["id"], gad7)
+    share(alice, shared_link["id"])
     # exercises of every kind, one of them done
     for body in (
         {"kind": "checkin", "template": "daily_pulse"},
@@ -109,6 +129,9 @@ def world(app, alice, bob, couple):
             OWN_DEVICE,
             OTHER_SHARED,
             *OTHER_NAMES,
+            MEASURE_TEXT_SHARED,
+            MEASURE_TEXT_NOT_SHARED,
+            "GAD-7",  # Bob's, and Bob shares with nobody
             "@example.com",
             *safety_words,
         ],
@@ -150,6 +173,8 @@ def test_no_console_page_shows_anything_private_or_of_another_couple(app, world,
     # the crawl does reach what each counselor may see: shared words with shared_content only
     assert (SHARED in shown) == (who == "shared")
     assert (ENTRY in shown) is False  # conversations are not on the console's pages
+    # Alice's scores reach the counselor she shares them with, and only them
+    assert ("Trust this week" in shown) == (who == "shared")
     linked_pages = [u for u in starts if world["couples"][0] in u]
     statuses = {browser.get(u).status_code for u in linked_pages}
     assert statuses == ({200} if who in ("progress", "shared") else {404})

@@ -61,7 +61,7 @@ def test_sharing_shows_a_counselor_the_sharing_partners_scores_with_bands(
     [partner] = seen["partners"]  # Bob does not share: he is not listed
     assert partner["user"]["id"] == alice.user["id"]
     [series] = partner["measures"]
-    assert series["measure"]["key"] == "phq9"
+    assert series["measure"] == {"key": "phq9", "title": "PHQ-9", "kind": "validated"}
     assert [(p["score"], p["band"]["key"]) for p in series["points"]] == [
         (1, "minimal"),
         (11, "moderate"),

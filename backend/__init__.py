@@ -16,10 +16,12 @@ API_VERSION = "1.0.0"
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the Flask application; `config` overrides settings read from the environment."""
+    from backend.fastjson import FastJSONProvider
     from backend.http import TrustlineFlask
 
     # TrustlineFlask runs a request again after a transient database conflict (backend/http.py).
     app = TrustlineFlask(__name__, instance_relative_config=False)
+    app.json = FastJSONProvider(app)  # orjson for response bodies (backend/fastjson.py)
     settings = load_config()
     settings.update(config or {})
     finalize_config(settings)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import time
 from contextlib import nullcontext
 from datetime import datetime
@@ -18,10 +20,16 @@ from flask_migrate import upgrade
 from backend import create_app
 from backend.config import ConfigError, several_processes_need_a_secret
 
-# Every `trustline` command is one process: its metrics stay in its memory. Multiprocess mode
-# is gunicorn's (gunicorn.conf.py), whose folder it wipes at start: a scheduler writing there
-# would lose its values, and would report the workers' requests as its own.
+# Every `trustline` command but `serve` is one process: its metrics stay in its memory.
+# Multiprocess mode is gunicorn's (gunicorn.conf.py), whose folder it wipes at start: a
+# scheduler writing there would lose its values, and would report the workers' requests as its
+# own. `trustline serve` runs gunicorn workers of its own: their values add up in a folder of
+# this run, which must be named before prometheus_client is imported (it reads it then).
+SERVE_METRICS_DIR: str | None = None
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+if sys.argv[1:2] == ["serve"]:
+    SERVE_METRICS_DIR = tempfile.mkdtemp(prefix="trustline-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = SERVE_METRICS_DIR
 
 
 def create_checked_app() -> Flask:
@@ -90,44 +98,74 @@ def seed() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="gunicorn worker processes [default: TRUSTLINE_WORKERS, else 1 with threads, or 2 "
+    "when TRUSTLINE_RATELIMIT_STORAGE_URI is shared].",
+)
+@click.option(
     "--scheduler/--no-scheduler",
     default=True,
     show_default=True,
-    help="Run the scheduled jobs inside this process (the embedded default).",
+    help="Run the scheduled jobs inside the server (the embedded default).",
 )
 @click.option("--demo", is_flag=True, help="Fill in the demo couple first (see `trustline demo`).")
-@with_appcontext
-def serve(host: str, port: int, scheduler: bool, demo: bool) -> None:
-    """Migrate the database and run the API (the embedded default: one process, SQLite)."""
-    from werkzeug.serving import run_simple
-
-    from backend.logs import QuietRequestHandler, report
+def serve(host: str, port: int, workers: int | None, scheduler: bool, demo: bool) -> None:
+    """Migrate the database and run the API on gunicorn (the embedded default: one command,
+    SQLite, the scheduler inside)."""
+    from backend import embedded
+    from backend.config import gunicorn_workers
+    from backend.extensions import db
+    from backend.logs import report
     from backend.metrics import default_mode
-    from backend.scheduling.runner import start_scheduler
 
-    migrate_to_head()
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.config["TRUSTLINE_METRICS"] is None:
-        app.config["TRUSTLINE_METRICS"] = default_mode(host)
-    if demo:
-        from backend.demo import build_demo, describe
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    # Everything done once happens here, in gunicorn's master, before the workers fork; and
+    # outside any app context, so that no worker inherits one (each request gets its own `g`).
+    with app.app_context():
+        migrate_to_head()
+        if app.config["TRUSTLINE_METRICS"] is None:
+            app.config["TRUSTLINE_METRICS"] = default_mode(host)
+        if demo:
+            from backend.demo import build_demo, describe
 
-        click.echo(describe(build_demo(), base_url=f"http://{host}:{port}"))
-    if scheduler:
-        start_scheduler(app)
-    address = f"http://{host}:{port}"
-    report(app, f"Trustline API on {address}/api/v1  (docs: {address}/api/docs)")
-    # The app writes each request's access record (backend/logs.py): the server's own request
-    # line would quote the raw path, ids and feed tokens included, and the query string.
-    run_simple(
-        host,
-        port,
-        app,
-        threaded=True,
-        use_reloader=False,
-        use_debugger=False,
-        request_handler=QuietRequestHandler,
+            click.echo(describe(build_demo(), base_url=f"http://{host}:{port}"))
+        db.session.remove()
+        db.engine.dispose()  # no worker may share the master's connections
+    shared = embedded.several_workers_allowed(app.config["TRUSTLINE_RATELIMIT_STORAGE_URI"])
+    count = (
+        workers or gunicorn_workers(os.environ) or (embedded.SHARED_STORE_WORKERS if shared else 1)
     )
+    if count > 1 and not shared:
+        # Each process would count failed logins and wrong codes on its own, multiplying
+        # every allowance a guesser has: refuse rather than weaken the limits quietly.
+        raise click.UsageError(
+            f"{count} workers would each count failed logins and wrong codes on their own "
+            "(TRUSTLINE_RATELIMIT_STORAGE_URI is memory://). Point "
+            "TRUSTLINE_RATELIMIT_STORAGE_URI at one Redis to share the counts, or serve with "
+            "one worker (the default), which uses threads."
+        )
+    master = os.getpid()
+    lock = None
+    if scheduler:
+        handle, lock = tempfile.mkstemp(prefix="trustline-scheduler-", suffix=".lock")
+        os.close(handle)
+    address = f"http://{embedded.bind_address(host, port)}"
+    report(
+        app,
+        f"Trustline API on {address}/api/v1  (docs: {address}/api/docs); "
+        f"{count} worker{'s' if count > 1 else ''}",
+    )
+    try:
+        embedded.run(app, host=host, port=port, workers=count, scheduler_lock=lock)
+    finally:
+        # Workers leave through here too (gunicorn forks inside `run`): only the master tidies.
+        if os.getpid() == master:
+            if lock:
+                Path(lock).unlink(missing_ok=True)
+            if SERVE_METRICS_DIR:
+                shutil.rmtree(SERVE_METRICS_DIR, ignore_errors=True)
 
 
 @main.command("scheduler")

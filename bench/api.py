@@ -13,7 +13,15 @@ side by side in one run, requests per second and p50/p99 latency of:
 It prints the ratios timeline/healthz (target >= 0.5) and deep/first page p50 (target <= 1.2)
 and writes bench/results/api-<timestamp>.json. Needs `wrk` (Debian package `wrk`).
 
+With `--serve` it also starts `trustline serve` (the embedded default: gunicorn inside, the
+scheduler in one worker) over the same SQLite database and measures it the same way, right
+after `gunicorn -w 2`, printing serve/gunicorn on the timeline (target >= 0.8).
+`--small` fills 5,000 events and 2,000 couples instead, for a quick run on a busy machine;
+`--endpoints` measures only the named ones.
+
     .venv/bin/python bench/api.py [--seconds 10] [--connections 16] [--backends postgresql sqlite]
+    .venv/bin/python bench/api.py --backends sqlite --serve --small \
+        --endpoints healthz timeline_first
 """
 
 from __future__ import annotations
@@ -39,9 +47,11 @@ RESULTS = ROOT / "bench" / "results"
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 SECRET = "bench-secret-key-bench-secret-key-bench"
 PASSWORD = "a long bench password"
-EVENTS = 100_000
-OTHER_COUPLES = 50_000
-DEEP = 90_000
+SIZES = {
+    "full": {"events": 100_000, "couples": 50_000, "deep": 90_000},
+    "small": {"events": 5_000, "couples": 2_000, "deep": 4_500},
+}
+ENDPOINTS = ("healthz", "timeline_first", "timeline_deep", "answers_put", "login")
 
 
 def fresh_database(backend: str) -> str:
@@ -60,7 +70,7 @@ def fresh_database(backend: str) -> str:
     return f"{PG_SERVER}/trustline_bench_api"
 
 
-def fill(url: str) -> dict[str, str]:
+def fill(url: str, *, events: int, couples: int, deep: int) -> dict[str, str]:
     """Migrate, make the measured couple and its history, and the couples beside it."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
@@ -97,18 +107,18 @@ def fill(url: str) -> dict[str, str]:
                 "subject_id": couple["id"],
                 "summary": f"Bench event {n}.",
             }
-            for n in range(EVENTS)
+            for n in range(events)
         ]
         for offset in range(0, len(rows), 10_000):
             db.session.execute(sa.insert(TimelineEvent), rows[offset : offset + 10_000])
         db.session.commit()
         # the couples beside it (each with a schedule, as a live system has)
-        make_due_schedules(OTHER_COUPLES, due_at=datetime.now(UTC) + timedelta(days=1))
+        make_due_schedules(couples, due_at=datetime.now(UTC) + timedelta(days=1))
         deep = db.session.execute(
             sa.select(TimelineEvent.occurred_at, TimelineEvent.id)
             .where(TimelineEvent.couple_id == couple["id"])
             .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-            .offset(DEEP - 1)
+            .offset(deep - 1)
             .limit(1)
         ).one()
         if db.engine.dialect.name == "postgresql":
@@ -135,14 +145,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(url: str, port: int) -> subprocess.Popen:
+def start_server(kind: str, url: str, port: int, workdir: Path) -> subprocess.Popen:
+    """`gunicorn -w 2` (the production way) or `trustline serve` (the embedded default)."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("TRUSTLINE_")}
     env.update(
-        TRUSTLINE_DATABASE_URL=url, TRUSTLINE_SECRET_KEY=SECRET, TRUSTLINE_LOG_LEVEL="WARNING"
+        TRUSTLINE_DATABASE_URL=url,
+        TRUSTLINE_SECRET_KEY=SECRET,
+        TRUSTLINE_LOG_LEVEL="WARNING",
+        TRUSTLINE_INSTANCE_DIR=str(workdir),
     )
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("gunicorn")),
+    bin_dir = Path(sys.executable).parent
+    if kind == "serve":
+        command = [str(bin_dir / "trustline"), "serve", "--port", str(port)]
+    else:
+        command = [
+            str(bin_dir / "gunicorn"),
             "-w",
             "2",
             "-b",
@@ -150,11 +167,11 @@ def start_gunicorn(url: str, port: int) -> subprocess.Popen:
             "--log-level",
             "warning",
             "backend:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
+        ]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1)
@@ -162,7 +179,7 @@ def start_gunicorn(url: str, port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit("gunicorn did not start")
+    raise SystemExit(f"{kind} did not start")
 
 
 def login(port: int) -> str:
@@ -217,46 +234,86 @@ def wrk(
     }
 
 
-def measure(backend: str, seconds: int, connections: int) -> dict:
-    url = fresh_database(backend)
-    print(f"{backend}: filling {EVENTS} events and {OTHER_COUPLES} couples...", flush=True)
-    data = fill(url)
+def load(
+    kind: str, url: str, data: dict[str, str], endpoints: list[str], common: dict[str, int]
+) -> dict:
+    """Start one server over `url`, run wrk on each endpoint in turn, stop it."""
     port = free_port()
-    server = start_gunicorn(url, port)
-    try:
-        token = login(port)
-        base = f"http://127.0.0.1:{port}"
-        common = {"seconds": seconds, "connections": connections}
-        results = {
-            "healthz": wrk(f"{base}/healthz", **common),
-            "timeline_first": wrk(f"{base}/api/v1/couple/timeline", token=token, **common),
-            "timeline_deep": wrk(
-                f"{base}/api/v1/couple/timeline?cursor={data['cursor']}", token=token, **common
-            ),
-            "answers_put": wrk(
-                f"{base}/api/v1/checkins/{data['checkin_id']}/answers",
-                method="PUT",
-                body=data["answers"],
-                token=token,
-                **common,
-            ),
-            "login": wrk(
-                f"{base}/api/v1/auth/login",
-                method="POST",
-                body=json.dumps({"email": "alice@bench.example", "password": PASSWORD}),
-                **common,
-            ),
-        }
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
-    results["ratio_timeline_to_healthz"] = round(
-        results["timeline_first"]["rps"] / results["healthz"]["rps"], 3
-    )
-    results["ratio_deep_to_first_p50"] = round(
-        results["timeline_deep"]["p50_ms"] / results["timeline_first"]["p50_ms"], 3
-    )
+    with tempfile.TemporaryDirectory(prefix="trustline-bench-") as workdir:
+        server = start_server(kind, url, port, Path(workdir))
+        try:
+            token = login(port)
+            base = f"http://127.0.0.1:{port}"
+            runs = {
+                "healthz": lambda: wrk(f"{base}/healthz", **common),
+                "timeline_first": lambda: wrk(
+                    f"{base}/api/v1/couple/timeline", token=token, **common
+                ),
+                "timeline_deep": lambda: wrk(
+                    f"{base}/api/v1/couple/timeline?cursor={data['cursor']}", token=token, **common
+                ),
+                "answers_put": lambda: wrk(
+                    f"{base}/api/v1/checkins/{data['checkin_id']}/answers",
+                    method="PUT",
+                    body=data["answers"],
+                    token=token,
+                    **common,
+                ),
+                "login": lambda: wrk(
+                    f"{base}/api/v1/auth/login",
+                    method="POST",
+                    body=json.dumps({"email": "alice@bench.example", "password": PASSWORD}),
+                    **common,
+                ),
+            }
+            return {name: runs[name]() for name in endpoints}
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+
+
+def ratio(results: dict, top: str, bottom: str, field: str = "rps") -> float | None:
+    """results[top][field] / results[bottom][field], when both were measured."""
+    if top not in results or bottom not in results:
+        return None
+    return round(results[top][field] / results[bottom][field], 3)
+
+
+def measure(
+    backend: str, seconds: int, connections: int, *, size: str, endpoints: list[str], serve: bool
+) -> dict:
+    url = fresh_database(backend)
+    sizes = SIZES[size]
+    print(f"{backend}: filling {sizes['events']} events and {sizes['couples']} couples...")
+    data = fill(url, **sizes)
+    common = {"seconds": seconds, "connections": connections}
+    results = load("gunicorn", url, data, endpoints, common)
+    results["ratio_timeline_to_healthz"] = ratio(results, "timeline_first", "healthz")
+    deep = ratio(results, "timeline_deep", "timeline_first", "p50_ms")
+    results["ratio_deep_to_first_p50"] = deep
+    if serve and backend == "sqlite":
+        embedded = load("serve", url, data, endpoints, common)
+        results["serve"] = embedded
+        results["ratio_serve_to_gunicorn_timeline"] = (
+            round(embedded["timeline_first"]["rps"] / results["timeline_first"]["rps"], 3)
+            if "timeline_first" in endpoints
+            else None
+        )
+        results["ratio_serve_to_gunicorn_healthz"] = (
+            round(embedded["healthz"]["rps"] / results["healthz"]["rps"], 3)
+            if "healthz" in endpoints
+            else None
+        )
     return results
+
+
+def print_table(title: str, results: dict, endpoints: list[str]) -> None:
+    print(f"\n{title}")
+    print(f"  {'endpoint':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
+    for name in endpoints:
+        r = results[name]
+        row = f"{r['rps']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}"
+        print(f"  {name:16} {row}")
 
 
 def main() -> None:
@@ -264,30 +321,50 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--backends", nargs="+", default=["postgresql", "sqlite"])
+    parser.add_argument(
+        "--serve", action="store_true", help="also measure `trustline serve` (SQLite)"
+    )
+    parser.add_argument("--small", action="store_true", help="5,000 events, 2,000 couples")
+    parser.add_argument("--endpoints", nargs="+", choices=ENDPOINTS, default=list(ENDPOINTS))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install wrk")
+    size = "small" if args.small else "full"
     report = {
-        "machine": {"cpus": os.cpu_count()},
+        "machine": {"cpus": os.cpu_count(), "load_average": list(os.getloadavg())},
+        "size": {"name": size, **SIZES[size]},
         "seconds": args.seconds,
         "connections": args.connections,
         "backends": {},
     }
     for backend in args.backends:
-        results = measure(backend, args.seconds, args.connections)
+        results = measure(
+            backend,
+            args.seconds,
+            args.connections,
+            size=size,
+            endpoints=args.endpoints,
+            serve=args.serve,
+        )
         report["backends"][backend] = results
-        print(f"\n{backend}")
-        print(f"  {'endpoint':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
-        for name in ("healthz", "timeline_first", "timeline_deep", "answers_put", "login"):
-            r = results[name]
-            row = f"{r['rps']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}"
-            print(f"  {name:16} {row}")
-        print(
-            f"  timeline/healthz throughput: {results['ratio_timeline_to_healthz']} (target >= 0.5)"
-        )
-        print(
-            f"  deep/first page p50:         {results['ratio_deep_to_first_p50']} (target <= 1.2)"
-        )
+        print_table(f"{backend} (gunicorn -w 2)", results, args.endpoints)
+        if results["ratio_timeline_to_healthz"] is not None:
+            print(
+                f"  timeline/healthz throughput: {results['ratio_timeline_to_healthz']}"
+                " (target >= 0.5)"
+            )
+        if results["ratio_deep_to_first_p50"] is not None:
+            print(
+                f"  deep/first page p50:         {results['ratio_deep_to_first_p50']}"
+                " (target <= 1.2)"
+            )
+        if "serve" in results:
+            print_table(f"{backend} (trustline serve)", results["serve"], args.endpoints)
+            print(
+                "  serve/gunicorn timeline:     "
+                f"{results['ratio_serve_to_gunicorn_timeline']} (target >= 0.8)"
+            )
+            print(f"  serve/gunicorn healthz:      {results['ratio_serve_to_gunicorn_healthz']}")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"api-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     out.write_text(json.dumps(report, indent=2))

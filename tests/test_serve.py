@@ -8,9 +8,11 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tests import clockshift
@@ -122,7 +124,8 @@ def test_serve_runs_the_scheduler_inside_and_it_opens_due_checkins(tmp_path):
         assert opened == 3
     finally:
         stop(process)
-    assert "scheduler running in this process" in process.stdout.read()
+    # The scheduler runs in one worker only, however many serve.
+    assert process.stdout.read().count("scheduler running in this process") == 1
 
 
 def test_serve_without_the_scheduler_says_nothing_of_it(tmp_path):
@@ -133,3 +136,84 @@ def test_serve_without_the_scheduler_says_nothing_of_it(tmp_path):
     finally:
         stop(process)
     assert "scheduler running" not in process.stdout.read()
+
+
+def workers_of(pid: int) -> list[int]:
+    """The processes the server forked (gunicorn's workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in children.read_text().split()] if children.exists() else []
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"  # exited, not yet reaped
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_stops_cleanly_on_ctrl_c_and_on_sigterm(tmp_path, signum):
+    port = free_port()
+    process = start(
+        tmp_path,
+        "--port",
+        str(port),
+        env={
+            "TMPDIR": str(tmp_path),
+            "TRUSTLINE_WORKERS": "2",
+            # Several workers need one shared store of failure counts.
+            "TRUSTLINE_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/14",
+        },
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(workers_of(process.pid)) < 2:
+            time.sleep(0.2)
+        workers = workers_of(process.pid)
+        assert len(workers) == 2
+        process.send_signal(signum)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not all(gone(pid) for pid in workers):
+        time.sleep(0.2)
+    assert all(gone(pid) for pid in workers)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    # The run's scheduler lock and metrics folder went with it.
+    assert not list(tmp_path.glob("trustline-*"))
+
+
+def test_serve_counts_failed_logins_once_whatever_serves_them(tmp_path):
+    """One worker with threads by default: the limits hold as they do in production."""
+    port = free_port()
+    process = start(tmp_path, "--port", str(port), "--no-scheduler")
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        assert len(workers_of(process.pid)) == 1
+        statuses = []
+        for _ in range(6):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/auth/login",
+                data=json.dumps({"email": "nobody@example.com", "password": "wrong!"}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                    statuses.append(response.status)
+            except urllib.error.HTTPError as error:
+                statuses.append(error.code)
+        assert statuses == [401] * 5 + [429]
+    finally:
+        stop(process)
+
+
+def test_serve_refuses_several_workers_that_would_each_count_alone(tmp_path):
+    process = start(tmp_path, "--port", str(free_port()), "--workers", "2")
+    assert process.wait(timeout=120) != 0
+    output = process.stdout.read()
+    assert "TRUSTLINE_RATELIMIT_STORAGE_URI" in output and "Traceback" not in output

@@ -303,16 +303,24 @@ def update_profile(
     return user
 
 
+# Built once at import, not per request: the statement every request runs, with its SQL and
+# its cache key found once (SQLAlchemy memoizes both on the statement object).
+_LIVE_SESSION = (
+    sa.select(AuthSession, User)
+    .join(User, User.id == AuthSession.user_id)
+    .where(
+        AuthSession.id == sa.bindparam("session_id"),
+        AuthSession.user_id == sa.bindparam("user_id"),
+    )
+)
+
+
 def live_session(*, user_id: str, session_id: str | None) -> tuple[AuthSession, User] | None:
     """The live session and its user, in one query: the check every request makes. None if
     the session is unknown, revoked or expired."""
     if not session_id:
         return None
-    row = db.session.execute(
-        sa.select(AuthSession, User)
-        .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.id == session_id, AuthSession.user_id == user_id)
-    ).first()
+    row = db.session.execute(_LIVE_SESSION, {"session_id": session_id, "user_id": user_id}).first()
     if row is None:
         return None
     session, user = row

@@ -124,9 +124,8 @@ def accept_invite(*, user: User, code: str) -> Couple:
         raise Invalid.field("code", "This is your own code. Give it to your partner to enter.")
     if active_couple_of(user.id) is not None:
         raise Conflict("You are already paired. Leave your current couple before pairing again.")
-    if active_couple_of(invite.inviter_id) is not None:
-        raise Conflict("The person who made this code is already paired.")
-    # Claim the code atomically: of two people accepting at once, exactly one gets it.
+    # Claim the code atomically: of two people accepting at once, exactly one gets it, and
+    # every other one hears the same "used" (404), however their requests interleave.
     claimed = claim(
         db.session,
         sa.update(PairingInvite)
@@ -136,6 +135,9 @@ def accept_invite(*, user: User, code: str) -> Couple:
     if not claimed:
         db.session.rollback()
         raise NotFound("This code is unknown, already used or expired. Ask for a new one.")
+    if active_couple_of(invite.inviter_id) is not None:
+        db.session.rollback()
+        raise Conflict("The person who made this code is already paired.")
     inviter = db.session.get(User, invite.inviter_id)
     couple = Couple(status="active", timezone=inviter.timezone, created_at=now)
     couple.members = [

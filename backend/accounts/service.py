@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -529,3 +529,18 @@ def _device_nonce(device_token: str | None, email: str) -> str | None:
         return None
     nonce = data.get("d")
     return nonce if isinstance(nonce, str) else None
+
+
+def display_name(user_id: str | None, *, missing: str) -> str:
+    """A person's display name, or `missing` when there is nobody (erased, or no id)."""
+    user = db.session.get(User, user_id) if user_id else None
+    return user.display_name if user else missing
+
+
+def display_names(user_ids: Iterable[str | None]) -> dict[str, str]:
+    """Display names of these people in one query (a list's names, whatever its length)."""
+    wanted = {user_id for user_id in user_ids if user_id}
+    if not wanted:
+        return {}
+    rows = db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in rows}

@@ -9,7 +9,6 @@ answers once revealed and conversation entries. Private answers and journals: ne
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from backend import clock
 from backend.accounts import activity
+from backend.accounts import service as accounts
 from backend.accounts.models import User
 from backend.agreements.models import Agreement
 from backend.checkins import service as checkins
@@ -50,17 +50,7 @@ COUNSELORS_ONLY = "Link codes are made by counselors."
 
 
 def _name(user_id: str | None) -> str:
-    user = db.session.get(User, user_id) if user_id else None
-    return user.display_name if user else "Former partner"
-
-
-def _names(user_ids: Iterable[str | None]) -> dict[str, str]:
-    """Display names of these users in one query (a list's names, whatever its length)."""
-    wanted = {user_id for user_id in user_ids if user_id}
-    if not wanted:
-        return {}
-    rows = db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return {user_id: name for user_id, name in rows}
+    return accounts.display_name(user_id, missing="Former partner")
 
 
 def _partner(couple_id: str, user_id: str | None) -> dict[str, Any]:
@@ -454,13 +444,13 @@ def list_exercises(*, couple: Couple) -> list[Exercise]:
 
 def link_views(links: list[CounselorLink]) -> list[dict[str, Any]]:
     """Links as `link_view` shows them, the counselors' names found in one query."""
-    names = _names(link.counselor_id for link in links)
+    names = accounts.display_names(link.counselor_id for link in links)
     return [link_view(link, names=names) for link in links]
 
 
 def exercise_views(exercises: list[Exercise]) -> list[dict[str, Any]]:
     """Exercises as `exercise_view` shows them, the counselors' names found in one query."""
-    names = _names(exercise.counselor_id for exercise in exercises)
+    names = accounts.display_names(exercise.counselor_id for exercise in exercises)
     return [exercise_view(exercise, names=names) for exercise in exercises]
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from backend import clock
 from backend.accounts import activity
+from backend.accounts import service as accounts
 from backend.accounts.models import User
 from backend.counseling.models import CounselorLink
 from backend.couples import service as couples
@@ -54,17 +55,7 @@ RISK_ALERT = "measure_risk_alert"
 
 
 def _name(user_id: str | None) -> str:
-    user = db.session.get(User, user_id) if user_id else None
-    return user.display_name if user else "Former counselor"
-
-
-def _names(user_ids: Iterable[str | None]) -> dict[str, str]:
-    """Display names of these users in one query (a list's names, whatever its length)."""
-    wanted = {user_id for user_id in user_ids if user_id}
-    if not wanted:
-        return {}
-    rows = db.session.execute(sa.select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return {user_id: name for user_id, name in rows}
+    return accounts.display_name(user_id, missing="Former counselor")
 
 
 # --- the library, and who sees which measure ------------------------------------------------
@@ -541,7 +532,7 @@ def sharing_view(*, user: User, couple: Couple) -> dict[str, Any]:
         )
     }
     links = _active_links(couple)
-    names = _names(link.counselor_id for link in links)
+    names = accounts.display_names(link.counselor_id for link in links)
     return {
         "about_sharing": library.message("sharing_explained"),
         "about_alerts": library.message("alert_explained"),

@@ -22,7 +22,6 @@ import click
 from flask import Flask, Response, g, has_request_context, request
 from gunicorn.glogging import Logger as GunicornBaseLogger
 from pythonjsonlogger.json import JsonFormatter as LibraryJsonFormatter
-from werkzeug.serving import WSGIRequestHandler
 
 from backend.config import LOG_FORMATS, ConfigError
 from backend.redaction import Redacted, redacted_exc_info
@@ -202,14 +201,6 @@ def report(app: Flask, text: str, **fields: Any) -> None:
         cli_log.info(text, extra=fields)
     else:
         click.echo(text)
-
-
-class QuietRequestHandler(WSGIRequestHandler):
-    """The development server's request handler, without its request line (the app writes
-    an access record with the route template instead of the raw path and query string)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        """Write nothing: `backend.access` has the request."""
 
 
 class GunicornLogger(GunicornBaseLogger):

@@ -1,0 +1,60 @@
+"""One use case, one transaction: the outermost service call commits, an error rolls back.
+
+A service function that changes data wears `@use_case`. Called from a route, a job or the
+command line, it is the outermost one: when it returns, its work is committed at once, and
+when it raises, everything it wrote is rolled back. Called from another use case, it joins
+that one's transaction and commits nothing itself, so a use case made of others (leaving a
+couple ends schedules, agreements and links through their hooks; erasure leaves the couple)
+is still all or nothing. No service takes a `commit=` flag or calls `commit()` itself.
+
+Work that must be kept even though the request then fails (a wrong password counted before
+the 401 that reports it) is its own use case, called before the error is raised.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+from backend.extensions import db
+
+P = ParamSpec("P")
+R = TypeVar("R")
+_DEPTH = "trustline_use_case_depth"
+
+
+def in_use_case() -> bool:
+    """Whether a use case is running on this session (so a commit now would be premature)."""
+    return db.session.info.get(_DEPTH, 0) > 0
+
+
+@contextmanager
+def unit_of_work() -> Iterator[None]:
+    """Run the block as one use case: committed when the outermost block ends, rolled back
+    (the outermost's whole transaction) when anything in it raises."""
+    session = db.session
+    depth = session.info.get(_DEPTH, 0)
+    session.info[_DEPTH] = depth + 1
+    try:
+        yield
+        if depth == 0:
+            session.commit()
+    except BaseException:
+        if depth == 0:
+            session.rollback()
+        raise
+    finally:
+        session.info[_DEPTH] = depth
+
+
+def use_case(function: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a service function that changes data: see the module's docstring."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with unit_of_work():
+            return function(*args, **kwargs)
+
+    return wrapper

@@ -24,7 +24,7 @@ from backend.conversations import service as conversations
 from backend.conversations.models import Conversation
 from backend.counseling import service as counseling
 from backend.couples import service as couples
-from backend.couples.access import couple_of
+from backend.couples.service import couple_of
 from backend.extensions import db
 from backend.journal import service as journal
 from backend.scheduling import service as schedules

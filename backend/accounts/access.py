@@ -1,67 +1,21 @@
-"""Who is calling: access-token checks against the session blocklist, the current user, and
-the role check that every role-bound route wears (through these decorators or the couple's and
-counselor's access decorators built on `require_role`)."""
+"""Who is calling: access tokens checked against the session blocklist on every request.
+
+What a caller may then reach is decided in `backend.access`, the one authorization module."""
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import Flask, Response, g
-from flask_jwt_extended import current_user as _jwt_current_user
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.accounts import service
 from backend.accounts.models import User
-from backend.errors import NotFound, problem
+from backend.errors import problem
 from backend.extensions import db, jwt
 
 log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
-PARTNER = "partner"
-COUNSELOR = "counselor"
-# A route of the other role is, for this caller, a route that does not exist: 404, as for
-# anything not theirs. Naming the caller's own role tells them nothing they don't know.
-NOT_FOR_ROLE = {
-    PARTNER: "There is nothing here for a counselor's account: this is for partners.",
-    COUNSELOR: "There is nothing here for a partner's account: this is for counselors.",
-}
-
-
-def current_user() -> User:
-    """The authenticated caller (use inside a view protected by jwt_required)."""
-    return _jwt_current_user  # type: ignore[return-value]
-
-
-def require_role(user: User, role: str | None) -> User:
-    """The user, if `role` is None or is theirs; else 404."""
-    if role is not None and user.role != role:
-        raise NotFound(NOT_FOR_ROLE[role])
-    return user
-
-
-def role_required(role: str | None, *, fresh: bool = False) -> Callable[[F], F]:
-    """Decorate a view: authenticate (`fresh`: a password login within 5 minutes), then 404
-    unless the caller has `role` (None: partners and counselors alike)."""
-
-    def decorator(view: F) -> F:
-        @functools.wraps(view)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            verify_jwt_in_request(fresh=fresh)
-            require_role(current_user(), role)
-            return view(*args, **kwargs)
-
-        return wrapper  # type: ignore[return-value]
-
-    return decorator
-
-
-def current_session_id() -> str:
-    """The login session of the caller's access token."""
-    return str(get_jwt().get("sid", ""))
 
 
 def _unauthorized(detail: str) -> Response:

@@ -9,8 +9,8 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from flask_smorest import Blueprint
 
+from backend.access import current_session_id, current_user
 from backend.accounts import activity, service
-from backend.accounts.access import current_session_id, current_user
 from backend.accounts.schemas import (
     ActivityListSchema,
     EraseSchema,

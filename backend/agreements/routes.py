@@ -9,7 +9,7 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from backend.accounts.access import current_user
+from backend.access import current_user, with_couple, with_couple_object
 from backend.agreements import library, service
 from backend.agreements.models import Agreement
 from backend.agreements.schemas import (
@@ -23,7 +23,6 @@ from backend.agreements.schemas import (
     VersionCreateSchema,
     WithdrawSchema,
 )
-from backend.couples.access import with_couple, with_couple_object
 from backend.couples.models import Couple
 from backend.safety import service as safety
 

@@ -19,8 +19,8 @@ from backend.accounts.models import User
 from backend.agreements import library
 from backend.agreements.models import Agreement, AgreementConsent, AgreementItem, AgreementVersion
 from backend.couples import service as couples
-from backend.couples.access import require_active
 from backend.couples.models import Couple
+from backend.couples.service import require_active
 from backend.database import claim, lock_rows
 from backend.errors import Conflict, Invalid, PreconditionFailed, PreconditionRequired
 from backend.extensions import db

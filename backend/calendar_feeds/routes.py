@@ -8,14 +8,13 @@ from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.accounts.access import PARTNER, current_session_id, current_user, role_required
+from backend.access import PARTNER, current_session_id, current_user, role_required, with_couple
 from backend.calendar_feeds import service
 from backend.calendar_feeds.schemas import (
     CalendarFeedCreatedSchema,
     CalendarFeedCreateSchema,
     CalendarFeedListSchema,
 )
-from backend.couples.access import with_couple
 from backend.couples.models import Couple
 from backend.idempotency.middleware import takes_no_part
 from backend.pagination import PageArgsSchema

@@ -28,8 +28,8 @@ from backend.agreements import service as agreements
 from backend.calendar_feeds.models import CalendarFeed
 from backend.counseling import service as counseling
 from backend.couples import service as couples
-from backend.couples.access import active_couple_of, require_active
 from backend.couples.models import Couple
+from backend.couples.service import active_couple_of, require_active
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
 from backend.notifications import service as notifications

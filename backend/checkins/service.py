@@ -23,8 +23,8 @@ from backend.checkins.models import (
     PromptSet,
 )
 from backend.couples import service as couples
-from backend.couples.access import require_active
 from backend.couples.models import Couple
+from backend.couples.service import require_active
 from backend.database import claim, lock_rows
 from backend.errors import Conflict, Invalid
 from backend.extensions import db

@@ -20,8 +20,8 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
 from backend import clock
+from backend.access import COUNSELOR
 from backend.accounts import service as accounts
-from backend.accounts.access import COUNSELOR
 from backend.accounts.clients import describe_client
 from backend.accounts.models import User
 

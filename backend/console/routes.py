@@ -32,7 +32,6 @@ from backend.checkins.schemas import PromptSchema, PromptSetSchema, TrendsSchema
 from backend.console import auth, present
 from backend.conversations import library as conversation_library
 from backend.conversations.schemas import TemplateSchema
-from backend.counseling import access
 from backend.counseling import service as counseling
 from backend.counseling.schemas import (
     CoupleCardSchema,
@@ -249,7 +248,7 @@ def couples_page(me: User) -> Any:
     """The counselor's couples, each with what happened since the last visit."""
     couples = []
     for active in counseling.active_links(counselor=me):
-        couple, link = access.linked_couple(me, active.couple_id)
+        couple, link = counseling.linked_couple(me, active.couple_id)
         detail = _detail(me, couple, link, None)
         completed = present.questionnaire_events(_shared_scores(couple, link))
         couples.append(
@@ -270,7 +269,7 @@ def couples_page(me: User) -> Any:
 @auth.counselor_required
 def couple_page(me: User, couple_id: str) -> Any:
     """One couple, within the scope they chose."""
-    couple, link = access.linked_couple(me, couple_id)
+    couple, link = counseling.linked_couple(me, couple_id)
     prompt, chart_error = _chosen_prompt()
     detail = _detail(me, couple, link, prompt)
     library = _prompts()
@@ -375,7 +374,7 @@ def _prompt_sets() -> list[Any]:
 @auth.counselor_required
 def mark_alerts_read(me: User, couple_id: str) -> Any:
     """Mark this couple's urgent alerts read, as POST /me/notifications/read does."""
-    couple, _link = access.linked_couple(me, couple_id)
+    couple, _link = counseling.linked_couple(me, couple_id)
     # Only the caller's own unread alerts about this couple: ids from the form choose among them.
     chosen = set(request.form.getlist("alert"))
     ids = [a["id"] for a in _risk_alerts(me, couple.id) if a["id"] in chosen]
@@ -392,7 +391,7 @@ def mark_alerts_read(me: User, couple_id: str) -> Any:
 @auth.counselor_required
 def new_exercise_page(me: User, couple_id: str) -> Any:
     """The three ways to assign an exercise."""
-    couple, link = access.linked_couple(me, couple_id)
+    couple, link = counseling.linked_couple(me, couple_id)
     return _exercise_form(me, couple, link, kind=None, form={}, errors={})
 
 
@@ -400,7 +399,7 @@ def new_exercise_page(me: User, couple_id: str) -> Any:
 @auth.counselor_required
 def assign_exercise(me: User, couple_id: str) -> Any:
     """Assign an exercise through the counseling service, as the API's POST does."""
-    couple, link = access.linked_couple(me, couple_id)
+    couple, link = counseling.linked_couple(me, couple_id)
     kind = request.form.get("kind", "")
     form = {
         "kind": kind,
@@ -480,7 +479,7 @@ def _text_errors(form: dict[str, Any]) -> dict[str, list[str]]:
 @auth.counselor_required
 def end_link_page(me: User, couple_id: str) -> Any:
     """Ask before ending: it cannot be undone from here."""
-    couple, link = access.linked_couple(me, couple_id)
+    couple, link = counseling.linked_couple(me, couple_id)
     card = CoupleCardSchema().dump(counseling.couple_card(couple, link))
     return _page("end_link.html", card=card)
 
@@ -489,7 +488,7 @@ def end_link_page(me: User, couple_id: str) -> Any:
 @auth.counselor_required
 def end_link(me: User, couple_id: str) -> Any:
     """End the link through the counseling service; both partners are told."""
-    _couple, link = access.linked_couple(me, couple_id)
+    _couple, link = counseling.linked_couple(me, couple_id)
     counseling.end_link(link=link, user=me)
     flash("The link has ended. You no longer see anything of this couple.")
     return redirect(url_for("console.couples_page"), 303)

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required
 from flask_smorest import Blueprint
 
-from backend.accounts.access import current_user
+from backend.access import current_user, with_couple, with_couple_object
 from backend.conversations import library, service
 from backend.conversations.models import Conversation
 from backend.conversations.schemas import (
@@ -20,7 +20,6 @@ from backend.conversations.schemas import (
     PauseSchema,
     TemplateSchema,
 )
-from backend.couples.access import with_couple, with_couple_object
 from backend.couples.models import Couple
 from backend.safety import service as safety
 

@@ -7,17 +7,20 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.accounts.access import (
+from backend.access import (
     COUNSELOR,
     PARTNER,
     current_session_id,
     current_user,
     role_required,
+    with_couple,
+    with_couple_object,
+    with_link,
+    with_linked_couple,
 )
 from backend.conversations import service as conversations
 from backend.conversations.schemas import ConversationSchema
 from backend.counseling import service
-from backend.counseling.access import with_link, with_linked_couple
 from backend.counseling.models import CounselorLink, Exercise
 from backend.counseling.schemas import (
     CoupleCardSchema,
@@ -30,7 +33,6 @@ from backend.counseling.schemas import (
     LinkSchema,
     StartConversationSchema,
 )
-from backend.couples.access import with_couple, with_couple_object
 from backend.couples.models import Couple
 from backend.idempotency.middleware import takes_no_part
 from backend.ratelimit import reports_limits

@@ -33,9 +33,8 @@ from backend.counseling.models import (
     ExerciseParticipant,
 )
 from backend.couples import service as couples
-from backend.couples.access import require_active
 from backend.couples.models import Couple
-from backend.couples.service import CODE_ALPHABET, CODE_LENGTH, hash_code
+from backend.couples.service import CODE_ALPHABET, CODE_LENGTH, hash_code, require_active
 from backend.database import claim
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
@@ -47,6 +46,41 @@ from backend.timeline.models import TimelineEvent
 CODE_LIFETIME = timedelta(days=7)
 WRONG_CODES = parse_many("10/hour")
 COUNSELORS_ONLY = "Link codes are made by counselors."
+
+
+NOT_LINKED = "There is no couple with this id that you are linked to."
+
+
+def active_link(counselor: User, couple_id: str) -> CounselorLink:
+    """The counselor's active link to this couple; 404 if there is none."""
+    link = db.session.scalar(
+        sa.select(CounselorLink).where(
+            CounselorLink.couple_id == couple_id,
+            CounselorLink.counselor_id == counselor.id,
+            CounselorLink.status == "active",
+        )
+    )
+    if link is None:
+        raise NotFound(NOT_LINKED)
+    return link
+
+
+def linked_couple(counselor: User, couple_id: str) -> tuple[Couple, CounselorLink]:
+    """The couple and the counselor's active link to it; 404 if there is none."""
+    link = active_link(counselor, couple_id)
+    return db.session.get(Couple, link.couple_id), link
+
+
+def link_of_caller(link_id: str, user: User) -> CounselorLink:
+    """A link the caller is part of: a partner of its couple, or its counselor; else 404."""
+    link = db.session.get(CounselorLink, link_id)
+    if link is None:
+        raise NotFound("There is no link with this id that you can see.")
+    if link.counselor_id == user.id:
+        return link
+    if not couples.is_or_was_member(link.couple_id, user.id):
+        raise NotFound("There is no link with this id that you can see.")
+    return link
 
 
 def _name(user_id: str | None) -> str:

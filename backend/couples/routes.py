@@ -7,9 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.accounts.access import PARTNER, current_user, role_required
+from backend.access import PARTNER, current_user, role_required, with_couple
 from backend.couples import service
-from backend.couples.access import with_couple
 from backend.couples.models import Couple
 from backend.couples.schemas import (
     AcceptInviteSchema,

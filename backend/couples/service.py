@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,7 +16,6 @@ from limits import parse_many
 
 from backend import clock
 from backend.accounts.models import User
-from backend.couples.access import active_couple_of, require_active
 from backend.couples.models import Couple, CoupleMember, PairingInvite
 from backend.database import claim
 from backend.errors import Conflict, Invalid, NotFound
@@ -33,6 +33,75 @@ PARTNERS_ONLY = "Pairing is for partners; counselors are linked by a couple inst
 # How an ended couple shows a member whose name is not kept (erased, or ended before names
 # were kept).
 FORMER_PARTNER = "Former partner"
+
+NO_COUPLE = "You are not in a couple yet. Pair with your partner first."
+ENDED = (
+    "This couple has ended, so nothing in it can be changed any more. "
+    "What was shared stays readable."
+)
+
+
+def couple_of(user: User) -> Couple | None:
+    """The caller's active couple, else the one they were in most recently (read-only)."""
+    return db.session.scalar(
+        sa.select(Couple)
+        .join(CoupleMember, CoupleMember.couple_id == Couple.id)
+        .where(CoupleMember.user_id == user.id)
+        .order_by(CoupleMember.ended_at.is_not(None), CoupleMember.joined_at.desc())
+        .limit(1)
+    )
+
+
+def active_couple_of(user_id: str) -> Couple | None:
+    """The user's active couple, if any."""
+    return db.session.scalar(
+        sa.select(Couple)
+        .join(CoupleMember, CoupleMember.couple_id == Couple.id)
+        .where(CoupleMember.user_id == user_id, CoupleMember.ended_at.is_(None))
+    )
+
+
+def caller_couple(user: User, *, write: bool = False) -> Couple:
+    """The caller's couple; 404 if none, 409 if `write` and it has ended."""
+    couple = couple_of(user)
+    if couple is None:
+        raise NotFound(NO_COUPLE)
+    if write and not couple.is_active:
+        raise Conflict(ENDED)
+    return couple
+
+
+def is_or_was_member(couple_id: str, user_id: str) -> bool:
+    """Whether the user is, or once was, a member of this couple."""
+    return (
+        db.session.scalar(
+            sa.select(CoupleMember.id).where(
+                CoupleMember.couple_id == couple_id, CoupleMember.user_id == user_id
+            )
+        )
+        is not None
+    )
+
+
+def require_active(couple: Couple) -> None:
+    """409 if the couple has ended."""
+    if not couple.is_active:
+        raise Conflict(ENDED)
+
+
+def object_of_caller(model: type, object_id: str, user: User, *, write: bool = False) -> Any:
+    """An object (with a `couple_id`) of a couple the caller is or was in; else 404."""
+    obj = db.session.scalar(
+        sa.select(model)
+        .join(CoupleMember, CoupleMember.couple_id == model.couple_id)
+        .where(model.id == object_id, CoupleMember.user_id == user.id)
+    )
+    if obj is None:
+        raise NotFound("There is nothing with this id that you can see.")
+    if write:
+        require_active(db.session.get(Couple, obj.couple_id))
+    return obj
+
 
 CoupleEndedHook = Callable[[Couple, datetime], None]
 CoupleUpdatedHook = Callable[[Couple, list[str]], None]

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.accounts.access import PARTNER, current_user, role_required
+from backend.access import PARTNER, current_user, role_required, with_own_entry
 from backend.journal import service
 from backend.journal.models import JournalEntry
 from backend.journal.schemas import (
@@ -62,25 +62,25 @@ class Journal(MethodView):
 
 @blp.route("/me/journal/<entry_id>")
 class JournalEntryById(MethodView):
-    @role_required(PARTNER)
+    @with_own_entry
     @blp.response(200, JournalEntrySchema)
     @blp.doc(operationId="get_my_journal_entry")
-    def get(self, entry_id: str) -> dict[str, Any]:
+    def get(self, entry: JournalEntry) -> dict[str, Any]:
         """One entry."""
-        return _view(service.entry_of(current_user(), entry_id))
+        return _view(entry)
 
-    @role_required(PARTNER)
+    @with_own_entry
     @blp.arguments(JournalUpdateSchema)
     @blp.response(200, JournalEntrySchema)
     @blp.doc(operationId="update_my_journal_entry")
-    def patch(self, changes: dict, entry_id: str) -> dict[str, Any]:
+    def patch(self, changes: dict, entry: JournalEntry) -> dict[str, Any]:
         """Change an entry."""
-        entry = service.edit(entry=service.entry_of(current_user(), entry_id), changes=changes)
+        entry = service.edit(entry=entry, changes=changes)
         return _view(entry, wrote=changes.get("text"))
 
-    @role_required(PARTNER)
+    @with_own_entry
     @blp.response(204)
     @blp.doc(operationId="delete_my_journal_entry")
-    def delete(self, entry_id: str) -> None:
+    def delete(self, entry: JournalEntry) -> None:
         """Delete an entry for good."""
-        service.remove(entry=service.entry_of(current_user(), entry_id))
+        service.remove(entry=entry)

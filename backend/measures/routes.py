@@ -9,19 +9,21 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from flask_smorest import Blueprint
 
-from backend.accounts.access import (
+from backend.access import (
     COUNSELOR,
     PARTNER,
     current_session_id,
     current_user,
     role_required,
+    with_couple,
+    with_linked_couple,
+    with_own_assignment,
+    with_own_measure,
+    with_own_response,
 )
-from backend.counseling.access import with_linked_couple
 from backend.counseling.models import CounselorLink
-from backend.couples.access import with_couple
 from backend.couples.models import Couple
 from backend.measures import service
-from backend.measures.access import with_own_assignment, with_own_measure, with_own_response
 from backend.measures.models import Measure, MeasureAssignment, MeasureResponse
 from backend.measures.schemas import (
     AssignmentCreateSchema,

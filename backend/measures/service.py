@@ -22,8 +22,8 @@ from backend.accounts import service as accounts
 from backend.accounts.models import User
 from backend.counseling.models import CounselorLink
 from backend.couples import service as couples
-from backend.couples.access import active_couple_of, require_active
 from backend.couples.models import Couple
+from backend.couples.service import active_couple_of, require_active
 from backend.database import lock_rows
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db

@@ -8,8 +8,9 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from flask_smorest import Blueprint
 
-from backend.accounts.access import current_session_id, current_user
+from backend.access import current_session_id, current_user, with_own_device
 from backend.notifications import service
+from backend.notifications.models import Device
 from backend.notifications.schemas import (
     DeviceCreateSchema,
     DeviceListSchema,
@@ -89,11 +90,11 @@ class Devices(MethodView):
 
 @blp.route("/me/devices/<device_id>")
 class DeviceById(MethodView):
-    @jwt_required()
+    @with_own_device
     @blp.response(204)
-    def delete(self, device_id: str) -> None:
+    def delete(self, device: Device) -> None:
         """Stop pushes to a device (no fresh login: stepping back never needs one)."""
         service.remove_device(
-            device=service.device_of(current_user().id, device_id),
+            device=device,
             session_id=current_session_id(),
         )

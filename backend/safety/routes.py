@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.accounts.access import PARTNER, current_user, role_required
+from backend.access import PARTNER, current_user, role_required
 from backend.safety import service
 from backend.safety.schemas import ResourcesSchema, SafetyCheckAnswersInSchema, SafetyCheckSchema
 

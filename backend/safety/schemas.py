@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
 from backend.fields import DataKeyedDict, UTCDateTime
-from backend.safety.service import ANSWERS
+from backend.safety.service import ANSWERS, notice_for
+from backend.viewer import current_viewing
 
 
 class ResourceSchema(ma.Schema):
@@ -98,3 +102,30 @@ class SafetyCheckAnswersInSchema(ma.Schema):
         values=ma.fields.String(validate=validate.OneOf(ANSWERS)),
         required=True,
     )
+
+
+class SafetyNoticeField(ma.fields.Nested):
+    """The safety notice of an answer, for its viewer alone: the one declaration every schema
+    with a notice wears (`safety_notice = SafetyNoticeField(...)`).
+
+    The notice is not an attribute of the object dumped but of who reads it and what they
+    just wrote (`backend.viewer.note_written`), so it is worked out from the viewer's context,
+    once per dump (a list's items share it).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_none", True)
+        super().__init__(SafetyNoticeSchema, **kwargs)
+
+    def serialize(
+        self, attr: str, obj: Any, accessor: Callable[..., Any] | None = None, **kwargs: Any
+    ) -> Any:
+        context = current_viewing()
+        if "notice" not in context:
+            context["notice"] = notice_for(
+                context["user"],
+                texts=context.get("wrote", ()),
+                flagged=context.get("flagged", ()),
+                offer_check=context.get("offer_check", False),
+            )
+        return self._serialize(context["notice"], attr, obj, **kwargs)

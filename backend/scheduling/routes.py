@@ -7,8 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.accounts.access import current_user
-from backend.couples.access import with_couple, with_couple_object
+from backend.access import current_user, with_couple, with_couple_object
 from backend.couples.models import Couple
 from backend.scheduling import service
 from backend.scheduling.models import Schedule

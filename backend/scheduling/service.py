@@ -12,8 +12,8 @@ from backend import clock
 from backend.accounts.models import User
 from backend.checkins import service as checkins
 from backend.couples import service as couples
-from backend.couples.access import require_active
 from backend.couples.models import Couple
+from backend.couples.service import require_active
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.notifications import service as notifications

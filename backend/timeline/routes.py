@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.couples.access import with_couple
+from backend.access import with_couple
 from backend.couples.models import Couple
 from backend.pagination import Page
 from backend.timeline import service

@@ -1,0 +1,159 @@
+"""Authorization in one place: every decorator that decides who may call a route and on what.
+
+Every route that needs a login wears exactly one of these, outermost, so that a caller who may
+not see a thing gets 404 before anything else (even before the body is validated): ids can't
+be probed, and nothing about another couple or person leaks through an error. Each decorator
+authenticates (`fresh`: a password login within 5 minutes, for actions that widen who sees
+what), checks the caller's role (the other role's routes answer 404, as for anything not
+theirs), swaps the ids in the URL for the objects this caller may reach, and sets the caller
+as the viewer of the answer (`backend.viewer`), so the response schema decides what they see.
+
+The decisions themselves are plain queries in the services (`couples.service.caller_couple`,
+`counseling.service.linked_couple`, `journal.service.entry_of`, ...): no service imports
+Flask. `tests/test_authorization.py` walks every route of the app through these.
+
+- `role_required(role)`: any logged-in caller of the role (None: both roles).
+- `with_couple()` / `with_couple_object(param, model)`: a partner's couple, and objects of a
+  couple they are or were in. Couples are partners' alone: a counselor gets 404 here even
+  from a couple they are linked to (they see it through `with_linked_couple`).
+- `with_linked_couple` / `with_link(...)`: a counselor's couple through an active link both
+  partners consented to, within its scope; a link its partner or counselor is part of.
+- `with_own(param, find)`: a thing one person owns (a journal entry, a device, a
+  questionnaire response): anyone else, partner or counselor, gets 404.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask_jwt_extended import current_user as _jwt_current_user
+from flask_jwt_extended import get_jwt, verify_jwt_in_request
+
+from backend.accounts.models import User
+from backend.counseling import service as counseling
+from backend.couples import service as couples
+from backend.errors import NotFound
+from backend.journal import service as journal
+from backend.measures import service as measures
+from backend.notifications import service as notifications
+from backend.viewer import viewing
+
+F = TypeVar("F", bound=Callable[..., Any])
+PARTNER = "partner"
+COUNSELOR = "counselor"
+# A route of the other role is, for this caller, a route that does not exist: 404, as for
+# anything not theirs. Naming the caller's own role tells them nothing they don't know.
+NOT_FOR_ROLE = {
+    PARTNER: "There is nothing here for a counselor's account: this is for partners.",
+    COUNSELOR: "There is nothing here for a partner's account: this is for counselors.",
+}
+# Swaps what the URL names for what this caller may reach (404 otherwise), in the view's kwargs.
+Resolve = Callable[[User, dict[str, Any]], None]
+
+
+def current_user() -> User:
+    """The authenticated caller (inside a view wearing one of this module's decorators)."""
+    return _jwt_current_user  # type: ignore[return-value]
+
+
+def current_session_id() -> str:
+    """The login session of the caller's access token."""
+    return str(get_jwt().get("sid", ""))
+
+
+def require_role(user: User, role: str | None) -> User:
+    """The user, if `role` is None or is theirs; else 404."""
+    if role is not None and user.role != role:
+        raise NotFound(NOT_FOR_ROLE[role])
+    return user
+
+
+def guarded(
+    role: str | None, resolve: Resolve | None = None, *, fresh: bool = False
+) -> Callable[[F], F]:
+    """The decorator every other one is made of: authenticate, check the role, resolve what
+    the URL names, and run the view (and the dump of its answer) with the caller as viewer."""
+
+    def decorator(view: F) -> F:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            verify_jwt_in_request(fresh=fresh)
+            user = require_role(current_user(), role)
+            if resolve is not None:
+                resolve(user, kwargs)
+            with viewing(user):
+                return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def role_required(role: str | None, *, fresh: bool = False) -> Callable[[F], F]:
+    """Decorate a view: authenticate, then 404 unless the caller has `role` (None: both)."""
+    return guarded(role, fresh=fresh)
+
+
+def with_couple(*, write: bool = False, fresh: bool = False) -> Callable[[F], F]:
+    """Decorate a partner's view: pass the caller's couple as `couple` (404 if none; 409 if
+    `write` and it has ended)."""
+
+    def resolve(user: User, kwargs: dict[str, Any]) -> None:
+        kwargs["couple"] = couples.caller_couple(user, write=write)
+
+    return guarded(PARTNER, resolve, fresh=fresh)
+
+
+def with_couple_object(
+    param: str, model: type, *, write: bool = False, fresh: bool = False
+) -> Callable[[F], F]:
+    """Decorate a partner's view: swap the id in `param` for that object (a `model` with a
+    `couple_id`) of a couple the caller is or was in."""
+    name = param.removesuffix("_id")
+
+    def resolve(user: User, kwargs: dict[str, Any]) -> None:
+        kwargs[name] = couples.object_of_caller(model, kwargs.pop(param), user, write=write)
+
+    return guarded(PARTNER, resolve, fresh=fresh)
+
+
+def _linked(user: User, kwargs: dict[str, Any]) -> None:
+    kwargs["couple"], kwargs["link"] = counseling.linked_couple(user, kwargs.pop("couple_id"))
+
+
+# A counselor's view of a couple: swap `couple_id` for (couple, link) of an active link.
+with_linked_couple: Callable[[F], F] = guarded(COUNSELOR, _linked)
+
+
+def with_link(*, role: str | None = None, fresh: bool = False) -> Callable[[F], F]:
+    """Decorate a view: swap `link_id` for a link the caller is part of (and has `role` for)."""
+
+    def resolve(user: User, kwargs: dict[str, Any]) -> None:
+        kwargs["link"] = counseling.link_of_caller(kwargs.pop("link_id"), user)
+
+    return guarded(role, resolve, fresh=fresh)
+
+
+def with_own(
+    param: str, find: Callable[[str, User], Any], *, role: str | None = PARTNER
+) -> Callable[[F], F]:
+    """Decorate a view: swap the id in `param` for the thing `find(id, caller)` returns, a
+    thing the caller alone owns (`find` raises 404 for anyone else)."""
+    name = param.removesuffix("_id")
+
+    def resolve(user: User, kwargs: dict[str, Any]) -> None:
+        kwargs[name] = find(kwargs.pop(param), user)
+
+    return guarded(role, resolve)
+
+
+# Things one person owns.
+with_own_entry = with_own("entry_id", lambda entry_id, user: journal.entry_of(user, entry_id))
+with_own_device = with_own(
+    "device_id", lambda device_id, user: notifications.device_of(user.id, device_id), role=None
+)
+with_own_response = with_own("response_id", measures.response_of)
+with_own_measure = with_own("measure_id", measures.own_measure, role=COUNSELOR)
+with_own_assignment = with_own("assignment_id", measures.assignment_of, role=COUNSELOR)

@@ -1,4 +1,4 @@
-"""What the journal holds about a person: its part of the export and of erasure (all of it)."""
+"""What the journal holds about a person: their entries, all exported, all erased."""
 
 from __future__ import annotations
 

@@ -131,7 +131,8 @@ def export(*, user: Person, session_id: str | None = None) -> dict[str, Any]:
 
 
 def export_of_couple(request: Export, couple: SharedCouple) -> dict[str, Any]:
-    """The parts of one of the person's couples, in the document's order (for couples)."""
+    """The parts of one of the person's couples, in the document's order (couples' own part
+    of the export calls this for each couple it lists)."""
     return _parts(_couple_sections, COUPLE_SECTIONS, request, couple)
 
 

@@ -12,6 +12,24 @@ from backend.config import ACCESS_TOKEN_MINUTES, REFRESH_TOKEN_DAYS, finalize_co
 
 API_TITLE = "Trustline API"
 API_VERSION = "1.0.0"
+# The domains that hold something about a person: each one's `personal_data` module is its part
+# of the export and of erasure (backend/privacy/service.py).
+PERSONAL_DATA = (
+    "accounts",
+    "couples",
+    "checkins",
+    "scheduling",
+    "agreements",
+    "conversations",
+    "counseling",
+    "timeline",
+    "journal",
+    "notifications",
+    "safety",
+    "idempotency",
+    "calendar_feeds",
+    "measures",
+)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,6 +47,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_libraries(app)
     register_extensions(app)
     register_blueprints(app)
+    register_personal_data()
     register_error_handlers(app)
     if app.config["TRUSTLINE_TRUSTED_PROXIES"]:
         hops = app.config["TRUSTLINE_TRUSTED_PROXIES"]
@@ -147,6 +166,14 @@ def register_blueprints(app: Flask) -> None:
     from backend.console.routes import blp as console
 
     app.register_blueprint(console)
+
+
+def register_personal_data() -> None:
+    """Register every domain's part of the export and of erasure with privacy."""
+    from importlib import import_module
+
+    for domain in PERSONAL_DATA:
+        import_module(f"backend.{domain}.personal_data")
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -26,6 +26,7 @@ from backend.checkins.models import (
     PromptSetItem,
 )
 from backend.extensions import db
+from backend.unit_of_work import use_case
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "checkins.yaml"
 FREQUENCIES = ("daily", "weekly", "monthly", "as_needed")
@@ -183,8 +184,9 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
+@use_case
 def load_library(path: Path = CONTENT_FILE) -> LoadReport:
-    """Bring the database's prompt library in line with the content file, and commit."""
+    """Bring the database's prompt library in line with the content file (one use case)."""
     data = read_content(path)
     report = LoadReport()
     now = clock.now()
@@ -237,7 +239,6 @@ def load_library(path: Path = CONTENT_FILE) -> LoadReport:
             prompt.retired_at = now
             report.prompts_retired += 1
     _load_sets(data["prompt_sets"], prompts, report, now)
-    db.session.commit()
     return report
 
 

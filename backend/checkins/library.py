@@ -190,9 +190,16 @@ def load_library(path: Path = CONTENT_FILE) -> LoadReport:
     data = read_content(path)
     report = LoadReport()
     now = clock.now()
+    prompts = _load_prompts(data["prompts"], report, now)
+    _load_sets(data["prompt_sets"], prompts, report, now)
+    return report
+
+
+def _load_prompts(entries: list[dict], report: LoadReport, now: Any) -> dict[str, Prompt]:
+    """Create, revise, move or retire prompts as the file says; every prompt, by key."""
     prompts = {p.key: p for p in db.session.scalars(sa.select(Prompt))}
     in_file: set[str] = set()
-    for entry in data["prompts"]:
+    for entry in entries:
         in_file.add(entry["key"])
         content = {
             "kind": entry["kind"],
@@ -238,8 +245,7 @@ def load_library(path: Path = CONTENT_FILE) -> LoadReport:
         if key not in in_file and prompt.retired_at is None:
             prompt.retired_at = now
             report.prompts_retired += 1
-    _load_sets(data["prompt_sets"], prompts, report, now)
-    return report
+    return prompts
 
 
 def _load_sets(

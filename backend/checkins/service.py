@@ -1,8 +1,8 @@
 """Check-ins: opening them, answering on one's own, revealing when both have submitted.
 
-Who sees which answer is decided by one rule (`answer_visible_to`); the response schemas
-(`backend.checkins.schemas`) ask `my_response`/`partner_response` for what their viewer may
-see, and nothing else builds a check-in's answer.
+Who sees which answer is decided by one rule (`answer_visible_to`). The response schemas
+(`backend.checkins.schemas`) ask `my_response`/`partner_response` what their viewer may see;
+`checkin_for_viewer` gives the same as plain fields to the export, until it dumps them too.
 """
 
 from __future__ import annotations

@@ -370,7 +370,6 @@ def assign_exercise(
             opened_by=None,
             source="exercise",
             closes_at=closes_at,
-            commit=False,
         )
         exercise.checkin_id = checkin.id
     db.session.flush()

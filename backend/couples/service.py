@@ -61,6 +61,11 @@ def active_couple_of(user_id: str) -> Couple | None:
     )
 
 
+def couple_by_id(couple_id: str) -> Couple | None:
+    """The couple with this id, if there is one."""
+    return db.session.get(Couple, couple_id)
+
+
 def caller_couple(user: User, *, write: bool = False) -> Couple:
     """The caller's couple; 404 if none, 409 if `write` and it has ended."""
     couple = couple_of(user)

@@ -39,6 +39,13 @@ def event_row(
     }
 
 
+def store_rows(rows: list[dict[str, Any]]) -> None:
+    """Append events built by `event_row` in one statement (a bulk opening's), in the
+    caller's transaction."""
+    if rows:
+        db.session.execute(sa.insert(TimelineEvent), rows)
+
+
 def record(
     *,
     couple_id: str,

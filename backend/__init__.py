@@ -12,6 +12,18 @@ from backend.config import ACCESS_TOKEN_MINUTES, REFRESH_TOKEN_DAYS, finalize_co
 
 API_TITLE = "Trustline API"
 API_VERSION = "1.0.0"
+# The domains with timed work, each with a `jobs.py`. Within a stage, their jobs run in this
+# order (backend/jobs.py).
+JOB_DOMAINS = (
+    "checkins",
+    "agreements",
+    "conversations",
+    "counseling",
+    "measures",
+    "notifications",
+    "accounts",
+    "idempotency",
+)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_libraries(app)
     register_extensions(app)
     register_blueprints(app)
+    register_jobs()
     register_error_handlers(app)
     if app.config["TRUSTLINE_TRUSTED_PROXIES"]:
         hops = app.config["TRUSTLINE_TRUSTED_PROXIES"]
@@ -147,6 +160,15 @@ def register_blueprints(app: Flask) -> None:
     from backend.console.routes import blp as console
 
     app.register_blueprint(console)
+
+
+def register_jobs() -> None:
+    """Import every domain's jobs module: each registers its timed work with the tick
+    (backend/jobs.py). This is the one place that lists them."""
+    import importlib
+
+    for domain in JOB_DOMAINS:
+        importlib.import_module(f"backend.{domain}.jobs")
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -12,18 +12,6 @@ from backend.config import ACCESS_TOKEN_MINUTES, REFRESH_TOKEN_DAYS, finalize_co
 
 API_TITLE = "Trustline API"
 API_VERSION = "1.0.0"
-# The domains with timed work, each with a `jobs.py`. Within a stage, their jobs run in this
-# order (backend/jobs.py).
-JOB_DOMAINS = (
-    "checkins",
-    "agreements",
-    "conversations",
-    "counseling",
-    "measures",
-    "notifications",
-    "accounts",
-    "idempotency",
-)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -164,11 +152,16 @@ def register_blueprints(app: Flask) -> None:
 
 def register_jobs() -> None:
     """Import every domain's jobs module: each registers its timed work with the tick
-    (backend/jobs.py). This is the one place that lists them."""
-    import importlib
-
-    for domain in JOB_DOMAINS:
-        importlib.import_module(f"backend.{domain}.jobs")
+    (backend/jobs.py). This is the one place that lists them; the order they run in is the
+    registry's, not this import order."""
+    import backend.accounts.jobs
+    import backend.agreements.jobs
+    import backend.checkins.jobs
+    import backend.conversations.jobs
+    import backend.counseling.jobs
+    import backend.idempotency.jobs
+    import backend.measures.jobs
+    import backend.notifications.jobs  # noqa: F401 - imported for what it registers
 
 
 def register_error_handlers(app: Flask) -> None:

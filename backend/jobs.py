@@ -9,8 +9,10 @@ A domain with timed work has a `jobs.py` that registers each of its jobs here:
 The tick (backend/scheduling/jobs.py) first opens the check-ins of due schedules, then calls
 `run_jobs`, which runs every registered job once:
 - stage by stage: the domains' work first (it may create notifications), then push delivery
-  (so what this tick created is sent in this tick), then purges; within a stage, in the order
-  the jobs were registered. Jobs of one stage must not depend on each other across domains;
+  (so what this tick created is sent in this tick), then purges. Within a stage, domain by
+  domain in alphabetical order, and a domain's jobs in the order its module registers them:
+  never in the order modules happened to be imported. A job may rely on the jobs of its own
+  domain before it, never on another domain's in its stage;
 - each run is one use case (backend.unit_of_work): committed when the job returns, all rolled
   back when it raises, and the error ends the tick (the next tick runs everything again).
   A job that commits per batch on purpose (a crash keeps the batches done; a push is never
@@ -21,7 +23,7 @@ The tick (backend/scheduling/jobs.py) first opens the check-ins of due schedules
   its report (`tick().expired`).
 
 This module imports no domain. The app factory (`backend.register_jobs`) imports every
-domain's jobs module: the one place that lists them, so nothing registers by accident.
+domain's jobs module: the one place that lists them.
 """
 
 from __future__ import annotations
@@ -104,8 +106,9 @@ def job(
 
 
 def registered() -> list[Job]:
-    """Every registered job, in the order the tick runs them."""
-    return sorted(_registry.values(), key=lambda j: STAGES.index(j.stage))
+    """Every registered job, in the order the tick runs them: by stage, then by domain (the
+    name's first part); a domain's jobs as it registered them (the sort is stable)."""
+    return sorted(_registry.values(), key=lambda j: (STAGES.index(j.stage), j.name.split(".")[0]))
 
 
 def count_names() -> list[str]:

@@ -22,11 +22,11 @@ from tests.scheduling.test_tick import checkins, daily_at
 BACKEND = Path(__file__).resolve().parents[2] / "backend"
 MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 EXPECTED = [
-    # stage "work", in the app factory's order of domains
-    "checkins.close_expired",
-    "checkins.send_reminders",
+    # stage "work": domain by domain, each domain's jobs in its module's order
     "agreements.end_due",
     "agreements.send_review_reminders",
+    "checkins.close_expired",
+    "checkins.send_reminders",
     "conversations.prompt_long_pauses",
     "counseling.remind_due_exercises",
     "measures.open_due",

@@ -48,6 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_personal_data()
+    register_jobs()
     register_error_handlers(app)
     if app.config["TRUSTLINE_TRUSTED_PROXIES"]:
         hops = app.config["TRUSTLINE_TRUSTED_PROXIES"]
@@ -174,6 +175,20 @@ def register_personal_data() -> None:
 
     for domain in PERSONAL_DATA:
         import_module(f"backend.{domain}.personal_data")
+
+
+def register_jobs() -> None:
+    """Import every domain's jobs module: each registers its timed work with the tick
+    (backend/jobs.py). This is the one place that lists them; the order they run in is the
+    registry's, not this import order."""
+    import backend.accounts.jobs
+    import backend.agreements.jobs
+    import backend.checkins.jobs
+    import backend.conversations.jobs
+    import backend.counseling.jobs
+    import backend.idempotency.jobs
+    import backend.measures.jobs
+    import backend.notifications.jobs  # noqa: F401 - imported for what it registers
 
 
 def register_error_handlers(app: Flask) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -309,3 +309,32 @@ def leave(
     if commit:
         db.session.commit()
     return couple
+
+
+# --- queries for other domains ---------------------------------------------------------------
+
+
+class CoupleState(NamedTuple):
+    """What the tick needs of a couple: its status, its time zone, its members' ids."""
+
+    status: str
+    timezone: str
+    member_ids: tuple[str, ...]
+
+
+def states_of(couple_ids: Iterable[str]) -> dict[str, CoupleState]:
+    """couple id -> its state (members in the order they joined), in two light queries."""
+    ids = set(couple_ids)
+    members: dict[str, list[str]] = {}
+    for couple_id, user_id in db.session.execute(
+        sa.select(CoupleMember.couple_id, CoupleMember.user_id)
+        .where(CoupleMember.couple_id.in_(ids))
+        .order_by(CoupleMember.joined_at, CoupleMember.id)
+    ):
+        members.setdefault(couple_id, []).append(user_id)
+    return {
+        couple_id: CoupleState(status, timezone, tuple(members.get(couple_id, ())))
+        for couple_id, status, timezone in db.session.execute(
+            sa.select(Couple.id, Couple.status, Couple.timezone).where(Couple.id.in_(ids))
+        )
+    }

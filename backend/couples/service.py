@@ -83,6 +83,11 @@ def is_or_was_member(couple_id: str, user_id: str) -> bool:
     )
 
 
+def couple_by_id(couple_id: str) -> Couple:
+    """The couple with this id (an id another domain's row holds, so it exists)."""
+    return db.session.get(Couple, couple_id)
+
+
 def require_active(couple: Couple) -> None:
     """409 if the couple has ended."""
     if not couple.is_active:

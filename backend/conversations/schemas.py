@@ -21,6 +21,8 @@ from backend.safety.schemas import SafetyNoticeField
 # some templates still accept (hurt_partner, involved_partner in the trigger template).
 ROLES = library.role_keys()
 WRITERS = (*ROLES, *library.SHARED_WRITERS)
+# Marks a conversation view that another domain built (see `NoticeOfAnAnswer`).
+BUILT_ELSEWHERE = "_built_elsewhere"
 # A person named as the couple's views name them: {id, display_name}, None for nobody.
 Person = Callable[[str | None], dict[str, Any] | None]
 
@@ -155,6 +157,19 @@ class TemplateRefSchema(ma.Schema):
     before_you_start = ma.fields.String()
 
 
+class NoticeOfAnAnswer(SafetyNoticeField):
+    """The viewer's safety notice, in an answer about a conversation the schema was handed as
+    a model. A view of it built by another domain (a counselor's view of the couple, the start
+    of an exercise's conversation) never carried a notice, and still carries none."""
+
+    def serialize(
+        self, attr: str, obj: Any, accessor: Callable[..., Any] | None = None, **kwargs: Any
+    ) -> Any:
+        if obj.get(BUILT_ELSEWHERE):
+            return ma.missing
+        return super().serialize(attr, obj, accessor, **kwargs)
+
+
 class ConversationSchema(ma.Schema):
     """A conversation: where it is, who writes, what was written."""
 
@@ -169,7 +184,7 @@ class ConversationSchema(ma.Schema):
     started_at = UTCDateTime()
     completed_at = UTCDateTime(allow_none=True)
     abandoned_at = UTCDateTime(allow_none=True)
-    safety_notice = SafetyNoticeField(
+    safety_notice = NoticeOfAnAnswer(
         metadata={
             "description": "For you alone; in answers about one conversation, not in lists.",
             "optional": True,
@@ -177,12 +192,12 @@ class ConversationSchema(ma.Schema):
     )
 
     @ma.pre_dump
-    def _as_the_couple_sees_it(self, conversation: Any, **kwargs: Any) -> Any:
-        # A conversation a caller already built (a counselor's view, until it hands over the
-        # model) is written as given.
+    def _as_the_couple_sees_it(self, conversation: Any, **kwargs: Any) -> dict[str, Any]:
         if isinstance(conversation, Conversation):
             return seen_conversation(conversation)
-        return conversation
+        # Built already by another domain's view (counseling's, until it hands over the model):
+        # written as given, without a notice.
+        return {**conversation, BUILT_ELSEWHERE: True}
 
 
 class ConversationPageSchema(ma.Schema):

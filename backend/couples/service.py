@@ -71,6 +71,11 @@ def caller_couple(user: User, *, write: bool = False) -> Couple:
     return couple
 
 
+def couple_by_id(couple_id: str) -> Couple:
+    """A couple another domain's object belongs to (found already: no authorization here)."""
+    return db.session.get(Couple, couple_id)
+
+
 def is_or_was_member(couple_id: str, user_id: str) -> bool:
     """Whether the user is, or once was, a member of this couple."""
     return (
@@ -81,11 +86,6 @@ def is_or_was_member(couple_id: str, user_id: str) -> bool:
         )
         is not None
     )
-
-
-def couple_by_id(couple_id: str) -> Couple:
-    """The couple with this id (an id another domain's row holds, so it exists)."""
-    return db.session.get(Couple, couple_id)
 
 
 def require_active(couple: Couple) -> None:

@@ -76,11 +76,6 @@ def caller_couple(user: User, *, write: bool = False) -> Couple:
     return couple
 
 
-def couple_by_id(couple_id: str) -> Couple:
-    """A couple another domain's object belongs to (found already: no authorization here)."""
-    return db.session.get(Couple, couple_id)
-
-
 def is_or_was_member(couple_id: str, user_id: str) -> bool:
     """Whether the user is, or once was, a member of this couple."""
     return (

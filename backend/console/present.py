@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend import clock
+from backend.counseling.service import TIMELINE_EVENTS
 
 # What the "since your last visit" digest counts, by timeline kind, in the order shown.
 DIGEST_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -139,8 +140,8 @@ def digest(
     return Digest(since=since, groups=groups, overdue=overdue_exercises(detail), more=more)
 
 
-# How many events the counselor's couple view carries (counseling.service.couple_detail).
-TIMELINE_PAGE = 50
+# How many events the counselor's couple view carries (counseling.service.couple_in_scope).
+TIMELINE_PAGE = TIMELINE_EVENTS
 
 
 @dataclass

@@ -238,25 +238,37 @@ def end_link(*, link: CounselorLink, user: User, session_id: str | None = None) 
         )
         .values(status="cancelled")
     )
+    if user.id == link.counselor_id:
+        _tell_counselor_ended(couple, link)
+    else:
+        _tell_partner_ended(couple, link, user)
+
+
+def _tell_counselor_ended(couple: Couple, link: CounselorLink) -> None:
+    """The counselor ended the link: the timeline says so, and both partners are told."""
+    what = f"Counselor {_name(link.counselor_id)} ended the link."
+    timeline.announce(
+        couple_id=couple.id,
+        kind="counselor_link_ended",
+        actor_id=link.counselor_id,
+        subject=("counselor_link", link.id),
+        summary=what,
+        tell=couple.member_ids(),
+        title="Counselor link ended",
+        body=f"{what} They no longer see anything of the couple.",
+    )
+
+
+def _tell_partner_ended(couple: Couple, link: CounselorLink, user: User) -> None:
+    """A partner ended the link: both partners are told who, the counselor only that it ended.
+
+    The counselor must not learn which partner revoked: the one who did may be the one at
+    risk, and a counselor who knew could tell the other. The timeline (which a counselor
+    linked again later reads) names no one either. Between the two partners a name hides
+    nothing (the one who did not revoke knows it was the other), so their notice says it.
+    """
     counselor = _name(link.counselor_id)
     subject = ("counselor_link", link.id)
-    if user.id == link.counselor_id:
-        what = f"Counselor {counselor} ended the link."
-        timeline.announce(
-            couple_id=couple.id,
-            kind="counselor_link_ended",
-            actor_id=user.id,
-            subject=subject,
-            summary=what,
-            tell=couple.member_ids(),
-            title="Counselor link ended",
-            body=f"{what} They no longer see anything of the couple.",
-        )
-        return
-    # The counselor must not learn which partner revoked: the one who did may be the one at
-    # risk, and a counselor who knew could tell the other. The timeline (which a counselor
-    # linked again later reads) names no one either. Between the two partners a name hides
-    # nothing (the one who did not revoke knows it was the other), so their notice says it.
     timeline.record(
         couple_id=couple.id,
         kind="counselor_link_ended",

@@ -82,9 +82,7 @@ def couples_by_id(couple_ids: list[str]) -> dict[str, Couple]:
     return {
         couple.id: couple
         for couple in db.session.scalars(
-            sa.select(Couple)
-            .where(Couple.id.in_(couple_ids))
-            .options(selectinload(Couple.members))
+            sa.select(Couple).where(Couple.id.in_(couple_ids)).options(selectinload(Couple.members))
         )
     }
 

@@ -323,6 +323,18 @@ def list_agreements(*, couple: couples.Couple, limit: int, cursor: str | None) -
     )
 
 
+def status_counts(couple_ids: list[str]) -> dict[str, dict[str, int]]:
+    """How many agreements each couple has in each status, in one query."""
+    counts: dict[str, dict[str, int]] = {couple_id: {} for couple_id in couple_ids}
+    for couple_id, status, count in db.session.execute(
+        sa.select(Agreement.couple_id, Agreement.status, sa.func.count())
+        .where(Agreement.couple_id.in_(couple_ids))
+        .group_by(Agreement.couple_id, Agreement.status)
+    ):
+        counts[couple_id][status] = count
+    return counts
+
+
 def reciprocity(version: AgreementVersion, couple: couples.Couple) -> str:
     """`mutual` when both partners are bound by some item, else `one_sided`."""
     bound = {uid for item in version.items for uid in item.binds}

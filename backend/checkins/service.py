@@ -432,6 +432,37 @@ def list_checkins(
     )
 
 
+def status_counts(
+    couple_ids: list[str], *, statuses: tuple[str, ...], opened_since: datetime
+) -> dict[str, dict[str, int]]:
+    """How many check-ins opened since then each couple has in each of these statuses, in one
+    query (a counselor's progress summary: counts, never content)."""
+    counts: dict[str, dict[str, int]] = {couple_id: {} for couple_id in couple_ids}
+    for couple_id, status, count in db.session.execute(
+        sa.select(Checkin.couple_id, Checkin.status, sa.func.count())
+        .where(
+            Checkin.couple_id.in_(couple_ids),
+            Checkin.status.in_(statuses),
+            Checkin.opened_at >= opened_since,
+        )
+        .group_by(Checkin.couple_id, Checkin.status)
+    ):
+        counts[couple_id][status] = count
+    return counts
+
+
+def revealed_checkins(*, couple_id: str, limit: int) -> list[Checkin]:
+    """The couple's newest revealed check-ins, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Checkin)
+            .where(Checkin.couple_id == couple_id, Checkin.revealed_at.is_not(None))
+            .order_by(Checkin.opened_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class TrendPoint:
     """One rating."""

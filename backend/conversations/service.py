@@ -345,6 +345,18 @@ def list_conversations(
     )
 
 
+def recent_conversations(*, couple_id: str, limit: int) -> list[Conversation]:
+    """The couple's newest conversations, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Conversation)
+            .where(Conversation.couple_id == couple_id)
+            .order_by(Conversation.started_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 @use_case
 def prompt_long_pauses(*, now: datetime) -> int:
     """A conversation paused for 24 hours prompts both, once, to pick it up."""

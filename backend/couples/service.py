@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from flask import current_app
 from limits import parse_many
+from sqlalchemy.orm import selectinload
 
 from backend import clock
 from backend.accounts.models import User
@@ -74,6 +75,16 @@ def caller_couple(user: User, *, write: bool = False) -> Couple:
     if write and not couple.is_active:
         raise Conflict(ENDED)
     return couple
+
+
+def couples_by_id(couple_ids: list[str]) -> dict[str, Couple]:
+    """These couples by id, with their members, in two queries whatever their number."""
+    return {
+        couple.id: couple
+        for couple in db.session.scalars(
+            sa.select(Couple).where(Couple.id.in_(couple_ids)).options(selectinload(Couple.members))
+        )
+    }
 
 
 def is_or_was_member(couple_id: str, user_id: str) -> bool:

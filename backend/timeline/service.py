@@ -81,6 +81,29 @@ def list_events(
     )
 
 
+def recent_events(*, couple_id: str, limit: int) -> list[TimelineEvent]:
+    """The couple's newest events, newest first (a linked counselor's view of the couple)."""
+    return list(
+        db.session.scalars(
+            sa.select(TimelineEvent)
+            .where(TimelineEvent.couple_id == couple_id)
+            .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def last_activity(couple_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each of these couples' latest event happened, in one query (none: left out)."""
+    return dict(
+        db.session.execute(
+            sa.select(TimelineEvent.couple_id, sa.func.max(TimelineEvent.occurred_at))
+            .where(TimelineEvent.couple_id.in_(couple_ids))
+            .group_by(TimelineEvent.couple_id)
+        ).all()
+    )
+
+
 def announce(
     *,
     couple_id: str,

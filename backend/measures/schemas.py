@@ -43,8 +43,7 @@ if TYPE_CHECKING:
 # short_text a string. Written out so generated clients get a union, not "any".
 ANSWER_VALUE = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
 OPTIONAL = {"optional": True}
-
-
+# An author or linked counselor whose account is gone (erased) is shown under this name.
 FORMER_COUNSELOR = "Former counselor"
 
 

@@ -9,6 +9,7 @@ answers once revealed and conversation entries. Private answers and journals: ne
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -302,6 +303,30 @@ def links_of(couple: Couple) -> list[CounselorLink]:
             sa.select(CounselorLink)
             .where(CounselorLink.couple_id == couple.id)
             .order_by(CounselorLink.proposed_at.desc(), CounselorLink.id)
+        )
+    )
+
+
+def active_links_of(couple_id: str) -> list[CounselorLink]:
+    """The couple's active counselor links, the longest-standing first."""
+    return list(
+        db.session.scalars(
+            sa.select(CounselorLink)
+            .where(CounselorLink.couple_id == couple_id, CounselorLink.status == "active")
+            .order_by(CounselorLink.activated_at, CounselorLink.id)
+        )
+    )
+
+
+def active_links_among(link_ids: Collection[str]) -> list[CounselorLink]:
+    """Those of these links that are active (none asked: none, without a query)."""
+    if not link_ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(CounselorLink).where(
+                CounselorLink.id.in_(list(link_ids)), CounselorLink.status == "active"
+            )
         )
     )
 

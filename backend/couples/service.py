@@ -154,6 +154,16 @@ def member_names(couple: Couple) -> dict[str, str]:
     return {member.user_id: name_in_couple(member) for member in couple.members}
 
 
+def member_names_of(couple_id: str) -> dict[str, str]:
+    """`member_names` of the couple with this id."""
+    return member_names(db.session.get(Couple, couple_id))
+
+
+def member_timezones(couple: Couple) -> dict[str, str]:
+    """Each member's own time zone, by user id."""
+    return {member.user_id: member.user.timezone for member in couple.members}
+
+
 @dataclass(frozen=True)
 class NewInvite:
     """A pairing code, shown once to the inviter."""

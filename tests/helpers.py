@@ -135,3 +135,19 @@ def answers_for(checkin: dict[str, Any], *, visibility: str = "shared", text: st
         }
         for p in checkin["prompts"]
     ]
+
+
+def ok(response: TestResponse, status: int = 200) -> TestResponse:
+    """The response has the status asked for (so a check of what its body lacks means something)."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response
+
+
+def ok_text(response: TestResponse, status: int = 200) -> str:
+    """The body of a response that has the status asked for."""
+    return ok(response, status).get_data(as_text=True)
+
+
+def ok_json(response: TestResponse, status: int = 200) -> Any:
+    """The JSON body of a response that has the status asked for."""
+    return ok(response, status).get_json()

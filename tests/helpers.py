@@ -152,6 +152,15 @@ def pair(inviter: ApiClient, partner: ApiClient) -> dict[str, Any]:
         return CoupleSchema().dump(couple)
 
 
+def pair_through_api(inviter: ApiClient, partner: ApiClient) -> dict[str, Any]:
+    """Pair two partners through the API (for tests of what requests do: logs, limits)."""
+    invite = inviter.post("/pairing-invites")
+    assert invite.status_code == 201, invite.get_json()
+    accepted = partner.post("/pairing-invites/accept", json={"code": invite.get_json()["code"]})
+    assert accepted.status_code == 201, accepted.get_json()
+    return accepted.get_json()
+
+
 def valid_value(prompt: dict[str, Any], text: str = "A few honest words.") -> Any:
     """A valid answer to a prompt as the API describes it."""
     kind = prompt["kind"]

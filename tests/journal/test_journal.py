@@ -48,6 +48,7 @@ def test_never_seen_by_the_partner_a_counselor_or_on_the_timeline(alice, bob, co
         bob.get("/me/notifications"),
         counselor.get(f"/counselor/couples/{couple['id']}"),
     ]
+    assert [r.status_code for r in seen] == [200, 200, 200]
     assert all(SECRET not in r.get_data(as_text=True) for r in seen)
     stored = [e.summary for e in db.session.scalars(sa.select(TimelineEvent))] + [
         n.body for n in db.session.scalars(sa.select(Notification))

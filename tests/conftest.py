@@ -19,12 +19,28 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from backend import create_app
+from backend.agreements import service as agreements
+from backend.agreements.schemas import AgreementCreateSchema
 from backend.checkins.library import load_library
 from backend.config import normalize_database_url
+from backend.conversations import service as conversations
+from backend.counseling import service as counseling
+from backend.counseling.schemas import ExerciseCreateSchema
 from backend.extensions import db
+from backend.journal import service as journal
 from backend.measures.library import load_library as load_measures
+from backend.notifications import service as notifications
+from backend.scheduling import service as scheduling
+from backend.scheduling.schemas import ScheduleCreateSchema
 from tests import clockshift
-from tests.helpers import ApiClient, make_counselor, make_partner, pair
+from tests.factories import (
+    couple_by_id,
+    link_counselor,
+    propose_counselor,
+    revealed_checkin,
+    session_id_of,
+)
+from tests.helpers import ApiClient, make_counselor, make_partner, pair, user_of
 
 POSTGRES_URL = os.environ.get("TRUSTLINE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -205,48 +221,60 @@ def counselor(app: Flask) -> ApiClient:
 
 
 @pytest.fixture
-def one_of_everything(alice: ApiClient, bob: ApiClient, couple: dict, counselor: ApiClient) -> dict:
+def one_of_everything(
+    app: Flask, alice: ApiClient, bob: ApiClient, couple: dict, counselor: ApiClient
+) -> dict:
     """Alice and Bob with a counselor linked (shared_content) and one object of every kind:
     a revealed check-in, a schedule, an agreement, a conversation, an exercise, a pending
-    second counselor link, Alice's device and journal entry. Returns the ids by path name."""
-    from tests.conversations.helpers import start
-    from tests.counseling.helpers import link
-    from tests.helpers import answers_for
+    link to a second counselor, Alice's device and journal entry, each made through its
+    domain's service. Returns the ids by path name."""
 
-    link(alice, bob, counselor, "shared_content")
-    checkin = alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()
-    for partner in (alice, bob):
-        partner.put(
-            f"/checkins/{checkin['id']}/answers",
-            json={"answers": answers_for(checkin), "submit": True},
-        )
-    schedule = alice.post(
-        "/couple/schedules",
-        json={"prompt_set": "daily_pulse", "frequency": "daily", "local_time": "20:00"},
-    ).get_json()
-    agreement = alice.post(
-        "/couple/agreements",
-        json={"title": "T", "items": [{"category": "plans", "text": "We share plans."}]},
-    ).get_json()
-    conversation = start(alice, "processing_a_trigger", "hurt_partner", alice)
-    exercise = counselor.post(
-        f"/counselor/couples/{couple['id']}/exercises",
-        json={"kind": "reflection", "prompts": ["x"]},
-    ).get_json()
-    pending = alice.post(
-        "/couple/counselor-links",
-        json={"code": counselor.post("/counselor/link-codes").get_json()["code"]},
-    ).get_json()
-    device = alice.post("/me/devices", json={"platform": "ios", "token": "device-token-1"})
-    entry = alice.post("/me/journal", json={"text": "mine"})
+    link_counselor(alice, bob, counselor, couple["id"], "shared_content")
+    checkin = revealed_checkin(alice, bob, couple["id"])
+    schedule = scheduling.create_schedule(
+        couple=couple_by_id(couple["id"]),
+        user=user_of(alice),
+        data=ScheduleCreateSchema().load(
+            {"prompt_set": "daily_pulse", "frequency": "daily", "local_time": "20:00"}
+        ),
+    )
+    agreement = agreements.create_agreement(
+        couple=couple_by_id(couple["id"]),
+        user=user_of(alice),
+        **AgreementCreateSchema().load(
+            {"title": "T", "items": [{"category": "plans", "text": "We share plans."}]}
+        ),
+    )
+    conversation = conversations.start(
+        couple=couple_by_id(couple["id"]),
+        user=user_of(alice),
+        template_key="processing_a_trigger",
+        roles={"hurt_partner": alice.user["id"]},
+    )
+    exercise = counseling.assign_exercise(
+        couple=couple_by_id(couple["id"]),
+        counselor=user_of(counselor),
+        **ExerciseCreateSchema().load({"kind": "reflection", "prompts": ["x"]}),
+    )
+    second = make_counselor(app, "dr.lee@example.com", "Dr Lee")
+    pending = propose_counselor(alice, second, couple["id"])
+    device = notifications.register_device(
+        user_id=alice.user["id"],
+        session_id=session_id_of(alice),
+        platform="ios",
+        token="device-token-1",
+        confirm_fresh_login=lambda: None,  # her login is fresh: she has just registered
+    )
+    entry = journal.write(user=user_of(alice), text="mine")
+    assert pending.status == "pending" and checkin.revealed_at is not None
     return {
-        "checkin_id": checkin["id"],
-        "schedule_id": schedule["id"],
-        "agreement_id": agreement["id"],
-        "conversation_id": conversation["id"],
-        "exercise_id": exercise["id"],
+        "checkin_id": checkin.id,
+        "schedule_id": schedule.id,
+        "agreement_id": agreement.id,
+        "conversation_id": conversation.id,
+        "exercise_id": exercise.id,
         "couple_id": couple["id"],
-        "link_id": pending.get("id", "none"),
-        "device_id": device.get_json()["id"],
-        "entry_id": entry.get_json()["id"],
+        "link_id": pending.id,
+        "device_id": device.id,
+        "entry_id": entry.id,
     }

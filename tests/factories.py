@@ -1,20 +1,32 @@
-"""Bulk data for scale tests and benchmarks, written straight to the tables.
+"""Worlds for tests, built through the services; and bulk data written straight to the tables.
 
-Unit tests build users and couples through the services; tests that need thousands of due
-schedules (and bench/) use this instead, which takes a second rather than minutes.
+A fixture that needs a couple's history (a linked counselor, a revealed check-in, ...) calls
+the domain's service functions here, as a route would, without an HTTP round trip for each
+step: tests of an endpoint still call the endpoint. Tests that need thousands of due
+schedules (and bench/) use `make_due_schedules`, which writes the rows at once and takes a
+second rather than minutes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from flask_jwt_extended import decode_token
 
 from backend.accounts.models import User
+from backend.checkins import service as checkins
+from backend.checkins.models import Checkin
+from backend.checkins.schemas import AnswersPutSchema
+from backend.counseling import service as counseling
+from backend.counseling.models import CounselorLink
+from backend.counseling.schemas import LinkProposeSchema
 from backend.couples.models import Couple, CoupleMember
 from backend.extensions import db
 from backend.ids import new_id
 from backend.scheduling.models import Schedule
+from tests.helpers import ApiClient, answers_for, user_of
 
 CHUNK = 5000
 # Not a valid hash of anything: these accounts cannot log in.
@@ -83,3 +95,69 @@ def make_due_schedules(
             db.session.execute(sa.insert(model), rows[start : start + CHUNK])
     db.session.commit()
     return [s["id"] for s in schedules]
+
+
+def session_id_of(client: ApiClient) -> str:
+    """The sign-in a client's access token belongs to."""
+    return decode_token(client.access_token)["sid"]
+
+
+def couple_by_id(couple_id: str) -> Couple:
+    """The couple with this id."""
+    couple = db.session.get(Couple, couple_id)
+    assert couple is not None
+    return couple
+
+
+def propose_counselor(
+    partner: ApiClient, counselor: ApiClient, couple_id: str, scope: str = "progress"
+) -> CounselorLink:
+    """The counselor makes a link code and the partner proposes the link with it."""
+    code, _ = counseling.create_link_code(counselor=user_of(counselor))
+    data = LinkProposeSchema().load({"code": code, "scope": scope})
+    return counseling.propose_link(
+        couple=couple_by_id(couple_id),
+        user=user_of(partner),
+        session_id=session_id_of(partner),
+        **data,
+    )
+
+
+def link_counselor(
+    proposer: ApiClient,
+    consenter: ApiClient,
+    counselor: ApiClient,
+    couple_id: str,
+    scope: str = "progress",
+) -> CounselorLink:
+    """One partner proposes, the other consents: the counselor is linked."""
+    link = propose_counselor(proposer, counselor, couple_id, scope)
+    return counseling.consent_link(
+        link=link, user=user_of(consenter), session_id=session_id_of(consenter)
+    )
+
+
+def prompts_of(checkin: Checkin) -> dict[str, Any]:
+    """The check-in's prompts as the API shows them (enough for `answers_for`)."""
+    return {
+        "prompts": [
+            {"key": item.prompt.key, "kind": item.prompt.kind, **item.prompt.config}
+            for item in checkin.items
+        ]
+    }
+
+
+def revealed_checkin(
+    opener: ApiClient, partner: ApiClient, couple_id: str, prompt_set: str = "daily_pulse"
+) -> Checkin:
+    """A check-in the opener opens and both partners answer in full (shared): revealed."""
+    checkin = checkins.open_checkin(
+        couple=couple_by_id(couple_id), prompt_set_key=prompt_set, opened_by=user_of(opener)
+    )
+    for person in (opener, partner):
+        data = AnswersPutSchema().load(
+            {"answers": answers_for(prompts_of(checkin)), "submit": True}
+        )
+        checkin = checkins.save_answers(checkin=checkin, user=user_of(person), **data)
+    assert checkin.revealed_at is not None
+    return checkin

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
+
+from backend.accounts import service as accounts
+from backend.accounts.models import User
+from backend.accounts.schemas import TokensSchema
+from backend.couples import service as couples
+from backend.couples.schemas import CoupleSchema
+from backend.extensions import db
 
 PASSWORD = "correct horse battery"
 PROBLEM = "application/problem+json"
@@ -80,16 +89,46 @@ def register(
     return response.get_json()
 
 
+@contextmanager
+def inside(app: Flask) -> Iterator[None]:
+    """Run the block in `app`'s context: the test's own when it has one (as its requests do),
+    else a new one."""
+    if has_app_context() and current_app._get_current_object() is app:
+        yield
+    else:
+        with app.app_context():
+            yield
+
+
+def make_user(app: Flask, email: str, display_name: str, *, role: str) -> ApiClient:
+    """Someone registered through the accounts service, logged in as registering leaves them
+    (the same tokens POST /auth/register answers with)."""
+    with inside(app):
+        tokens = accounts.register(
+            email=email,
+            password=PASSWORD,
+            display_name=display_name,
+            role=role,
+            client_address="127.0.0.1",
+        )
+        return ApiClient(app.test_client(), TokensSchema().dump(tokens))
+
+
 def make_partner(app: Flask, email: str, display_name: str) -> ApiClient:
     """A partner, registered and logged in."""
-    client = app.test_client()
-    return ApiClient(client, register(client, email, display_name))
+    return make_user(app, email, display_name, role="partner")
 
 
 def make_counselor(app: Flask, email: str, display_name: str) -> ApiClient:
     """A counselor, registered and logged in."""
-    client = app.test_client()
-    return ApiClient(client, register(client, email, display_name, role="counselor"))
+    return make_user(app, email, display_name, role="counselor")
+
+
+def user_of(client: ApiClient) -> User:
+    """The account a client is logged in as."""
+    user = db.session.get(User, client.user["id"])
+    assert user is not None
+    return user
 
 
 def assert_problem(response: TestResponse, status: int, *fields: str) -> dict[str, Any]:
@@ -105,7 +144,16 @@ def assert_problem(response: TestResponse, status: int, *fields: str) -> dict[st
 
 
 def pair(inviter: ApiClient, partner: ApiClient) -> dict[str, Any]:
-    """Pair two partners through the API and return the couple."""
+    """Pair two partners through the couples service (the inviter's code, the partner enters
+    it) and return the couple as POST /pairing-invites/accept answers."""
+    with inside(inviter.client.application):
+        invite = couples.create_invite(user=user_of(inviter))
+        couple = couples.accept_invite(user=user_of(partner), code=invite.code)
+        return CoupleSchema().dump(couple)
+
+
+def pair_through_api(inviter: ApiClient, partner: ApiClient) -> dict[str, Any]:
+    """Pair two partners through the API (for tests of what requests do: logs, limits)."""
     invite = inviter.post("/pairing-invites")
     assert invite.status_code == 201, invite.get_json()
     accepted = partner.post("/pairing-invites/accept", json={"code": invite.get_json()["code"]})
@@ -135,3 +183,19 @@ def answers_for(checkin: dict[str, Any], *, visibility: str = "shared", text: st
         }
         for p in checkin["prompts"]
     ]
+
+
+def ok(response: TestResponse, status: int = 200) -> TestResponse:
+    """The response has the status asked for (so a check of what its body lacks means something)."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    return response
+
+
+def ok_text(response: TestResponse, status: int = 200) -> str:
+    """The body of a response that has the status asked for."""
+    return ok(response, status).get_data(as_text=True)
+
+
+def ok_json(response: TestResponse, status: int = 200) -> Any:
+    """The JSON body of a response that has the status asked for."""
+    return ok(response, status).get_json()

@@ -17,7 +17,7 @@ import time_machine
 from backend.extensions import db
 from backend.notifications import service as notifications
 from backend.notifications.models import Notification
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, ok, ok_json
 
 LOGIN_MOMENT = datetime(2026, 11, 20, 3, 33, 33, tzinfo=UTC)
 DEVICE_TOKEN = "alice-secret-device-token-777"
@@ -33,21 +33,25 @@ def world(alice, one_of_everything):
     with time_machine.travel(LOGIN_MOMENT, tick=False):
         alice.login()
     login = {"email": "alice@example.com", "password": PASSWORD, "client_label": SESSION_MARKER}
-    alice.tokens = alice.client.post("/api/v1/auth/login", json=login).get_json()
-    alice.post("/me/devices", json={"platform": "ios", "token": DEVICE_TOKEN})
+    alice.tokens = ok_json(alice.client.post("/api/v1/auth/login", json=login))
+    ok(alice.post("/me/devices", json={"platform": "ios", "token": DEVICE_TOKEN}), 201)
     notifications.notify(
         user_ids=[alice.user["id"]], kind="checkin_reminder", title="For Alice", body=NOTE_MARKER
     )
     db.session.commit()
     # Her questionnaire, with words only she wrote and a risk answer (she shares nothing).
-    measure = alice.post("/me/measure-responses", json={"measure": "trust_week"}).get_json()
-    alice.put(
-        f"/measure-responses/{measure['id']}",
-        json={"answers": [{"item": "small_step", "value": MEASURE_MARKER}]},
+    measure = ok_json(alice.post("/me/measure-responses", json={"measure": "trust_week"}), 201)
+    ok(
+        alice.put(
+            f"/measure-responses/{measure['id']}",
+            json={"answers": [{"item": "small_step", "value": MEASURE_MARKER}]},
+        )
     )
-    phq9 = alice.post("/me/measure-responses", json={"measure": "phq9"}).get_json()
-    alice.put(
-        f"/measure-responses/{phq9['id']}", json={"answers": [{"item": "phq9_9", "value": 3}]}
+    phq9 = ok_json(alice.post("/me/measure-responses", json={"measure": "phq9"}), 201)
+    ok(
+        alice.put(
+            f"/measure-responses/{phq9['id']}", json={"answers": [{"item": "phq9_9", "value": 3}]}
+        )
     )
     return {
         **one_of_everything,

@@ -187,10 +187,16 @@ def test_withdrawing_needs_no_reason_and_no_if_match(alice, couple):
 
 def test_timeline_never_holds_item_text_or_title(alice, bob, couple):
     agreement = draft(alice).get_json()
-    bob.post(f"/agreements/{agreement['id']}/consent", json={"version": 1})
-    bob.post(f"/agreements/{agreement['id']}/withdraw", json={"reason": "A private reason"})
+    consented = bob.post(f"/agreements/{agreement['id']}/consent", json={"version": 1})
+    assert consented.status_code == 200, consented.get_json()
+    withdrawn = bob.post(
+        f"/agreements/{agreement['id']}/withdraw", json={"reason": "A private reason"}
+    )
+    assert withdrawn.status_code == 200, withdrawn.get_json()
+    assert withdrawn.get_json()["status"] == "withdrawn"
     summaries = " ".join(e.summary for e in db.session.scalars(sa.select(TimelineEvent)))
     notes = " ".join(n.body for n in db.session.scalars(sa.select(Notification)))
+    assert summaries and notes
     for text in (ITEM_TEXT, DRAFT["title"], "A private reason"):
         assert text not in summaries and text not in notes
 

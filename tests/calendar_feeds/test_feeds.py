@@ -14,7 +14,15 @@ from icalendar import Calendar
 from backend.calendar_feeds.models import CalendarFeed
 from backend.calendar_feeds.service import MAX_FEEDS
 from backend.extensions import db
-from tests.helpers import PASSWORD, ApiClient, assert_problem, make_counselor, make_partner, pair
+from tests.helpers import (
+    PASSWORD,
+    ApiClient,
+    assert_problem,
+    make_counselor,
+    make_partner,
+    ok_text,
+    pair,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -80,12 +88,12 @@ def test_a_partner_makes_a_feed_and_their_calendar_app_reads_it(app, alice, bob,
     [listed] = alice.get("/me/calendar-feeds").get_json()["items"]
     assert listed["id"] == feed["id"] and listed["label"] == "Phone calendar"
     assert listed["last_fetched_at"] is not None
-    assert "url" not in listed and token not in alice.get("/me/calendar-feeds").get_data(True)
+    assert "url" not in listed and token not in ok_text(alice.get("/me/calendar-feeds"))
     assert bob.get("/me/calendar-feeds").get_json()["items"] == []  # Alice's, not Bob's
     # Alice's own feed tells her, as for a new device; Bob is told nothing.
     [notice] = alice.get("/me/notifications").get_json()["items"][:1]
     assert notice["kind"] == "calendar_feed_added"
-    assert "calendar_feed_added" not in bob.get("/me/notifications").get_data(as_text=True)
+    assert "calendar_feed_added" not in ok_text(bob.get("/me/notifications"))
 
 
 def test_a_checkin_at_seven_in_berlin_stays_at_seven_across_the_october_change(app):
@@ -263,4 +271,4 @@ def test_my_export_lists_my_feeds_but_never_their_addresses(app, alice, bob, cou
     ]
     assert document["calendar_feeds"][0]["last_fetched_at"] is not None
     token = urlsplit(feed["url"]).path.rsplit("/", 1)[-1].removesuffix(".ics")
-    assert token not in alice.get("/me/export").get_data(as_text=True)
+    assert token not in ok_text(alice.get("/me/export"))

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from backend.extensions import db
 from backend.notifications.models import Notification
 from backend.timeline.models import TimelineEvent
-from tests.helpers import answers_for
+from tests.helpers import answers_for, ok, ok_json
 
 SECRET = "I checked the phone again and I am ashamed of it"
 
@@ -19,11 +19,14 @@ def test_a_private_answer_never_reaches_the_partner(alice, bob, couple):
     text_answer.update(value=SECRET, visibility="private")
     scale_answer = next(a for a in answers if isinstance(a["value"], int))
     scale_answer.update(value=3, visibility="private")
-    alice.put(f"/checkins/{checkin['id']}/answers", json={"answers": answers, "submit": True})
-    bob.put(
-        f"/checkins/{checkin['id']}/answers",
-        json={"answers": answers_for(checkin), "submit": True},
+    ok(alice.put(f"/checkins/{checkin['id']}/answers", json={"answers": answers, "submit": True}))
+    revealed = ok_json(
+        bob.put(
+            f"/checkins/{checkin['id']}/answers",
+            json={"answers": answers_for(checkin), "submit": True},
+        )
     )
+    assert revealed["status"] == "revealed"
 
     bob_sees = [
         bob.get(f"/checkins/{checkin['id']}"),
@@ -51,5 +54,10 @@ def test_private_answers_are_never_logged(alice, bob, couple, caplog):
     checkin = alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()
     answers = answers_for(checkin, visibility="private", text=SECRET)
     with caplog.at_level("DEBUG"):
-        alice.put(f"/checkins/{checkin['id']}/answers", json={"answers": answers, "submit": True})
+        response = alice.put(
+            f"/checkins/{checkin['id']}/answers", json={"answers": answers, "submit": True}
+        )
+    assert response.status_code == 200, response.get_json()
+    assert SECRET in response.get_data(as_text=True)
+    assert caplog.text
     assert SECRET not in caplog.text

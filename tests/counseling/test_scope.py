@@ -6,7 +6,7 @@ import pytest
 
 from tests.conversations.helpers import start
 from tests.counseling.helpers import link, propose
-from tests.helpers import answers_for, assert_problem, make_counselor
+from tests.helpers import answers_for, assert_problem, make_counselor, ok_json
 
 PRIVATE = "my private fear that I never told anyone"
 SHARED = "what I am grateful for this week"
@@ -74,7 +74,7 @@ def test_without_an_active_link_the_counselor_sees_nothing(
     status, text = seen_by(viewer, couple)
     assert status == 404
     assert SHARED not in text and PRIVATE not in text and ENTRY not in text
-    assert couple["id"] not in str(viewer.get("/counselor/couples").get_json())
+    assert couple["id"] not in str(ok_json(viewer.get("/counselor/couples")))
     response = viewer.post(
         f"/counselor/couples/{couple['id']}/exercises",
         json={"kind": "reflection", "prompts": ["x"]},
@@ -102,5 +102,5 @@ def test_a_partner_cannot_use_counselor_views(alice, couple):
 def test_with_progress_scope_there_are_no_ratings(alice, bob, couple, counselor, content):
     link(alice, bob, counselor, "progress")
     scale = next(p for p in content["prompts"] if p["kind"] == "scale")
-    body = counselor.get(f"/counselor/couples/{couple['id']}?prompt={scale['key']}").get_json()
+    body = ok_json(counselor.get(f"/counselor/couples/{couple['id']}?prompt={scale['key']}"))
     assert body["trends"] is None

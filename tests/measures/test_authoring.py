@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 from tests.counseling.helpers import link
-from tests.helpers import assert_problem, make_counselor
+from tests.helpers import assert_problem, make_counselor, ok_json
 from tests.measures.helpers import COUNSELOR_MEASURE, published_measure, row_counts
 
 
@@ -70,7 +70,7 @@ def test_published_ones_reach_the_counselors_linked_couples_only(
         assert partner.get(f"/measures/{measure['key']}").status_code == 200
     other = make_counselor(app, "dr.other@example.com", "Dr Other")
     for outsider in (carol, other):
-        assert measure["key"] not in [m["key"] for m in outsider.get("/measures").get_json()]
+        assert measure["key"] not in [m["key"] for m in ok_json(outsider.get("/measures"))]
         assert_problem(outsider.get(f"/measures/{measure['key']}"), 404)
         assert_problem(
             outsider.post("/me/measure-responses", json={"measure": measure["key"]}),

@@ -8,7 +8,7 @@ from backend.extensions import db
 from backend.measures.models import MeasureResponse
 from backend.notifications.models import Notification
 from backend.timeline.models import TimelineEvent
-from tests.helpers import assert_problem
+from tests.helpers import assert_problem, ok_text
 from tests.measures.helpers import phq9_answers, row_counts, start, submit
 
 
@@ -97,8 +97,8 @@ def test_a_response_is_its_authors_alone(alice, bob, couple, carol, counselor):
     # Bob can't learn that Alice took a measure at all: not in his lists, scores or feed.
     assert bob.get("/me/measure-responses").get_json()["items"] == []
     assert bob.get("/me/measures/phq9/scores").get_json()["points"] == []
-    assert response["id"] not in bob.get("/me/notifications").get_data(as_text=True)
-    assert "PHQ" not in bob.get("/couple/timeline").get_data(as_text=True)
+    assert response["id"] not in ok_text(bob.get("/me/notifications"))
+    assert "PHQ" not in ok_text(bob.get("/couple/timeline"))
 
 
 def test_the_404_for_someone_elses_response_is_the_404_for_no_response(alice, bob, couple):
@@ -123,7 +123,7 @@ def test_a_risk_answer_brings_the_safety_resources_at_once_to_the_author_alone(a
     # Nothing of it reaches anyone: no notification, no timeline event.
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == notes_before
     assert db.session.scalar(sa.select(sa.func.count()).select_from(TimelineEvent)) == events_before
-    assert "safety" not in bob.get("/me/notifications").get_data(as_text=True).lower()
+    assert "safety" not in ok_text(bob.get("/me/notifications")).lower()
     done = submit(alice, response["id"], phq9_answers(0, 0, 0, 0, 0, 0, 0, 0, 2))
     assert done["safety_notice"] is not None
 

@@ -14,6 +14,7 @@ from backend.cli import main
 from backend.extensions import db
 from backend.ids import new_id
 from backend.notifications import service as notifications
+from tests.helpers import ok_text
 
 MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -196,7 +197,7 @@ def test_rate_limit_refusals_are_counted_by_rule(app, alice, scrape, client):
         refused += response.status_code == 429
     assert refused >= 1
     assert scrape("trustline_ratelimit_refusals_total", rule="login-account") == before + refused
-    assert "alice@example.com" not in client.get("/metrics").get_data(as_text=True)
+    assert "alice@example.com" not in ok_text(client.get("/metrics"))
 
 
 def test_the_pool_gauges_return_to_rest_after_requests(app, alice, scrape):

@@ -23,7 +23,7 @@ from flask import Flask
 from backend.config import ConfigError, load_config
 from tests import clockshift
 from tests.conftest import TEST_SETTINGS, build_app
-from tests.helpers import PASSWORD, ApiClient, pair, register
+from tests.helpers import PASSWORD, ApiClient, pair, pair_through_api, register
 from tests.test_serve import free_port, start, stop, wait_until_up
 
 EMAIL = "quillon.marsh@example.com"
@@ -96,7 +96,7 @@ def test_every_line_a_request_writes_is_json_without_bodies_tokens_emails_or_nam
     try:
         quillon = ApiClient(client, register(client, EMAIL, NAME))
         ysolde = ApiClient(client, register(client, PARTNER_EMAIL, PARTNER_NAME))
-        couple = pair(quillon, ysolde)
+        couple = pair_through_api(quillon, ysolde)
         wrong = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": "nope nope"})
         assert wrong.status_code == 401
         entry = quillon.post("/me/journal", json={"text": f"{BODY_MARKER} and {NAME}"})

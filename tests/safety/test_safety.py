@@ -10,7 +10,7 @@ from backend.extensions import db
 from backend.notifications.models import Notification
 from backend.timeline.models import TimelineEvent
 from tests.conftest import build_app
-from tests.helpers import answers_for, assert_problem
+from tests.helpers import answers_for, assert_problem, ok_text
 
 
 def all_no(user) -> dict[str, str]:
@@ -57,7 +57,7 @@ def test_the_check_is_private_and_a_concern_adds_a_notice_for_that_person(alice,
     # nothing Bob can observe changed because of it
     assert bob.get("/couple").get_json() == before["couple"]
     assert bob.get("/me").get_json()["safety_notice"] is None
-    assert "safety" not in bob.get("/couple/timeline").get_data(as_text=True).lower()
+    assert "safety" not in ok_text(bob.get("/couple/timeline")).lower()
     kinds = {e.kind for e in db.session.scalars(sa.select(TimelineEvent))}
     notes = {n.kind for n in db.session.scalars(sa.select(Notification))}
     assert not any("safety" in k for k in kinds | notes)

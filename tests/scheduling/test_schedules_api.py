@@ -100,7 +100,9 @@ def test_either_partner_may_change_or_pause_and_the_other_is_told(alice, bob, co
 
 def test_a_patch_changing_nothing_records_nothing(alice, bob, couple):
     schedule = create(alice)
-    bob.patch(f"/schedules/{schedule['id']}", json={"local_time": "19:00"})
+    response = bob.patch(f"/schedules/{schedule['id']}", json={"local_time": "19:00"})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["local_time"] == "19:00"
     assert not notified(alice, "schedule_changed")
 
 

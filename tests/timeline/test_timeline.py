@@ -119,7 +119,10 @@ def test_unknown_kind_limit_and_cursor_are_named(alice, couple):
 
 
 def test_a_couple_sees_only_its_own_events(alice, couple, carol):
-    carol_items = carol.get("/couple/timeline").get_json()["items"]
+    response = carol.get("/couple/timeline")
+    assert response.status_code == 200, response.get_json()
+    carol_items = response.get_json()["items"]
+    assert carol_items
     assert couple["id"] not in str(carol_items)
     assert all("Alice" not in e["summary"] for e in carol_items)
 

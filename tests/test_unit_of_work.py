@@ -1,0 +1,145 @@
+"""One use case, one transaction: the outermost call commits, an error rolls back everything.
+
+What is committed is read through a connection of its own, outside the session under test,
+so a row counts only once another request could see it.
+"""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from backend.accounts.models import User
+from backend.extensions import db
+from backend.unit_of_work import in_use_case, unit_of_work, use_case
+
+NO_PASSWORD = "$argon2id$v=19$m=1024,t=1,p=1$bm9uZQ$bm9uZQ"
+
+
+class Boom(Exception):
+    """An error raised on purpose inside a use case."""
+
+
+def add_user(email: str) -> User:
+    user = User(email=email, display_name=email, role="partner", password_hash=NO_PASSWORD)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@use_case
+def create(email: str) -> User:
+    """A use case that writes one row."""
+    return add_user(email)
+
+
+@use_case
+def create_two(first: str, second: str) -> None:
+    """A use case made of two others."""
+    create(first)
+    assert first not in committed_emails(), "a nested use case committed"
+    create(second)
+
+
+@use_case
+def create_then_fail(email: str) -> None:
+    create(email)
+    raise Boom
+
+
+def committed_emails() -> set[str]:
+    """The e-mails another connection sees."""
+    with db.engine.connect() as conn:
+        return set(conn.scalars(sa.select(User.email)))
+
+
+def depth() -> int:
+    return db.session.info.get("trustline_use_case_depth", 0)
+
+
+def test_the_outermost_use_case_commits(app: Flask) -> None:
+    create("a@example.com")
+
+    assert committed_emails() == {"a@example.com"}
+    assert not in_use_case()
+
+
+def test_a_nested_use_case_joins_and_the_outermost_commits_both(app: Flask) -> None:
+    create_two("a@example.com", "b@example.com")
+
+    assert committed_emails() == {"a@example.com", "b@example.com"}
+    assert depth() == 0
+
+
+def test_a_block_commits_when_it_ends_not_before(app: Flask) -> None:
+    with unit_of_work():
+        assert in_use_case()
+        create("a@example.com")
+        with unit_of_work():
+            create("b@example.com")
+        assert committed_emails() == set()
+
+    assert committed_emails() == {"a@example.com", "b@example.com"}
+
+
+def test_an_error_in_a_nested_use_case_rolls_back_the_outermost(app: Flask) -> None:
+    with pytest.raises(Boom), unit_of_work():
+        create("a@example.com")
+        create_then_fail("b@example.com")
+
+    assert committed_emails() == set()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    assert depth() == 0
+    assert not in_use_case()
+
+
+def test_an_error_after_the_nested_use_cases_returned_rolls_them_back(app: Flask) -> None:
+    with pytest.raises(Boom), unit_of_work():
+        create_two("a@example.com", "b@example.com")
+        raise Boom
+
+    assert committed_emails() == set()
+    assert depth() == 0
+
+
+def test_an_error_in_the_outermost_use_case_rolls_back_what_it_wrote(app: Flask) -> None:
+    with pytest.raises(Boom):
+        create_then_fail("a@example.com")
+
+    assert committed_emails() == set()
+    assert depth() == 0
+
+
+def test_a_nested_error_caught_inside_leaves_the_depth_and_the_rest_committed(
+    app: Flask,
+) -> None:
+    with unit_of_work():
+        create("a@example.com")
+        with pytest.raises(Boom), unit_of_work():
+            assert depth() == 2
+            raise Boom
+        assert depth() == 1
+        create("b@example.com")
+
+    assert committed_emails() == {"a@example.com", "b@example.com"}
+    assert depth() == 0
+
+
+def test_the_session_works_again_after_a_rollback(app: Flask) -> None:
+    with pytest.raises(Boom):
+        create_then_fail("a@example.com")
+
+    create("a@example.com")
+
+    assert committed_emails() == {"a@example.com"}
+
+
+def test_a_database_error_rolls_back_and_restores_the_depth(app: Flask) -> None:
+    create("a@example.com")
+
+    with pytest.raises(sa.exc.IntegrityError):
+        create_two("b@example.com", "a@example.com")
+
+    assert committed_emails() == {"a@example.com"}
+    assert depth() == 0

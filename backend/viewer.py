@@ -8,12 +8,12 @@ they just wrote) instead of a route or service building a second shape by hand.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import Any, TypedDict
 
 from marshmallow.experimental.context import Context
 
-if TYPE_CHECKING:
-    from backend.accounts.models import User
+# The viewer is an accounts User; the kernel names no domain's model, so it is typed loosely.
+User = Any
 
 
 class Viewing(TypedDict, total=False):

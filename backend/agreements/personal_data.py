@@ -11,11 +11,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.agreements import service as agreements
 from backend.agreements.models import Agreement, AgreementItem, AgreementVersion
+from backend.agreements.schemas import AgreementSchema
 from backend.extensions import db
 from backend.privacy import service as privacy
 from backend.privacy.service import Step
+from backend.viewer import viewing
+
+# As GET /agreements/{id} shows it, without what belongs to an answer (notice, ETag).
+EXPORTED = AgreementSchema(exclude=("safety_notice", "etag"))
 
 
 @privacy.on_export_of_couple("agreements")
@@ -23,14 +27,11 @@ def export_agreements(
     request: privacy.Export, couple: privacy.SharedCouple
 ) -> list[dict[str, Any]]:
     """The couple's agreements as GET /agreements/{id} shows them to the person."""
-    return [
-        agreements.agreement_for_viewer(agreement, request.user.id)
-        for agreement in db.session.scalars(
-            sa.select(Agreement)
-            .where(Agreement.couple_id == couple.id)
-            .order_by(Agreement.created_at)
-        )
-    ]
+    found = db.session.scalars(
+        sa.select(Agreement).where(Agreement.couple_id == couple.id).order_by(Agreement.created_at)
+    ).all()
+    with viewing(request.user):
+        return EXPORTED.dump(found, many=True)
 
 
 @privacy.on_erase(Step.REMOVE)

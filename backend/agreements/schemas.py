@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cached_property
 from typing import Any
 
 import marshmallow as ma
@@ -22,7 +21,7 @@ from backend.agreements.models import (
 from backend.couples import service as couples
 from backend.fields import Trimmed, UTCDateTime
 from backend.pagination import PageArgsSchema
-from backend.safety.schemas import SafetyNoticeField
+from backend.safety.schemas import SafetyNoticeField, WithoutNotice
 from backend.viewer import viewer
 
 APPLIES_TO = ("both", "me", "partner")
@@ -182,20 +181,6 @@ class AgreementSchema(ma.Schema):
     def _as_the_viewer_sees_it(self, agreement: Agreement, **kwargs: Any) -> dict[str, Any]:
         # The ETag in the body too: generated clients expose no response header to send back.
         return {**seen_agreement(agreement, viewer().id), "etag": service.etag(agreement)}
-
-
-class WithoutNotice(ma.fields.Nested):
-    """An item of a list, dumped without its safety notice: the notice belongs to answers
-    about one thing, not to lists (the item is documented as the schema it nests)."""
-
-    def _serialize(self, nested_obj: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        if nested_obj is None:
-            return None
-        return self._listed.dump(nested_obj)
-
-    @cached_property
-    def _listed(self) -> ma.Schema:
-        return type(self.schema)(exclude=("safety_notice",))
 
 
 class AgreementPageSchema(ma.Schema):

@@ -341,15 +341,6 @@ def reciprocity(version: AgreementVersion, couple: couples.Couple) -> str:
     return "mutual" if set(couple.member_ids()) <= bound else "one_sided"
 
 
-def agreement_for_viewer(agreement: Agreement, viewer_id: str) -> dict[str, Any]:
-    """The agreement as `viewer_id` sees it, built by its schema (`schemas.seen_agreement`).
-
-    Kept for the export's per-domain hook until it dumps `AgreementSchema` itself."""
-    from backend.agreements.schemas import seen_agreement  # the schema imports this module
-
-    return seen_agreement(agreement, viewer_id)
-
-
 @use_case
 def end_due_agreements(*, now: datetime) -> int:
     """End agreements past their end date, where the couple lives; both are told."""

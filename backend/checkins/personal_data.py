@@ -10,24 +10,28 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.checkins import service as checkins
 from backend.checkins.models import Answer, Checkin, CheckinResponse, PromptRevision
+from backend.checkins.schemas import CheckinSchema
 from backend.extensions import db
 from backend.privacy import service as privacy
 from backend.privacy.service import Step
+from backend.viewer import viewing
 
 
 @privacy.on_export_of_couple("checkins")
 def export_checkins(request: privacy.Export, couple: privacy.SharedCouple) -> list[dict[str, Any]]:
-    """The couple's check-ins as GET /checkins/{id} shows them to the person."""
-    views = [
-        checkins.checkin_for_viewer(checkin, request.user.id)
-        for checkin in db.session.scalars(
+    """The couple's check-ins as GET /checkins/{id} shows them to the person (the same
+    schema, so the partner's private answers can't slip in), each prompt in the wording it was
+    asked with."""
+    found = list(
+        db.session.scalars(
             sa.select(Checkin).where(Checkin.couple_id == couple.id).order_by(Checkin.opened_at)
         )
-    ]
-    for view in views:
-        view["prompts"] = [_prompt(prompt) for prompt in view["prompts"]]
+    )
+    with viewing(request.user):
+        views = CheckinSchema(many=True, exclude=("safety_notice",)).dump(found)
+    for view, checkin in zip(views, found, strict=True):
+        view["prompts"] = [_prompt(prompt) for prompt in checkin.prompts]
     return views
 
 

@@ -2,7 +2,7 @@
 
 Who sees which answer is decided by one rule (`answer_visible_to`). The response schemas
 (`backend.checkins.schemas`) ask `my_response`/`partner_response` what their viewer may see;
-`checkin_for_viewer` gives the same as plain fields to the export, until it dumps them too.
+the API, the export and the counselor's views all dump check-ins through them.
 """
 
 from __future__ import annotations
@@ -620,44 +620,6 @@ def partner_response(checkin: Checkin, viewer_id: str) -> SeenResponse | None:
 def has_submitted(response: CheckinResponse | None) -> bool:
     """Whether this response (if any) is submitted."""
     return bool(response and response.submitted_at)
-
-
-def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True) -> dict[str, Any]:
-    """The check-in as `viewer_id` may see it, as plain fields, for the export (the API's
-    answers are `CheckinSchema` dumps of the same `my_response`/`partner_response`; the export
-    moves to that schema next, and this goes)."""
-    view: dict[str, Any] = {
-        "id": checkin.id,
-        "title": checkin.title,
-        "prompt_set": checkin.prompt_set_key,
-        "source": checkin.source,
-        "status": checkin.status,
-        "opened_at": checkin.opened_at,
-        "closes_at": checkin.closes_at,
-        "revealed_at": checkin.revealed_at,
-        "i_submitted": has_submitted(checkin.response_of(viewer_id)),
-        "partner_submitted": has_submitted(checkin.other_response(viewer_id)),
-    }
-    if not detail:
-        return view
-    mine = my_response(checkin, viewer_id)
-    partner = partner_response(checkin, viewer_id)
-    view["prompts"] = checkin.prompts
-    view["my_response"] = {
-        "submitted_at": mine.submitted_at,
-        "answers": [_answer_fields(a) for a in mine.answers or ()],
-    }
-    view["partner"] = None
-    if partner is not None:
-        view["partner"] = {
-            "id": partner.user_id,
-            "display_name": partner.display_name,
-            "submitted": partner.submitted,
-            "answers": None
-            if partner.answers is None
-            else [_answer_fields(a) for a in partner.answers],
-        }
-    return view
 
 
 @use_case

@@ -10,11 +10,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.conversations import service as conversations
 from backend.conversations.models import Conversation, ConversationEntry
+from backend.conversations.schemas import ConversationSchema
 from backend.extensions import db
 from backend.privacy import service as privacy
 from backend.privacy.service import Step
+from backend.viewer import viewing
 
 
 @privacy.on_export_of_couple("conversations")
@@ -22,14 +23,13 @@ def export_conversations(
     request: privacy.Export, couple: privacy.SharedCouple
 ) -> list[dict[str, Any]]:
     """The couple's conversations as GET /conversations/{id} shows them to the person."""
-    return [
-        conversations.conversation_for_viewer(conversation, request.user.id)
-        for conversation in db.session.scalars(
-            sa.select(Conversation)
-            .where(Conversation.couple_id == couple.id)
-            .order_by(Conversation.started_at)
-        )
-    ]
+    found = db.session.scalars(
+        sa.select(Conversation)
+        .where(Conversation.couple_id == couple.id)
+        .order_by(Conversation.started_at)
+    ).all()
+    with viewing(request.user):
+        return ConversationSchema(many=True, exclude=("safety_notice",)).dump(found)
 
 
 @privacy.on_erase(Step.REMOVE)

@@ -21,8 +21,6 @@ from backend.safety.schemas import SafetyNoticeField
 # some templates still accept (hurt_partner, involved_partner in the trigger template).
 ROLES = library.role_keys()
 WRITERS = (*ROLES, *library.SHARED_WRITERS)
-# Marks a conversation view that another domain built (see `NoticeOfAnAnswer`).
-BUILT_ELSEWHERE = "_built_elsewhere"
 # A person named as the couple's views name them: {id, display_name}, None for nobody.
 Person = Callable[[str | None], dict[str, Any] | None]
 
@@ -157,19 +155,6 @@ class TemplateRefSchema(ma.Schema):
     before_you_start = ma.fields.String()
 
 
-class NoticeOfAnAnswer(SafetyNoticeField):
-    """The viewer's safety notice, in an answer about a conversation the schema was handed as
-    a model. A view of it built by another domain (a counselor's view of the couple, the start
-    of an exercise's conversation) never carried a notice, and still carries none."""
-
-    def serialize(
-        self, attr: str, obj: Any, accessor: Callable[..., Any] | None = None, **kwargs: Any
-    ) -> Any:
-        if obj.get(BUILT_ELSEWHERE):
-            return ma.missing
-        return super().serialize(attr, obj, accessor, **kwargs)
-
-
 class ConversationSchema(ma.Schema):
     """A conversation: where it is, who writes, what was written."""
 
@@ -184,7 +169,7 @@ class ConversationSchema(ma.Schema):
     started_at = UTCDateTime()
     completed_at = UTCDateTime(allow_none=True)
     abandoned_at = UTCDateTime(allow_none=True)
-    safety_notice = NoticeOfAnAnswer(
+    safety_notice = SafetyNoticeField(
         metadata={
             "description": "For you alone; in answers about one conversation, not in lists.",
             "optional": True,
@@ -192,12 +177,8 @@ class ConversationSchema(ma.Schema):
     )
 
     @ma.pre_dump
-    def _as_the_couple_sees_it(self, conversation: Any, **kwargs: Any) -> dict[str, Any]:
-        if isinstance(conversation, Conversation):
-            return seen_conversation(conversation)
-        # Built already by another domain's view (counseling's, until it hands over the model):
-        # written as given, without a notice.
-        return {**conversation, BUILT_ELSEWHERE: True}
+    def _as_the_couple_sees_it(self, conversation: Conversation, **kwargs: Any) -> dict[str, Any]:
+        return seen_conversation(conversation)
 
 
 class ConversationPageSchema(ma.Schema):

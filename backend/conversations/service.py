@@ -391,17 +391,6 @@ def prompt_long_pauses(*, now: datetime) -> int:
     return sent
 
 
-def conversation_for_viewer(conversation: Conversation, viewer_id: str | None) -> dict[str, Any]:
-    """The conversation as a partner or counselor sees it, built by its schema
-    (`schemas.seen_conversation`; the same for every viewer of the couple).
-
-    Kept for the export's per-domain hook and the counselor's views until they dump
-    `ConversationSchema` themselves."""
-    from backend.conversations.schemas import seen_conversation  # the schema imports this module
-
-    return seen_conversation(conversation)
-
-
 @couples.on_couple_ended
 def stop_with_the_couple(couple: couples.Couple, when: datetime) -> None:
     """Open conversations stop with the couple (quietly)."""

@@ -12,21 +12,25 @@ import sqlalchemy as sa
 
 from backend.counseling import service as counseling
 from backend.counseling.models import CounselorLink, CounselorLinkCode, Exercise
+from backend.counseling.schemas import ExerciseSchema, LinkSchema
 from backend.extensions import db
 from backend.privacy import service as privacy
 from backend.privacy.service import Step
+from backend.viewer import viewing
 
 
 @privacy.on_export_of_couple("exercises")
 def export_exercises(request: privacy.Export, couple: privacy.SharedCouple) -> list[dict[str, Any]]:
-    """The couple's exercises."""
-    return [counseling.exercise_view(e) for e in counseling.list_exercises(couple=couple)]
+    """The couple's exercises, as GET /couple/exercises shows them."""
+    with viewing(request.user):
+        return ExerciseSchema(many=True).dump(counseling.list_exercises(couple=couple))
 
 
 @privacy.on_export_of_couple("counselor_links")
 def export_links(request: privacy.Export, couple: privacy.SharedCouple) -> list[dict[str, Any]]:
     """The couple's counselor links, pending, active or ended."""
-    return [counseling.link_view(link) for link in counseling.links_of(couple)]
+    with viewing(request.user):
+        return LinkSchema(many=True).dump(counseling.links_of(couple))
 
 
 @privacy.on_erase(Step.FIND_COUPLES)

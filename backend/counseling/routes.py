@@ -18,7 +18,6 @@ from backend.access import (
     with_link,
     with_linked_couple,
 )
-from backend.conversations import service as conversations
 from backend.conversations.schemas import ConversationSchema
 from backend.counseling import service
 from backend.counseling.models import CounselorLink, Exercise
@@ -35,6 +34,7 @@ from backend.counseling.schemas import (
 )
 from backend.idempotency.middleware import takes_no_part
 from backend.ratelimit import reports_limits
+from backend.viewer import note_written
 
 if TYPE_CHECKING:
     from backend.couples.models import Couple
@@ -157,8 +157,9 @@ class ExerciseConversation(MethodView):
     @blp.response(201, ConversationSchema)
     @blp.alt_response(409, description="Not a conversation exercise, or already started.")
     @blp.doc(operationId="start_exercise_conversation")
-    def post(self, data: dict, exercise: Exercise) -> dict[str, Any]:
+    def post(self, data: dict, exercise: Exercise) -> Any:
         """Start the guided conversation of a conversation exercise."""
-        user = current_user()
-        conversation = service.start_conversation(exercise=exercise, user=user, **data)
-        return conversations.conversation_for_viewer(conversation, user.id)
+        conversation = service.start_conversation(exercise=exercise, user=current_user(), **data)
+        # As starting any conversation does, the answer offers the safety check.
+        note_written(offer_check=True)
+        return conversation

@@ -17,12 +17,12 @@ from backend.accounts import service as accounts
 from backend.accounts.schemas import PersonSchema
 from backend.checkins import service as checkins
 from backend.checkins.schemas import ANSWER_VALUE, TrendsSchema
-from backend.conversations import service as conversations
 from backend.conversations.schemas import ConversationSchema
 from backend.counseling import service
 from backend.counseling.models import EXERCISE_KINDS, EXERCISE_STATUSES, LINK_STATUSES, SCOPES
 from backend.couples import service as couples
 from backend.fields import DataKeyedDict, Trimmed, UTCDateTime
+from backend.safety.schemas import WithoutNotice
 from backend.timeline.schemas import TimelineEventSchema
 from backend.viewer import current_viewing, viewer
 
@@ -277,15 +277,10 @@ class CoupleDetailSchema(CoupleCardSchema):
         allow_none=True,
         metadata={"description": "Only with scope shared_content."},
     )
+    # The counselor's view of the couple's conversations: no notice of their own in it.
     conversations = ShownList(
-        ma.fields.Nested(ConversationSchema),
-        of=lambda detail: (
-            None
-            if detail.conversations is None
-            else [
-                conversations.conversation_for_viewer(c, viewer().id) for c in detail.conversations
-            ]
-        ),
+        WithoutNotice(ConversationSchema),
+        of=lambda detail: detail.conversations,
         allow_none=True,
         metadata={"description": "Only with scope shared_content."},
     )

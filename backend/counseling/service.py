@@ -348,23 +348,6 @@ def mark_visited(*, link: CounselorLink) -> None:
     link.counselor_visited_at = clock.now()
 
 
-def link_view(link: CounselorLink, *, names: dict[str, str] | None = None) -> dict[str, Any]:
-    """A link as partners and the counselor see it (`names`: counselors' names found already).
-
-    Kept for the export (privacy) until it dumps `LinkSchema`, which is this shape's home."""
-    name = names.get(link.counselor_id, "Former partner") if names is not None else None
-    return {
-        "id": link.id,
-        "counselor": {"id": link.counselor_id, "display_name": name or _name(link.counselor_id)},
-        "scope": link.scope,
-        "status": link.status,
-        "proposed_by": partner(link.couple_id, link.proposed_by_id),
-        "proposed_at": link.proposed_at,
-        "activated_at": link.activated_at,
-        "ended_at": link.ended_at,
-    }
-
-
 # --- exercises -----------------------------------------------------------------------------
 
 
@@ -544,41 +527,6 @@ def list_exercises(*, couple: Couple) -> list[Exercise]:
             .order_by(Exercise.created_at.desc(), Exercise.id)
         )
     )
-
-
-def exercise_view(exercise: Exercise, *, names: dict[str, str] | None = None) -> dict[str, Any]:
-    """An exercise with each partner's part (`names`: counselors' names found already).
-
-    Kept for the export (privacy) until it dumps `ExerciseSchema`, this shape's home."""
-    counselor_id = exercise.counselor_id
-    return {
-        "id": exercise.id,
-        "kind": exercise.kind,
-        "template": exercise.template,
-        "instructions": exercise.instructions,
-        "prompts": exercise.prompts,
-        "due_on": exercise.due_on,
-        "status": exercise.status,
-        "counselor": {
-            "id": counselor_id,
-            "display_name": names.get(counselor_id, "Former partner")
-            if names is not None
-            else _name(counselor_id),
-        }
-        if counselor_id
-        else None,
-        "checkin_id": exercise.checkin_id,
-        "conversation_id": exercise.conversation_id,
-        "parts": [
-            {
-                "user": partner(exercise.couple_id, p.user_id),
-                "completed_at": p.completed_at,
-            }
-            for p in exercise.participants
-        ],
-        "created_at": exercise.created_at,
-        "completed_at": exercise.completed_at,
-    }
 
 
 def remind_due_exercises(*, now: datetime) -> int:

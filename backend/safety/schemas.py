@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 import marshmallow as ma
@@ -152,3 +153,17 @@ class SafetyCheckSchema(ma.Schema):
             "concern": check.concern,
             "result": result_text(check),
         }
+
+
+class WithoutNotice(ma.fields.Nested):
+    """An item of a list, dumped without its safety notice: the notice belongs to answers
+    about one thing, not to lists (the item is documented as the schema it nests)."""
+
+    def _serialize(self, nested_obj: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if nested_obj is None:
+            return None
+        return self._listed.dump(nested_obj)
+
+    @cached_property
+    def _listed(self) -> ma.Schema:
+        return type(self.schema)(exclude=("safety_notice",))

@@ -7,9 +7,10 @@ from typing import Any
 
 from backend.privacy import service as privacy
 from backend.scheduling import service as schedules
+from backend.scheduling.schemas import ScheduleSchema
 
 
 @privacy.on_export_of_couple("schedules")
 def export_schedules(request: privacy.Export, couple: privacy.SharedCouple) -> list[dict[str, Any]]:
-    """The couple's check-in schedules."""
-    return [schedules.view(s) for s in schedules.list_schedules(couple=couple)]
+    """The couple's check-in schedules, as GET /couple/schedules shows them."""
+    return ScheduleSchema(many=True).dump(schedules.list_schedules(couple=couple))

@@ -8,7 +8,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.access import current_user, with_couple, with_couple_object
-from backend.couples.models import Couple
 from backend.scheduling import service
 from backend.scheduling.models import Schedule
 from backend.scheduling.schemas import (
@@ -26,35 +25,34 @@ blp = Blueprint("schedules", __name__, url_prefix="/api/v1", description="Check-
 class CoupleSchedules(MethodView):
     @with_couple()
     @blp.response(200, ScheduleSchema(many=True))
-    def get(self, couple: Couple) -> list[dict[str, Any]]:
+    def get(self, couple: Any) -> list[Schedule]:
         """The couple's check-in schedules."""
-        return [service.view(s) for s in service.list_schedules(couple=couple)]
+        return service.list_schedules(couple=couple)
 
     @with_couple(write=True)
     @blp.arguments(ScheduleCreateSchema)
     @blp.response(201, ScheduleSchema)
     @blp.alt_response(409, description="The couple has ended.")
-    def post(self, data: dict, couple: Couple) -> dict[str, Any]:
+    def post(self, data: dict, couple: Any) -> Schedule:
         """Add a schedule; your partner is told."""
-        return service.view(service.create_schedule(couple=couple, user=current_user(), data=data))
+        return service.create_schedule(couple=couple, user=current_user(), data=data)
 
 
 @blp.route("/schedules/<schedule_id>")
 class ScheduleById(MethodView):
     @with_couple_object("schedule_id", Schedule)
     @blp.response(200, ScheduleSchema)
-    def get(self, schedule: Schedule) -> dict[str, Any]:
+    def get(self, schedule: Schedule) -> Schedule:
         """One schedule."""
-        return service.view(schedule)
+        return schedule
 
     @with_couple_object("schedule_id", Schedule, write=True)
     @blp.arguments(ScheduleUpdateSchema)
     @blp.response(200, ScheduleSchema)
     @blp.alt_response(409, description="The couple has ended.")
-    def patch(self, changes: dict, schedule: Schedule) -> dict[str, Any]:
+    def patch(self, changes: dict, schedule: Schedule) -> Schedule:
         """Change or pause a schedule (either partner); the other is told."""
-        updated = service.update_schedule(schedule=schedule, user=current_user(), changes=changes)
-        return service.view(updated)
+        return service.update_schedule(schedule=schedule, user=current_user(), changes=changes)
 
     @with_couple_object("schedule_id", Schedule, write=True)
     @blp.response(204)
@@ -70,6 +68,6 @@ class Upcoming(MethodView):
     @blp.arguments(UpcomingArgsSchema, location="query")
     @blp.response(200, OccurrenceSchema(many=True))
     @blp.doc(operationId="list_upcoming_occurrences")
-    def get(self, args: dict, schedule: Schedule) -> list[dict[str, Any]]:
+    def get(self, args: dict, schedule: Schedule) -> list[Schedule]:
         """The next occurrences, in UTC and local time (none while paused)."""
         return service.upcoming_occurrences(schedule=schedule, count=args["count"])

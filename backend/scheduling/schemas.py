@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.couples import service as couples
 from backend.fields import StrictBoolean, TimeZoneName, UTCDateTime
-from backend.scheduling.models import FREQUENCIES, STATUSES
+from backend.scheduling.models import FREQUENCIES, STATUSES, Schedule
 from backend.scheduling.rules import WEEKDAYS, parse_local_time
+from backend.scheduling.service import effective_timezone
 
 
 def _valid_local_time(value: str) -> None:
@@ -65,7 +69,8 @@ class ScheduleUpdateSchema(ScheduleCreateSchema):
 
 
 class ScheduleSchema(ma.Schema):
-    """A schedule."""
+    """A schedule (dumped from the model: its time zone is the couple's unless it has its own,
+    and it is due next only while it runs)."""
 
     id = ma.fields.String()
     prompt_set = ma.fields.String()
@@ -81,6 +86,27 @@ class ScheduleSchema(ma.Schema):
     next_due_at = UTCDateTime(allow_none=True)
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
+
+    @ma.pre_dump
+    def _shown(self, schedule: Schedule, **_: Any) -> dict[str, Any]:
+        couple = couples.couple_by_id(schedule.couple_id)
+        running = schedule.status == "active" and not schedule.paused
+        return {
+            "id": schedule.id,
+            "prompt_set": schedule.prompt_set_key,
+            "frequency": schedule.frequency,
+            "weekdays": schedule.weekdays,
+            "local_time": schedule.local_time,
+            "timezone": effective_timezone(schedule, couple),
+            "follows_couple_timezone": schedule.timezone is None,
+            "window_hours": schedule.window_hours,
+            "reminder_hours_before_close": schedule.reminder_hours_before_close,
+            "paused": schedule.paused,
+            "status": schedule.status,
+            "next_due_at": schedule.next_due_at if running else None,
+            "created_at": schedule.created_at,
+            "updated_at": schedule.updated_at,
+        }
 
 
 class UpcomingArgsSchema(ma.Schema):

@@ -23,6 +23,7 @@ from backend.scheduling.rules import (
     upcoming,
 )
 from backend.timeline import service as timeline
+from backend.unit_of_work import use_case
 
 if TYPE_CHECKING:  # annotations only: couples and people are read through their services
     from backend.accounts.models import User
@@ -138,6 +139,7 @@ def tell_stopped(schedule: Schedule, member_ids: tuple[str, ...]) -> None:
     )
 
 
+@use_case
 def create_schedule(*, couple: Couple, user: User, data: dict[str, Any]) -> Schedule:
     """Add a schedule; the partner is told."""
     couples.require_active(couple)
@@ -156,10 +158,10 @@ def create_schedule(*, couple: Couple, user: User, data: dict[str, Any]) -> Sche
     db.session.add(schedule)
     db.session.flush()
     _tell_partner(couple, user, schedule, "schedule_created", f"added {describe(schedule)}")
-    db.session.commit()
     return schedule
 
 
+@use_case
 def update_schedule(*, schedule: Schedule, user: User, changes: dict[str, Any]) -> Schedule:
     """Change or pause a schedule; the partner is told."""
     couple = couples.couple_by_id(schedule.couple_id)
@@ -186,17 +188,16 @@ def update_schedule(*, schedule: Schedule, user: User, changes: dict[str, Any]) 
     else:
         kind, what = "schedule_changed", f"changed {describe(schedule)}"
     _tell_partner(couple, user, schedule, kind, what)
-    db.session.commit()
     return schedule
 
 
+@use_case
 def delete_schedule(*, schedule: Schedule, user: User) -> None:
     """Remove a schedule; check-ins it opened stay. The partner is told."""
     couple = couples.couple_by_id(schedule.couple_id)
     couples.require_active(couple)
     _tell_partner(couple, user, schedule, "schedule_deleted", f"removed {describe(schedule)}")
     db.session.delete(schedule)
-    db.session.commit()
 
 
 def list_schedules(*, couple: Couple) -> list[Schedule]:
@@ -228,29 +229,6 @@ def upcoming_occurrences(*, schedule: Schedule, count: int) -> list[dict[str, An
         }
         for instant in instants[:count]
     ]
-
-
-def view(schedule: Schedule) -> dict[str, Any]:
-    """The schedule as the API shows it."""
-    couple = couples.couple_by_id(schedule.couple_id)
-    return {
-        "id": schedule.id,
-        "prompt_set": schedule.prompt_set_key,
-        "frequency": schedule.frequency,
-        "weekdays": schedule.weekdays,
-        "local_time": schedule.local_time,
-        "timezone": effective_timezone(schedule, couple),
-        "follows_couple_timezone": schedule.timezone is None,
-        "window_hours": schedule.window_hours,
-        "reminder_hours_before_close": schedule.reminder_hours_before_close,
-        "paused": schedule.paused,
-        "status": schedule.status,
-        "next_due_at": (
-            schedule.next_due_at if schedule.status == "active" and not schedule.paused else None
-        ),
-        "created_at": schedule.created_at,
-        "updated_at": schedule.updated_at,
-    }
 
 
 @couples.on_couple_ended

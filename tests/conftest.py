@@ -102,6 +102,15 @@ def fresh_postgres_database(suffix: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+# Under pytest-xdist (`-n`), each worker process runs its share of the tests on a database of
+# its own beside the one given (`<name>_gw0`, ...), created empty here; children it starts
+# (servers, commands) inherit it through the environment.
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if POSTGRES_URL and WORKER:
+    POSTGRES_URL = fresh_postgres_database(WORKER)
+    os.environ["TRUSTLINE_TEST_POSTGRES_URL"] = POSTGRES_URL
+
+
 def database_url_for(
     backend: str, tmp_path_factory: pytest.TempPathFactory, suffix: str | None = None
 ) -> str:

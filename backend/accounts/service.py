@@ -72,6 +72,11 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
+def find_user(user_id: str) -> User | None:
+    """The person with this id, if any (erased accounts included: check `erased_at`)."""
+    return db.session.get(User, user_id)
+
+
 EMAIL_TAKEN = "An account with this e-mail already exists."
 
 

@@ -9,8 +9,9 @@ from flask.views import MethodView
 from flask_jwt_extended import jwt_required, verify_jwt_in_request
 from flask_smorest import Blueprint
 
-from backend.access import current_session_id, current_user
+from backend.access import current_session_id, current_user, role_required
 from backend.accounts import activity, service
+from backend.accounts.models import User
 from backend.accounts.schemas import (
     ActivityListSchema,
     EraseSchema,
@@ -23,7 +24,6 @@ from backend.accounts.schemas import (
     SessionListSchema,
     SessionsEndedSchema,
     TokensSchema,
-    UserSchema,
 )
 from backend.idempotency.middleware import takes_no_part
 from backend.ids import ID_LENGTH
@@ -31,7 +31,6 @@ from backend.pagination import Page, PageArgsSchema
 from backend.privacy import service as privacy
 from backend.privacy.schemas import ExportSchema
 from backend.ratelimit import reports_limits
-from backend.safety import service as safety
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sessions.")
 PUBLIC: dict[str, Any] = {"security": []}
@@ -101,37 +100,27 @@ class Logout(MethodView):
         service.logout(session_id=current_session_id())
 
 
-def _me(user: Any) -> dict[str, Any]:
-    return {
-        **{name: getattr(user, name) for name in UserSchema().fields},
-        "safety_check_completed": safety.check_of(user) is not None,
-        "safety_notice": safety.notice_for(user),
-    }
-
-
 @blp.route("/me")
 class Me(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.response(200, MeSchema)
-    def get(self) -> Any:
+    def get(self) -> User:
         """The caller's account."""
-        return _me(current_user())
+        return current_user()
 
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(ProfileUpdateSchema)
     @blp.response(200, MeSchema)
     @blp.alt_response(
         401, description="Turning discreet notifications off needs a recent password login."
     )
-    def patch(self, changes: dict) -> Any:
+    def patch(self, changes: dict) -> User:
         """Change display name, time zone or discreet notifications (off: fresh login)."""
-        return _me(
-            service.update_profile(
-                user=current_user(),
-                changes=changes,
-                confirm_fresh_login=lambda: verify_jwt_in_request(fresh=True),
-                session_id=current_session_id(),
-            )
+        return service.update_profile(
+            user=current_user(),
+            changes=changes,
+            confirm_fresh_login=lambda: verify_jwt_in_request(fresh=True),
+            session_id=current_session_id(),
         )
 
     @reports_limits  # RateLimit fields on every answer

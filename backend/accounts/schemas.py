@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -9,7 +11,9 @@ from backend.accounts.activity import KINDS as ACTIVITY_KINDS
 from backend.accounts.models import ROLES
 from backend.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from backend.fields import EmailAddress, StrictBoolean, TimeZoneName, Trimmed, UTCDateTime
-from backend.safety.schemas import SafetyNoticeSchema
+from backend.safety import service as safety
+from backend.safety.schemas import SafetyNoticeField
+from backend.viewer import viewer
 
 PASSWORD_RULE = validate.Length(
     min=MIN_PASSWORD_LENGTH,
@@ -31,14 +35,19 @@ class UserSchema(ma.Schema):
     created_at = UTCDateTime(dump_only=True)
 
 
+class SafetyCheckCompleted(ma.fields.Boolean):
+    """Whether the viewer has done their private safety check (shown to them alone)."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> bool:
+        return safety.check_of(viewer()) is not None
+
+
 class MeSchema(UserSchema):
     """The caller's own account, with what only they should see."""
 
-    safety_check_completed = ma.fields.Boolean(dump_only=True)
-    safety_notice = ma.fields.Nested(
-        SafetyNoticeSchema,
+    safety_check_completed = SafetyCheckCompleted(dump_only=True)
+    safety_notice = SafetyNoticeField(
         dump_only=True,
-        allow_none=True,
         metadata={"description": "For you alone: help and the quiet way to leave."},
     )
 

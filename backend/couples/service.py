@@ -71,6 +71,11 @@ def caller_couple(user: User, *, write: bool = False) -> Couple:
     return couple
 
 
+def couple_by_id(couple_id: str) -> Couple | None:
+    """A couple by its id, for a domain holding the id already (no authorization here)."""
+    return db.session.get(Couple, couple_id)
+
+
 def is_or_was_member(couple_id: str, user_id: str) -> bool:
     """Whether the user is, or once was, a member of this couple."""
     return (

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required, verify_jwt_in_request
+from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import Blueprint
 
 from backend.access import current_session_id, current_user, role_required
@@ -92,7 +92,7 @@ class Refresh(MethodView):
 @blp.route("/auth/logout")
 class Logout(MethodView):
     @takes_no_part  # like all of /auth/: a retried logout gets 401, its session has ended
-    @jwt_required()
+    @role_required(None)
     @blp.response(204)
     @blp.doc(operationId="log_out")
     def post(self) -> None:
@@ -124,7 +124,7 @@ class Me(MethodView):
         )
 
     @reports_limits  # RateLimit fields on every answer
-    @jwt_required(fresh=True)
+    @role_required(None, fresh=True)
     @blp.arguments(EraseSchema)
     @blp.response(204)
     @blp.alt_response(401, description="Needs a password login within the last 5 minutes.")
@@ -141,7 +141,7 @@ class Me(MethodView):
 
 @blp.route("/me/export")
 class Export(MethodView):
-    @jwt_required(fresh=True)
+    @role_required(None, fresh=True)
     @blp.response(200, ExportSchema)
     @blp.alt_response(401, description="Needs a password login within the last 5 minutes.")
     def get(self) -> Any:
@@ -153,7 +153,7 @@ class Export(MethodView):
 class Password(MethodView):
     @reports_limits  # RateLimit fields on every answer
     @takes_no_part  # the request holds the current and the new password
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(PasswordChangeSchema)
     @blp.response(204)
     @blp.alt_response(429, description="Too many wrong current passwords; see Retry-After.")
@@ -171,7 +171,7 @@ class Password(MethodView):
 
 @blp.route("/me/sessions")
 class Sessions(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, SessionListSchema)
     def get(self, args: dict) -> Any:
@@ -188,7 +188,7 @@ class Sessions(MethodView):
 # (and OPTIONS there does not advertise DELETE).
 @blp.route(f"/me/sessions/<string(length={ID_LENGTH}):session_id>")
 class SessionById(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.response(204)
     @blp.alt_response(404, description="No sign-in of yours has this id.")
     def delete(self, session_id: str) -> None:
@@ -204,7 +204,7 @@ class SessionById(MethodView):
 
 @blp.route("/me/sessions/end-others")
 class EndOtherSessions(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.response(200, SessionsEndedSchema)
     @blp.doc(operationId="end_my_other_sessions")
     def post(self) -> dict[str, int]:
@@ -215,7 +215,7 @@ class EndOtherSessions(MethodView):
 
 @blp.route("/me/activity")
 class Activity(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, ActivityListSchema)
     @blp.doc(operationId="list_my_activity")

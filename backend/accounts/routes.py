@@ -27,7 +27,7 @@ from backend.accounts.schemas import (
 )
 from backend.idempotency.middleware import takes_no_part
 from backend.ids import ID_LENGTH
-from backend.pagination import Page, PageArgsSchema
+from backend.pagination import PageArgsSchema
 from backend.privacy import service as privacy
 from backend.privacy.schemas import ExportSchema
 from backend.ratelimit import reports_limits
@@ -176,12 +176,7 @@ class Sessions(MethodView):
     @blp.response(200, SessionListSchema)
     def get(self, args: dict) -> Any:
         """Your live sign-ins, newest first: the device, when it began and was last used."""
-        current = current_session_id()
-        page = service.live_sessions(user=current_user(), **args)
-        return Page(
-            items=[service.session_view(s, current_session_id=current) for s in page.items],
-            next_cursor=page.next_cursor,
-        )
+        return service.live_sessions(user=current_user(), **args)
 
 
 # Ids are 22 characters, so `/me/sessions/end-others` is never taken for a session's address
@@ -221,9 +216,4 @@ class Activity(MethodView):
     @blp.doc(operationId="list_my_activity")
     def get(self, args: dict) -> Any:
         """What changed in your account, newest first: when, what, and from which sign-in."""
-        current = current_session_id()
-        page = activity.page(user_id=current_user().id, **args)
-        return Page(
-            items=[activity.view(e, current_session_id=current) for e in page.items],
-            next_cursor=page.next_cursor,
-        )
+        return activity.page(user_id=current_user().id, **args)

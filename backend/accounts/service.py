@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,6 +17,7 @@ from jwt import PyJWTError
 
 from backend import clock
 from backend.accounts import activity
+from backend.accounts.clients import UNKNOWN as UNKNOWN_DEVICE
 from backend.accounts.clients import describe_client
 from backend.accounts.models import AuthSession, RefreshToken, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
@@ -425,18 +426,6 @@ def live_sessions(*, user: User, limit: int, cursor: str | None) -> Page[AuthSes
     )
 
 
-def session_view(session: AuthSession, *, current_session_id: str) -> dict[str, Any]:
-    """A sign-in as its owner's sessions list shows it."""
-    return {
-        "id": session.id,
-        "client_description": session.client_description or "Unknown device",
-        "created_at": session.created_at,
-        "last_used_at": session.last_used_at or session.created_at,
-        "is_current": session.id == current_session_id,
-        "is_fresh": is_fresh(session),
-    }
-
-
 def is_fresh(session: AuthSession, *, now: datetime | None = None) -> bool:
     """Whether the session holds a fresh access token (one that can export, add a push device
     or turn discreet notifications off): only a password login issues one, for 5 minutes."""
@@ -551,7 +540,7 @@ def _record_ended(
         session_id=by_session_id,
         details={
             "ended_session_id": session.id,
-            "ended_session": session.client_description or "Unknown device",
+            "ended_session": session.client_description or UNKNOWN_DEVICE,
             "reason": reason,
             "devices_removed": devices_removed,
         },

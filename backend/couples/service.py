@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,8 +19,8 @@ from backend.notifications import service as notifications
 from backend.timeline import service as timeline
 from backend.unit_of_work import unit_of_work, use_case
 
-if TYPE_CHECKING:
-    from backend.accounts.models import User
+# A person: the accounts domain's own object, named through its service.
+User = accounts.User
 
 # Kept importable from here for counseling's link codes, until it imports `backend.codes`.
 CODE_ALPHABET = codes.ALPHABET

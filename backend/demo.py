@@ -222,73 +222,95 @@ def _weekly_checkin(story: _Story, week: int) -> None:
 
 
 def _what_else_happened(story: _Story, week: int) -> None:
-    """The week's other events: an agreement (week 1, a new version in week 5), a
-    conversation (week 2), the counselor's exercises (weeks 3 and 4)."""
-    at, couple, sam, alex = story.at, story.couple, story.sam, story.alex
-    if week == 1:
-        with clock.at(at(9)):
-            story.agreement = agreements.create_agreement(
-                couple=couple,
-                user=sam,
-                title="Our first months back",
-                items=AGREEMENT_ITEMS,
-                review_on=at(9).date() + timedelta(days=42),
-            )
-        with clock.at(at(9, 20)):
-            agreements.consent(agreement=story.agreement, user=alex, version_number=1)
-    if week == 2:
-        with clock.at(at(16)):
-            talk = conversations.start(
-                couple=couple,
-                user=alex,
-                template_key="processing_a_trigger",
-                roles={"triggered_partner": alex.id},
-            )
-        _walk(talk, couple, sam, alex, base=at(16))
-    if week == 3:
-        with clock.at(at(23)):
-            exercise = counseling.assign_exercise(
-                couple=couple,
-                counselor=story.counselor,
-                kind="reflection",
-                template=None,
-                instructions=NOTICE_TRUST,
-                prompts=["When did you feel you could rely on your partner this week?"],
-                due_on=at(30).date(),
-            )
-        with clock.at(at(25)):
-            counseling.complete_part(exercise=exercise, user=sam)
-        with clock.at(at(27)):
-            counseling.complete_part(exercise=exercise, user=alex)
-    if week == 4:
-        with clock.at(at(31)):
-            counseling.assign_exercise(
-                couple=couple,
-                counselor=story.counselor,
-                kind="checkin",
-                template="daily_pulse",
-                instructions="A short pulse after our session.",
-                prompts=[],
-                due_on=at(34).date(),
-            )
-    if week == 5:
-        agreement_id = story.agreement.id
-        with clock.at(at(40)):
-            current = db.session.get(Agreement, agreement_id)
-            agreements.propose_version(
-                agreement=current,
-                user=alex,
-                if_match=agreements.etag(current),
-                # stepping down: the devices commitment is no longer needed
-                items=AGREEMENT_ITEMS[:2],
-                review_on=at(40).date() + timedelta(days=30),
-            )
-        with clock.at(at(40, 4)):
-            agreements.consent(
-                agreement=db.session.get(Agreement, agreement_id),
-                user=sam,
-                version_number=2,
-            )
+    """The week's other events, if it had any."""
+    happening = {
+        1: _agreement_made,
+        2: _hard_conversation,
+        3: _reflection_exercise,
+        4: _pulse_exercise,
+        5: _agreement_revised,
+    }.get(week)
+    if happening is not None:
+        happening(story)
+
+
+def _agreement_made(story: _Story) -> None:
+    """Week 1: Sam proposes their first agreement, Alex consents that evening."""
+    with clock.at(story.at(9)):
+        story.agreement = agreements.create_agreement(
+            couple=story.couple,
+            user=story.sam,
+            title="Our first months back",
+            items=AGREEMENT_ITEMS,
+            review_on=story.at(9).date() + timedelta(days=42),
+        )
+    with clock.at(story.at(9, 20)):
+        agreements.consent(agreement=story.agreement, user=story.alex, version_number=1)
+
+
+def _hard_conversation(story: _Story) -> None:
+    """Week 2: Alex opens a conversation about a trigger, and they walk it through."""
+    with clock.at(story.at(16)):
+        talk = conversations.start(
+            couple=story.couple,
+            user=story.alex,
+            template_key="processing_a_trigger",
+            roles={"triggered_partner": story.alex.id},
+        )
+    _walk(talk, story.couple, story.sam, story.alex, base=story.at(16))
+
+
+def _reflection_exercise(story: _Story) -> None:
+    """Week 3: the counselor assigns a reflection; both complete their part."""
+    with clock.at(story.at(23)):
+        exercise = counseling.assign_exercise(
+            couple=story.couple,
+            counselor=story.counselor,
+            kind="reflection",
+            template=None,
+            instructions=NOTICE_TRUST,
+            prompts=["When did you feel you could rely on your partner this week?"],
+            due_on=story.at(30).date(),
+        )
+    with clock.at(story.at(25)):
+        counseling.complete_part(exercise=exercise, user=story.sam)
+    with clock.at(story.at(27)):
+        counseling.complete_part(exercise=exercise, user=story.alex)
+
+
+def _pulse_exercise(story: _Story) -> None:
+    """Week 4: the counselor assigns a short check-in, left open."""
+    with clock.at(story.at(31)):
+        counseling.assign_exercise(
+            couple=story.couple,
+            counselor=story.counselor,
+            kind="checkin",
+            template="daily_pulse",
+            instructions="A short pulse after our session.",
+            prompts=[],
+            due_on=story.at(34).date(),
+        )
+
+
+def _agreement_revised(story: _Story) -> None:
+    """Week 5: Alex proposes a second version that steps one commitment down; Sam consents."""
+    agreement_id = story.agreement.id
+    with clock.at(story.at(40)):
+        current = db.session.get(Agreement, agreement_id)
+        agreements.propose_version(
+            agreement=current,
+            user=story.alex,
+            if_match=agreements.etag(current),
+            # stepping down: the devices commitment is no longer needed
+            items=AGREEMENT_ITEMS[:2],
+            review_on=story.at(40).date() + timedelta(days=30),
+        )
+    with clock.at(story.at(40, 4)):
+        agreements.consent(
+            agreement=db.session.get(Agreement, agreement_id),
+            user=story.sam,
+            version_number=2,
+        )
 
 
 def _journal(story: _Story) -> None:

@@ -12,6 +12,24 @@ from backend.config import ACCESS_TOKEN_MINUTES, REFRESH_TOKEN_DAYS, finalize_co
 
 API_TITLE = "Trustline API"
 API_VERSION = "1.0.0"
+# The domains that hold something about a person: each one's `personal_data` module is its part
+# of the export and of erasure (backend/privacy/service.py).
+PERSONAL_DATA = (
+    "accounts",
+    "couples",
+    "checkins",
+    "scheduling",
+    "agreements",
+    "conversations",
+    "counseling",
+    "timeline",
+    "journal",
+    "notifications",
+    "safety",
+    "idempotency",
+    "calendar_feeds",
+    "measures",
+)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -29,6 +47,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _configure_libraries(app)
     register_extensions(app)
     register_blueprints(app)
+    register_personal_data()
+    register_jobs()
     register_error_handlers(app)
     if app.config["TRUSTLINE_TRUSTED_PROXIES"]:
         hops = app.config["TRUSTLINE_TRUSTED_PROXIES"]
@@ -147,6 +167,28 @@ def register_blueprints(app: Flask) -> None:
     from backend.console.routes import blp as console
 
     app.register_blueprint(console)
+
+
+def register_personal_data() -> None:
+    """Register every domain's part of the export and of erasure with privacy."""
+    from importlib import import_module
+
+    for domain in PERSONAL_DATA:
+        import_module(f"backend.{domain}.personal_data")
+
+
+def register_jobs() -> None:
+    """Import every domain's jobs module: each registers its timed work with the tick
+    (backend/jobs.py). This is the one place that lists them; the order they run in is the
+    registry's, not this import order."""
+    import backend.accounts.jobs
+    import backend.agreements.jobs
+    import backend.checkins.jobs
+    import backend.conversations.jobs
+    import backend.counseling.jobs
+    import backend.idempotency.jobs
+    import backend.measures.jobs
+    import backend.notifications.jobs  # noqa: F401 - imported for what it registers
 
 
 def register_error_handlers(app: Flask) -> None:

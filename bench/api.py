@@ -7,11 +7,16 @@ side by side in one run, requests per second and p50/p99 latency of:
 - GET /healthz                      (the ceiling of this stack: no database, no auth)
 - GET /api/v1/couple/timeline        (first page)
 - GET /api/v1/couple/timeline?cursor (a page 90,000 events deep)
-- PUT /api/v1/checkins/{id}/answers  (a draft save: delete and insert answers)
+- PUT /api/v1/checkins/{id}/answers  (a draft save to one check-in: 16 clients on one row lock)
+- PUT /api/v1/checkins/{id}/answers  (draft saves spread over 4,000 different check-ins)
+- POST /api/v1/agreements/{id}/consent   (each request consents to a different agreement)
+- POST /api/v1/pairing-invites/accept    (each request pairs a different two people)
 - POST /api/v1/auth/login            (argon2id at production cost: deliberately slow)
 
-It prints the ratios timeline/healthz (target >= 0.5) and deep/first page p50 (target <= 1.2)
-and writes bench/results/api-<timestamp>.json. Needs `wrk` (Debian package `wrk`).
+It prints the ratios timeline/healthz (target >= 0.5), deep/first page p50 (target <= 1.2) and
+each write's throughput over healthz's (target >= 0.1), the resident memory of every server
+process after the load, and writes bench/results/api-<timestamp>.json. Needs `wrk` (Debian
+package `wrk`).
 
 With `--serve` it also starts `trustline serve` (the embedded default: gunicorn inside, the
 scheduler in one worker) over the same SQLite database and measures it the same way, right
@@ -40,6 +45,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -48,10 +54,27 @@ PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 SECRET = "bench-secret-key-bench-secret-key-bench"
 PASSWORD = "a long bench password"
 SIZES = {
-    "full": {"events": 100_000, "couples": 50_000, "deep": 90_000},
-    "small": {"events": 5_000, "couples": 2_000, "deep": 4_500},
+    "full": {"events": 100_000, "couples": 50_000, "deep": 90_000, "writes": 4_000},
+    "small": {"events": 5_000, "couples": 2_000, "deep": 4_500, "writes": 400},
 }
-ENDPOINTS = ("healthz", "timeline_first", "timeline_deep", "answers_put", "login")
+ENDPOINTS = (
+    "healthz",
+    "timeline_first",
+    "timeline_deep",
+    "answers_put",
+    "answers_many",
+    "consent",
+    "pair_accept",
+    "login",
+)
+WRITES = ("answers_many", "consent", "pair_accept")
+# The write workloads' users are made with a cheap password hash (the parameters travel in
+# the hash, so the server verifies nothing slower); only `login` measures the real cost.
+CHEAP_HASH = {
+    "TRUSTLINE_ARGON2_TIME_COST": 1,
+    "TRUSTLINE_ARGON2_MEMORY_KIB": 1024,
+    "TRUSTLINE_ARGON2_PARALLELISM": 1,
+}
 
 
 def fresh_database(backend: str) -> str:
@@ -70,8 +93,9 @@ def fresh_database(backend: str) -> str:
     return f"{PG_SERVER}/trustline_bench_api"
 
 
-def fill(url: str, *, events: int, couples: int, deep: int) -> dict[str, str]:
-    """Migrate, make the measured couple and its history, and the couples beside it."""
+def fill(url: str, *, events: int, couples: int, deep: int, writes: int) -> dict[str, Any]:
+    """Migrate, make the measured couple and its history, the couples beside it, and what
+    each write workload consumes (`writes` check-ins, agreements and pairing codes)."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
@@ -132,11 +156,60 @@ def fill(url: str, *, events: int, couples: int, deep: int) -> dict[str, str]:
             }
             for p in checkin["prompts"]
         ]
+        body = json.dumps({"answers": answers, "submit": False})
         return {
             "cursor": encode_cursor(deep[0], deep[1]),
             "checkin_id": checkin["id"],
-            "answers": json.dumps({"answers": answers, "submit": False}),
+            "answers": body,
+            **write_workloads(app, alice, bob, writes=writes, answers_body=body),
         }
+
+
+def write_workloads(app: Any, alice: Any, bob: Any, *, writes: int, answers_body: str) -> dict:
+    """Requests for the write workloads, each one on its own object: (method, path, token,
+    body) lists that wrk's script walks through."""
+    from tests.helpers import ApiClient, register
+
+    print(f"  {writes} check-ins, agreements and pairing codes for the writes...")
+    checkins = [
+        alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()["id"]
+        for _ in range(writes)
+    ]
+    agreements = [
+        alice.post(
+            "/couple/agreements",
+            json={"title": f"Bench {n}", "items": [{"category": "plans", "text": "We share."}]},
+        ).get_json()["id"]
+        for n in range(writes)
+    ]
+    app.config.update(CHEAP_HASH)
+    app.extensions.pop("trustline_hasher", None)  # built again with the cheap parameters
+    pairs = []
+    for n in range(writes):
+        client = app.test_client()
+        inviter = ApiClient(client, register(client, f"inviter{n}@bench.example", "Inviter"))
+        code = inviter.post("/pairing-invites").get_json()["code"]
+        other = app.test_client()
+        pairs.append((register(other, f"accepter{n}@bench.example", "Accepter"), code))
+    alice_token, bob_token = alice.tokens["access_token"], bob.tokens["access_token"]
+    return {
+        "answers_many": [
+            ("PUT", f"/api/v1/checkins/{c}/answers", alice_token, answers_body) for c in checkins
+        ],
+        "consent": [
+            ("POST", f"/api/v1/agreements/{a}/consent", bob_token, '{"version": 1}')
+            for a in agreements
+        ],
+        "pair_accept": [
+            (
+                "POST",
+                "/api/v1/pairing-invites/accept",
+                tokens["access_token"],
+                json.dumps({"code": code}),
+            )
+            for tokens, code in pairs
+        ],
+    }
 
 
 def free_port() -> int:
@@ -200,10 +273,38 @@ def wrk(
     method: str = "GET",
     body: str | None = None,
     token: str | None = None,
+    requests: list[tuple[str, str, str, str]] | None = None,
 ) -> dict[str, float]:
-    """Run wrk against one URL; returns requests/s and p50/p99 latency in ms."""
+    """Run wrk against one URL; returns requests/s and p50/p99 latency in ms.
+
+    With `requests` ((method, path, token, body) each), every request sent is the next of the
+    list, the two threads taking turns, so that no object is written twice until the list
+    runs out."""
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     lines = [f'wrk.method = "{method}"']
+    if requests:
+        lines.append("local items = {")
+        lines.extend(
+            f"  {{{json.dumps(m)}, {json.dumps(p)}, {json.dumps(t)}, {json.dumps(b)}}},"
+            for m, p, t, b in requests
+        )
+        lines.append("}")
+        lines.append(
+            "local threads = 0\n"
+            "function setup(thread)\n"
+            "  thread:set('first', threads)\n"
+            "  threads = threads + 1\n"
+            "end\n"
+            "function init(args)\n"
+            "  n = first\n"
+            "end\n"
+            "function request()\n"
+            "  local item = items[(n % #items) + 1]\n"
+            "  n = n + 2\n"
+            "  return wrk.format(item[1], item[2], {['Authorization'] = 'Bearer ' .. item[3],"
+            " ['Content-Type'] = 'application/json'}, item[4])\n"
+            "end"
+        )
     if body is not None:
         lines.append(f"wrk.body = {json.dumps(body)}")
         lines.append('wrk.headers["Content-Type"] = "application/json"')
@@ -259,6 +360,10 @@ def load(
                     token=token,
                     **common,
                 ),
+                **{
+                    name: (lambda name=name: wrk(f"{base}/healthz", requests=data[name], **common))
+                    for name in WRITES
+                },
                 "login": lambda: wrk(
                     f"{base}/api/v1/auth/login",
                     method="POST",
@@ -266,10 +371,27 @@ def load(
                     **common,
                 ),
             }
-            return {name: runs[name]() for name in endpoints}
+            results = {name: runs[name]() for name in endpoints}
+            results["memory_mib"] = resident_memory(server.pid)
+            return results
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=60)
+
+
+def resident_memory(pid: int) -> dict[str, float]:
+    """Resident memory (MiB) of a server process and of each of its worker processes."""
+
+    def rss(process: int) -> float:
+        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return 0.0
+
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    memory = {"master": rss(pid)}
+    memory.update({f"worker_{n + 1}": rss(int(child)) for n, child in enumerate(children)})
+    return memory
 
 
 def ratio(results: dict, top: str, bottom: str, field: str = "rps") -> float | None:
@@ -291,8 +413,13 @@ def measure(
     results["ratio_timeline_to_healthz"] = ratio(results, "timeline_first", "healthz")
     deep = ratio(results, "timeline_deep", "timeline_first", "p50_ms")
     results["ratio_deep_to_first_p50"] = deep
+    for name in WRITES:
+        results[f"ratio_{name}_to_healthz"] = ratio(results, name, "healthz")
     if serve and backend == "sqlite":
-        embedded = load("serve", url, data, endpoints, common)
+        # What a write consumed (an agreement consented to, a code used) can't be written
+        # again: the embedded server is measured on the rest.
+        again = [name for name in endpoints if name not in ("consent", "pair_accept")]
+        embedded = load("serve", url, data, again, common)
         results["serve"] = embedded
         results["ratio_serve_to_gunicorn_timeline"] = (
             round(embedded["timeline_first"]["rps"] / results["timeline_first"]["rps"], 3)
@@ -311,9 +438,13 @@ def print_table(title: str, results: dict, endpoints: list[str]) -> None:
     print(f"\n{title}")
     print(f"  {'endpoint':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for name in endpoints:
+        if name not in results:
+            continue
         r = results[name]
         row = f"{r['rps']:>9.1f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} {r['non_2xx']:>8}"
         print(f"  {name:16} {row}")
+    memory = ", ".join(f"{name} {mib} MiB" for name, mib in results["memory_mib"].items())
+    print(f"  resident memory after the load: {memory}")
 
 
 def main() -> None:
@@ -358,6 +489,12 @@ def main() -> None:
                 f"  deep/first page p50:         {results['ratio_deep_to_first_p50']}"
                 " (target <= 1.2)"
             )
+        for name in WRITES:
+            if results[f"ratio_{name}_to_healthz"] is not None:
+                print(
+                    f"  {name}/healthz throughput: {results[f'ratio_{name}_to_healthz']}"
+                    " (target >= 0.1)"
+                )
         if "serve" in results:
             print_table(f"{backend} (trustline serve)", results["serve"], args.endpoints)
             print(

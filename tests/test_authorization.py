@@ -13,6 +13,10 @@ partners unless WHO says otherwise). A partners' endpoint answers a counselor �
 linked to the couple — 404, and a counselors' endpoint answers a partner 404, with nothing
 written; an endpoint for both serves both.
 
+Things one person owns (a journal entry, a push device, a questionnaire response) are walked
+too: every endpoint whose path names one (OWNED_IDS) answers anyone but its owner — their
+partner, a stranger, the couple's own counselor — 404, with nothing written.
+
 The counselors' web console (/console, HTML, not part of the API) is walked by
 tests/console/test_pages.py: every page needs a signed-in counselor, another couple's is 404.
 """
@@ -179,6 +183,10 @@ ALL_ROUTES = api_routes()
 ROUTES = couple_scoped_routes()
 PARTNER_ROUTES = [route for route in ALL_ROUTES if WHO.get(route, PARTNER) == PARTNER]
 COUNSELOR_ROUTES = [route for route in ALL_ROUTES if WHO.get(route) == COUNSELOR]
+# Path ids of things one person owns, and the owner's id of each in `victim_ids`.
+OWNED_IDS = ("entry_id", "device_id", "response_id")
+OWN_ID = re.compile(r"<(" + "|".join(OWNED_IDS) + r")>")
+OWNED_ROUTES = [route for route in ALL_ROUTES if any(f"<{name}>" in route[1] for name in OWNED_IDS)]
 # Both roles' endpoints without an id in the path (those with one are tested in their domain).
 BOTH_ROUTES = [route for route in ALL_ROUTES if WHO.get(route) == BOTH and "<" not in route[1]]
 
@@ -198,6 +206,12 @@ def _exercise_of(counselor, couple) -> str:
         f"/counselor/couples/{couple['id']}/exercises",
         json={"kind": "reflection", "prompts": ["x"]},
     )
+    return response.get_json()["id"]
+
+
+def _device_of(partner) -> str:
+    response = partner.post("/me/devices", json={"platform": "ios", "token": "alice-phone-0001"})
+    assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
 
 
@@ -237,6 +251,7 @@ def victim_ids(app, alice, bob, couple, linked_counselor) -> dict[str, str]:
         "link_id": link["id"],
         "exercise_id": _exercise_of(linked_counselor, couple),
         "entry_id": alice.post("/me/journal", json={"text": "mine"}).get_json()["id"],
+        "device_id": _device_of(alice),
         "feed_id": alice.post("/me/calendar-feeds", json={}).get_json()["id"],
         "couple_id": couple["id"],
         "conversation_id": conversation["id"],
@@ -350,3 +365,39 @@ def test_an_endpoint_for_both_serves_both(method, rule, role, alice, linked_coun
     caller = alice if role == PARTNER else linked_counselor
     response = call(caller, method, rule)
     assert response.status_code != 404 and response.status_code < 500, response.get_json()
+
+
+# Where the owner sees each owned thing.
+OWN_LIST = {
+    "entry_id": "/me/journal",
+    "device_id": "/me/devices",
+    "response_id": "/me/measure-responses",
+}
+
+
+def test_the_walk_finds_every_owned_thing():
+    """Each kind of owned thing has endpoints; a new one added with one of these ids is walked."""
+    assert set(OWN_LIST) == set(OWNED_IDS)
+    for name in OWNED_IDS:
+        assert any(f"<{name}>" in rule for _method, rule in OWNED_ROUTES), name
+    assert ("DELETE", "/api/v1/me/devices/<device_id>") in OWNED_ROUTES
+    assert ("PATCH", "/api/v1/me/journal/<entry_id>") in OWNED_ROUTES
+
+
+@pytest.mark.parametrize(
+    ("method", "rule"), OWNED_ROUTES, ids=[f"{m} {r}" for m, r in OWNED_ROUTES]
+)
+@pytest.mark.parametrize("who", ["partner", "stranger", "linked_counselor"])
+def test_a_thing_one_person_owns_is_404_to_anyone_else(
+    method, rule, who, alice, bob, carol, linked_counselor, victim_ids
+):
+    """Alice's journal entry, device and questionnaire response: Bob, who shares her couple,
+    Carol, and the counselor they both linked get 404, and nothing of hers changes."""
+    caller = {"partner": bob, "stranger": carol, "linked_counselor": linked_counselor}[who]
+    before = row_counts()
+    body = assert_problem(call(caller, method, fill(rule, victim_ids)), 404)
+    assert "mine" not in body["detail"] and "Alice" not in body["detail"]
+    assert row_counts() == before
+    # The owner still has it (the 404 above was about the caller, not a missing thing).
+    name = OWN_ID.search(rule).group(1)
+    assert victim_ids[name] in alice.get(OWN_LIST[name]).get_data(as_text=True)

@@ -23,8 +23,8 @@ from backend.agreements.schemas import (
     VersionCreateSchema,
     WithdrawSchema,
 )
-from backend.couples.models import Couple
-from backend.safety import service as safety
+from backend.pagination import Page
+from backend.viewer import note_written
 
 blp = Blueprint(
     "agreements", __name__, url_prefix="/api/v1", description="Transparency agreements."
@@ -45,17 +45,9 @@ IF_MATCH = {
 }
 
 
-def _view(agreement: Agreement, viewer_id: str) -> dict[str, Any]:
-    # The ETag in the body too: generated clients expose no response header to send back.
-    return {**service.agreement_for_viewer(agreement, viewer_id), "etag": service.etag(agreement)}
-
-
-def _respond(agreement: Agreement, *, first: bool = False) -> tuple[dict[str, Any], dict[str, str]]:
-    user = current_user()
-    return (
-        {**_view(agreement, user.id), "safety_notice": safety.notice_for(user, offer_check=first)},
-        {"ETag": service.etag(agreement)},
-    )
+def _with_etag(agreement: Agreement) -> tuple[Agreement, dict[str, str]]:
+    """The agreement for its schema, with its ETag header (the body's `etag` holds the same)."""
+    return agreement, {"ETag": service.etag(agreement)}
 
 
 @blp.route("/agreement-suggestions")
@@ -78,23 +70,19 @@ class CoupleAgreements(MethodView):
     @with_couple()
     @blp.arguments(AgreementQueryArgsSchema, location="query")
     @blp.response(200, AgreementPageSchema)
-    def get(self, args: dict, couple: Couple) -> dict[str, Any]:
+    def get(self, args: dict, couple: Any) -> Page[Agreement]:
         """The couple's agreements, newest first."""
-        page = service.list_agreements(couple=couple, **args)
-        viewer = current_user().id
-        return {
-            "items": [_view(a, viewer) for a in page.items],
-            "next_cursor": page.next_cursor,
-        }
+        return service.list_agreements(couple=couple, **args)
 
     @with_couple(write=True)
     @blp.arguments(AgreementCreateSchema)
     @blp.response(201, AgreementSchema, headers=ETAG_HEADER)
     @blp.alt_response(409, description="The couple has ended.")
-    def post(self, data: dict, couple: Couple) -> Any:
+    def post(self, data: dict, couple: Any) -> Any:
         """Draft an agreement; your proposal counts as your consent, your partner decides."""
         agreement = service.create_agreement(couple=couple, user=current_user(), **data)
-        return _respond(agreement, first=True)
+        note_written(offer_check=True)
+        return _with_etag(agreement)
 
 
 @blp.route("/agreements/<agreement_id>")
@@ -103,7 +91,7 @@ class AgreementById(MethodView):
     @blp.response(200, AgreementSchema, headers=ETAG_HEADER)
     def get(self, agreement: Agreement) -> Any:
         """One agreement: status, the version in force, a pending proposal, every version."""
-        return _respond(agreement)
+        return _with_etag(agreement)
 
 
 @blp.route("/agreements/<agreement_id>/versions")
@@ -124,7 +112,7 @@ class AgreementVersions(MethodView):
             if_match=request.headers.get("If-Match"),
             **data,
         )
-        return _respond(updated)
+        return _with_etag(updated)
 
 
 @blp.route("/agreements/<agreement_id>/consent")
@@ -139,7 +127,7 @@ class AgreementConsent(MethodView):
         updated = service.consent(
             agreement=agreement, user=current_user(), version_number=data["version"]
         )
-        return _respond(updated)
+        return _with_etag(updated)
 
 
 @blp.route("/agreements/<agreement_id>/withdraw")
@@ -152,4 +140,4 @@ class AgreementWithdraw(MethodView):
     def post(self, data: dict, agreement: Agreement) -> Any:
         """Withdraw, alone and at once; no reason needed. Both partners are told."""
         updated = service.withdraw(agreement=agreement, user=current_user(), **data)
-        return _respond(updated)
+        return _with_etag(updated)

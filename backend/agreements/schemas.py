@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
 from backend.accounts.schemas import PersonSchema
-from backend.agreements.models import CATEGORIES, STATUSES, VERSION_STATUSES
+from backend.agreements import library, service
+from backend.agreements.models import (
+    CATEGORIES,
+    STATUSES,
+    VERSION_STATUSES,
+    Agreement,
+    AgreementItem,
+    AgreementVersion,
+)
+from backend.couples import service as couples
 from backend.fields import Trimmed, UTCDateTime
 from backend.pagination import PageArgsSchema
-from backend.safety.schemas import SafetyNoticeSchema
+from backend.safety.schemas import SafetyNoticeField
+from backend.viewer import viewer
 
 APPLIES_TO = ("both", "me", "partner")
+# A person named as the couple's views name them: {id, display_name}, None for nobody.
+Person = Callable[[str | None], dict[str, Any] | None]
 
 
 class ItemInSchema(ma.Schema):
@@ -148,9 +164,7 @@ class AgreementSchema(ma.Schema):
     ended_at = UTCDateTime(allow_none=True)
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
-    safety_notice = ma.fields.Nested(
-        SafetyNoticeSchema,
-        allow_none=True,
+    safety_notice = SafetyNoticeField(
         metadata={
             "description": "For you alone; in answers about one agreement, not in lists.",
             "optional": True,
@@ -164,12 +178,108 @@ class AgreementSchema(ma.Schema):
         }
     )
 
+    @ma.pre_dump
+    def _as_the_viewer_sees_it(self, agreement: Agreement, **kwargs: Any) -> dict[str, Any]:
+        # The ETag in the body too: generated clients expose no response header to send back.
+        return {**seen_agreement(agreement, viewer().id), "etag": service.etag(agreement)}
+
+
+class WithoutNotice(ma.fields.Nested):
+    """An item of a list, dumped without its safety notice: the notice belongs to answers
+    about one thing, not to lists (the item is documented as the schema it nests)."""
+
+    def _serialize(self, nested_obj: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if nested_obj is None:
+            return None
+        return self._listed.dump(nested_obj)
+
+    @cached_property
+    def _listed(self) -> ma.Schema:
+        return type(self.schema)(exclude=("safety_notice",))
+
 
 class AgreementPageSchema(ma.Schema):
     """A page of agreements, newest first."""
 
-    items = ma.fields.List(ma.fields.Nested(AgreementSchema))
+    items = ma.fields.List(WithoutNotice(AgreementSchema))
     next_cursor = ma.fields.String(allow_none=True)
+
+
+def _applies_to(binds: list[str], viewer_id: str) -> str:
+    """Who an item binds, seen from the viewer: both, me or partner."""
+    if len(set(binds)) > 1:
+        return "both"
+    return "me" if binds == [viewer_id] else "partner"
+
+
+def _people(couple: couples.Couple) -> Person:
+    """A person of the couple as its views show them (`couples.member_names`)."""
+    names = couples.member_names(couple)
+
+    def person(user_id: str | None) -> dict[str, Any] | None:
+        if user_id is None:
+            return None
+        return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
+
+    return person
+
+
+def _item(item: AgreementItem, person: Person, viewer_id: str) -> dict[str, Any]:
+    return {
+        "category": item.category,
+        "text": item.text,
+        "applies_to": _applies_to(item.binds, viewer_id),
+        "binds": [person(uid) for uid in item.binds],
+        "review_on": item.review_on,
+    }
+
+
+def _version(
+    version: AgreementVersion | None, person: Person, viewer_id: str
+) -> dict[str, Any] | None:
+    if version is None:
+        return None
+    return {
+        "number": version.number,
+        "title": version.title,
+        "status": version.status,
+        "ends_on": version.ends_on,
+        "review_on": version.review_on,
+        "proposed_by": person(version.proposed_by_id),
+        "proposed_at": version.proposed_at,
+        "activated_at": version.activated_at,
+        "consents": [
+            {"user": person(c.user_id), "consented_at": c.consented_at} for c in version.consents
+        ],
+        "items": [_item(item, person, viewer_id) for item in version.items],
+    }
+
+
+def seen_agreement(agreement: Agreement, viewer_id: str) -> dict[str, Any]:
+    """The agreement as `viewer_id` sees it (`AgreementSchema`'s fields but the notice and the
+    ETag): whom each item binds is said from their side, each person by the couple's name."""
+    couple = couples.couple_by_id(agreement.couple_id)
+    person = _people(couple)
+    current = agreement.current
+    kind = service.reciprocity(current, couple)
+    return {
+        "id": agreement.id,
+        "status": agreement.status,
+        "title": current.title,
+        "ends_on": current.ends_on,
+        "review_on": current.review_on,
+        "reciprocity": kind,
+        "guidance": library.guidance(kind),
+        "active_version": _version(agreement.active_version, person, viewer_id),
+        "pending_proposal": _version(agreement.pending_proposal, person, viewer_id),
+        "versions": [_version(v, person, viewer_id) for v in agreement.versions],
+        "withdrawn_by": person(agreement.withdrawn_by_id),
+        "withdrawn_at": agreement.withdrawn_at,
+        "withdraw_reason": agreement.withdraw_reason,
+        "ended_at": agreement.ended_at,
+        "created_at": agreement.created_at,
+        "updated_at": agreement.updated_at,
+    }
 
 
 class SuggestionQueryArgsSchema(ma.Schema):

@@ -15,24 +15,24 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from backend import clock
-from backend.accounts.models import User
+from backend.accounts import service as accounts
 from backend.agreements import library
 from backend.agreements.models import Agreement, AgreementConsent, AgreementItem, AgreementVersion
 from backend.couples import service as couples
-from backend.couples.models import Couple
 from backend.couples.service import require_active
 from backend.database import claim, lock_rows
 from backend.errors import Conflict, Invalid, PreconditionFailed, PreconditionRequired
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
 from backend.timeline import service as timeline
+from backend.unit_of_work import use_case
 
 DEFAULT_DURATION = timedelta(days=90)
 # "No more than six months ahead": a bridge back to trust, not a permanent state.
 MAX_DURATION = timedelta(days=183)
 
 
-def local_today(couple: Couple) -> date:
+def local_today(couple: couples.Couple) -> date:
     """Today's date where the couple lives."""
     return clock.now().astimezone(ZoneInfo(couple.timezone)).date()
 
@@ -42,8 +42,8 @@ def etag(agreement: Agreement) -> str:
     return f'"{agreement.id}.{agreement.revision}"'
 
 
-def _couple(agreement: Agreement) -> Couple:
-    return db.session.get(Couple, agreement.couple_id)
+def _couple(agreement: Agreement) -> couples.Couple:
+    return couples.couple_by_id(agreement.couple_id)
 
 
 def _lock(agreement: Agreement) -> Agreement:
@@ -52,7 +52,7 @@ def _lock(agreement: Agreement) -> Agreement:
     return lock_rows(statement, Agreement.__table__, db.session).one()
 
 
-def _ensure_open(agreement: Agreement) -> Couple:
+def _ensure_open(agreement: Agreement) -> couples.Couple:
     couple = _couple(agreement)
     require_active(couple)
     if not agreement.is_open:
@@ -60,7 +60,7 @@ def _ensure_open(agreement: Agreement) -> Couple:
     return couple
 
 
-def _binds(applies_to: str, user: User, couple: Couple) -> list[str]:
+def _binds(applies_to: str, user: accounts.User, couple: couples.Couple) -> list[str]:
     partner = couple.partner_of(user.id)
     return {
         "both": [user.id, partner],
@@ -93,8 +93,8 @@ def _check_dates(
 def _new_version(
     agreement: Agreement,
     *,
-    couple: Couple,
-    user: User,
+    couple: couples.Couple,
+    user: accounts.User,
     title: str,
     items: list[dict[str, Any]],
     review_on: date | None,
@@ -133,14 +133,14 @@ def _new_version(
 
 
 def _announce(
-    couple: Couple,
+    couple: couples.Couple,
     agreement: Agreement,
     kind: str,
     *,
     summary: str,
     tell: list[str | None],
     text: str,
-    actor: User | None = None,
+    actor: accounts.User | None = None,
 ) -> None:
     """On the timeline (never the items' text), and to the partners it concerns."""
     timeline.announce(
@@ -155,10 +155,11 @@ def _announce(
     )
 
 
+@use_case
 def create_agreement(
     *,
-    couple: Couple,
-    user: User,
+    couple: couples.Couple,
+    user: accounts.User,
     title: str,
     items: list[dict[str, Any]],
     review_on: date | None = None,
@@ -187,7 +188,6 @@ def create_agreement(
         text=f"{user.display_name} proposed a transparency agreement. Read it and decide freely.",
         actor=user,
     )
-    db.session.commit()
     return agreement
 
 
@@ -203,10 +203,11 @@ def _bump_revision(agreement: Agreement, expected: int | None = None) -> None:
     db.session.refresh(agreement, attribute_names=["revision"])
 
 
+@use_case
 def propose_version(
     *,
     agreement: Agreement,
-    user: User,
+    user: accounts.User,
     if_match: str | None,
     items: list[dict[str, Any]],
     review_on: date | None = None,
@@ -248,11 +249,11 @@ def propose_version(
         "The current one stays in force until you both agree.",
         actor=user,
     )
-    db.session.commit()
     return agreement
 
 
-def consent(*, agreement: Agreement, user: User, version_number: int) -> Agreement:
+@use_case
+def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -> Agreement:
     """Consent to one exact version; once both have, it is the version in force."""
     agreement = _lock(agreement)
     couple = _ensure_open(agreement)
@@ -284,11 +285,11 @@ def consent(*, agreement: Agreement, user: User, version_number: int) -> Agreeme
             "withdraw at any time.",
             actor=user,
         )
-    db.session.commit()
     return agreement
 
 
-def withdraw(*, agreement: Agreement, user: User, reason: str | None = None) -> Agreement:
+@use_case
+def withdraw(*, agreement: Agreement, user: accounts.User, reason: str | None = None) -> Agreement:
     """Withdraw from the agreement: alone, at once, no reason needed. Both are told."""
     agreement = _lock(agreement)
     couple = _ensure_open(agreement)
@@ -307,11 +308,10 @@ def withdraw(*, agreement: Agreement, user: User, reason: str | None = None) -> 
         + library.guidance("withdrawal"),
         actor=user,
     )
-    db.session.commit()
     return agreement
 
 
-def list_agreements(*, couple: Couple, limit: int, cursor: str | None) -> Page[Agreement]:
+def list_agreements(*, couple: couples.Couple, limit: int, cursor: str | None) -> Page[Agreement]:
     """A page of the couple's agreements, newest first."""
     return keyset_page(
         sa.select(Agreement).where(Agreement.couple_id == couple.id),
@@ -323,78 +323,34 @@ def list_agreements(*, couple: Couple, limit: int, cursor: str | None) -> Page[A
     )
 
 
-def reciprocity(version: AgreementVersion, couple: Couple) -> str:
+def status_counts(couple_ids: list[str]) -> dict[str, dict[str, int]]:
+    """How many agreements each couple has in each status, in one query."""
+    counts: dict[str, dict[str, int]] = {couple_id: {} for couple_id in couple_ids}
+    for couple_id, status, count in db.session.execute(
+        sa.select(Agreement.couple_id, Agreement.status, sa.func.count())
+        .where(Agreement.couple_id.in_(couple_ids))
+        .group_by(Agreement.couple_id, Agreement.status)
+    ):
+        counts[couple_id][status] = count
+    return counts
+
+
+def reciprocity(version: AgreementVersion, couple: couples.Couple) -> str:
     """`mutual` when both partners are bound by some item, else `one_sided`."""
     bound = {uid for item in version.items for uid in item.binds}
     return "mutual" if set(couple.member_ids()) <= bound else "one_sided"
 
 
-def _applies_to(binds: list[str], viewer_id: str) -> str:
-    if len(set(binds)) > 1:
-        return "both"
-    return "me" if binds == [viewer_id] else "partner"
-
-
 def agreement_for_viewer(agreement: Agreement, viewer_id: str) -> dict[str, Any]:
-    """The agreement as `viewer_id` sees it (applies_to relative to them)."""
-    couple = _couple(agreement)
-    names = couples.member_names(couple)
+    """The agreement as `viewer_id` sees it, built by its schema (`schemas.seen_agreement`).
 
-    def person(user_id: str | None) -> dict[str, Any] | None:
-        if user_id is None:
-            return None
-        return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
+    Kept for the export's per-domain hook until it dumps `AgreementSchema` itself."""
+    from backend.agreements.schemas import seen_agreement  # the schema imports this module
 
-    def version_view(version: AgreementVersion | None) -> dict[str, Any] | None:
-        if version is None:
-            return None
-        return {
-            "number": version.number,
-            "title": version.title,
-            "status": version.status,
-            "ends_on": version.ends_on,
-            "review_on": version.review_on,
-            "proposed_by": person(version.proposed_by_id),
-            "proposed_at": version.proposed_at,
-            "activated_at": version.activated_at,
-            "consents": [
-                {"user": person(c.user_id), "consented_at": c.consented_at}
-                for c in version.consents
-            ],
-            "items": [
-                {
-                    "category": item.category,
-                    "text": item.text,
-                    "applies_to": _applies_to(item.binds, viewer_id),
-                    "binds": [person(uid) for uid in item.binds],
-                    "review_on": item.review_on,
-                }
-                for item in version.items
-            ],
-        }
-
-    current = agreement.current
-    kind = reciprocity(current, couple)
-    return {
-        "id": agreement.id,
-        "status": agreement.status,
-        "title": current.title,
-        "ends_on": current.ends_on,
-        "review_on": current.review_on,
-        "reciprocity": kind,
-        "guidance": library.guidance(kind),
-        "active_version": version_view(agreement.active_version),
-        "pending_proposal": version_view(agreement.pending_proposal),
-        "versions": [version_view(v) for v in agreement.versions],
-        "withdrawn_by": person(agreement.withdrawn_by_id),
-        "withdrawn_at": agreement.withdrawn_at,
-        "withdraw_reason": agreement.withdraw_reason,
-        "ended_at": agreement.ended_at,
-        "created_at": agreement.created_at,
-        "updated_at": agreement.updated_at,
-    }
+    return seen_agreement(agreement, viewer_id)
 
 
+@use_case
 def end_due_agreements(*, now: datetime) -> int:
     """End agreements past their end date, where the couple lives; both are told."""
     candidates = db.session.scalars(
@@ -433,6 +389,7 @@ def end_due_agreements(*, now: datetime) -> int:
     return ended
 
 
+@use_case
 def send_review_reminders(*, now: datetime) -> int:
     """On an agreement's or item's review date, tell both partners once."""
     soon = (now + timedelta(days=1)).date()
@@ -487,7 +444,7 @@ def _not_yet_notified(model: type, review_on: date) -> Any:
 
 
 @couples.on_couple_ended
-def end_with_the_couple(couple: Couple, when: datetime) -> None:
+def end_with_the_couple(couple: couples.Couple, when: datetime) -> None:
     """Agreements end with the couple, quietly (leaving is quiet)."""
     db.session.execute(
         sa.update(Agreement)

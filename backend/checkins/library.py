@@ -26,6 +26,7 @@ from backend.checkins.models import (
     PromptSetItem,
 )
 from backend.extensions import db
+from backend.unit_of_work import use_case
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "checkins.yaml"
 FREQUENCIES = ("daily", "weekly", "monthly", "as_needed")
@@ -183,14 +184,22 @@ def _hash(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()
 
 
+@use_case
 def load_library(path: Path = CONTENT_FILE) -> LoadReport:
-    """Bring the database's prompt library in line with the content file, and commit."""
+    """Bring the database's prompt library in line with the content file (one use case)."""
     data = read_content(path)
     report = LoadReport()
     now = clock.now()
+    prompts = _load_prompts(data["prompts"], report, now)
+    _load_sets(data["prompt_sets"], prompts, report, now)
+    return report
+
+
+def _load_prompts(entries: list[dict], report: LoadReport, now: Any) -> dict[str, Prompt]:
+    """Create, revise, move or retire prompts as the file says; every prompt, by key."""
     prompts = {p.key: p for p in db.session.scalars(sa.select(Prompt))}
     in_file: set[str] = set()
-    for entry in data["prompts"]:
+    for entry in entries:
         in_file.add(entry["key"])
         content = {
             "kind": entry["kind"],
@@ -236,9 +245,7 @@ def load_library(path: Path = CONTENT_FILE) -> LoadReport:
         if key not in in_file and prompt.retired_at is None:
             prompt.retired_at = now
             report.prompts_retired += 1
-    _load_sets(data["prompt_sets"], prompts, report, now)
-    db.session.commit()
-    return report
+    return prompts
 
 
 def _load_sets(

@@ -154,6 +154,15 @@ class Checkin(Base):
         """One partner's response."""
         return next((r for r in self.responses if r.user_id == user_id), None)
 
+    def other_response(self, user_id: str) -> CheckinResponse | None:
+        """The response of the partner who is not `user_id` (for a counselor: the first)."""
+        return next((r for r in self.responses if r.user_id != user_id), None)
+
+    @property
+    def prompts(self) -> list[PromptRevision]:
+        """The prompts asked, in the wording frozen when it opened."""
+        return [item.prompt for item in self.items]
+
 
 class CheckinItem(Base):
     """A prompt revision asked in a check-in, frozen when it opened."""

@@ -23,8 +23,8 @@ from backend.checkins.schemas import (
     TrendQueryArgsSchema,
     TrendsSchema,
 )
-from backend.couples.models import Couple
-from backend.safety import service as safety
+from backend.pagination import Page
+from backend.viewer import note_written
 
 blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Check-ins.")
 
@@ -53,36 +53,29 @@ class CoupleCheckins(MethodView):
     @with_couple()
     @blp.arguments(CheckinQueryArgsSchema, location="query")
     @blp.response(200, CheckinPageSchema)
-    def get(self, args: dict, couple: Couple) -> dict:
+    def get(self, args: dict, couple: Any) -> Page[Checkin]:
         """The couple's check-ins, newest first."""
-        page = service.list_checkins(couple=couple, **args)
-        viewer = current_user().id
-        return {
-            "items": [service.checkin_for_viewer(c, viewer, detail=False) for c in page.items],
-            "next_cursor": page.next_cursor,
-        }
+        return service.list_checkins(couple=couple, **args)
 
     @with_couple(write=True)
     @blp.arguments(CheckinCreateSchema)
     @blp.response(201, CheckinSchema)
     @blp.alt_response(409, description="The couple has ended.")
     @blp.doc(operationId="open_checkin")
-    def post(self, data: dict, couple: Couple) -> dict:
+    def post(self, data: dict, couple: Any) -> Checkin:
         """Open a check-in now; your partner is told."""
-        user = current_user()
-        checkin = service.open_checkin(
-            couple=couple, prompt_set_key=data["prompt_set"], opened_by=user
+        return service.open_checkin(
+            couple=couple, prompt_set_key=data["prompt_set"], opened_by=current_user()
         )
-        return service.checkin_for_viewer(checkin, user.id)
 
 
 @blp.route("/checkins/<checkin_id>")
 class CheckinById(MethodView):
     @with_couple_object("checkin_id", Checkin)
     @blp.response(200, CheckinSchema)
-    def get(self, checkin: Checkin) -> dict:
+    def get(self, checkin: Checkin) -> Checkin:
         """One check-in: your answers, and your partner's shared ones once both submitted."""
-        return service.checkin_for_viewer(checkin, current_user().id)
+        return checkin
 
 
 @blp.route("/checkins/<checkin_id>/answers")
@@ -92,17 +85,15 @@ class CheckinAnswers(MethodView):
     @blp.response(200, CheckinSchema)
     @blp.alt_response(409, description="Closed, already submitted, or the couple has ended.")
     @blp.doc(operationId="save_checkin_answers")
-    def put(self, data: dict, checkin: Checkin) -> dict:
+    def put(self, data: dict, checkin: Checkin) -> Checkin:
         """Save my answers (replacing earlier ones); `submit` makes them final."""
         user = current_user()
         checkin = service.save_answers(checkin=checkin, user=user, **data)
-        wrote = [a["value"] for a in data["answers"] if isinstance(a["value"], str)]
-        return {
-            **service.checkin_for_viewer(checkin, user.id),
-            "safety_notice": safety.notice_for(
-                user, texts=wrote, flagged=service.safety_messages(checkin=checkin, user=user)
-            ),
-        }
+        note_written(
+            *(a["value"] for a in data["answers"] if isinstance(a["value"], str)),
+            flagged=service.safety_messages(checkin=checkin, user=user),
+        )
+        return checkin
 
 
 @blp.route("/couple/trends")
@@ -111,7 +102,7 @@ class Trends(MethodView):
     @blp.arguments(TrendQueryArgsSchema, location="query")
     @blp.response(200, TrendsSchema)
     @blp.doc(operationId="get_couple_trends")
-    def get(self, args: dict, couple: Couple) -> dict:
+    def get(self, args: dict, couple: Any) -> service.Trends:
         """Ratings of one scale prompt over time: mine, and my partner's shared ones."""
         return service.trends(
             couple=couple, viewer=current_user(), prompt_key=args["prompt"], since=args.get("since")

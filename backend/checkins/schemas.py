@@ -1,16 +1,24 @@
-"""Request and response shapes of check-ins and the prompt library."""
+"""Request and response shapes of check-ins and the prompt library.
+
+A check-in's answer is viewer-aware: the route returns the `Checkin`, and the fields that
+depend on who reads it (`i_submitted`, `my_response`, `partner`, ...) ask the service's one
+visibility rule for the viewer set by the access decorator (`backend.viewer`).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.checkins import service
 from backend.checkins.models import CHECKIN_SOURCES, CHECKIN_STATUSES, PROMPT_KINDS, VISIBILITIES
 from backend.fields import StrictBoolean, UTCDateTime
 from backend.pagination import PageArgsSchema
-from backend.safety.schemas import SafetyNoticeSchema
+from backend.safety.schemas import SafetyNoticeField
+from backend.viewer import viewer
 
 # An answer's value by prompt kind: scale an integer, choice and text a string, multi_choice a
 # list of option values. Written out so generated clients get a union, not "any".
@@ -145,10 +153,39 @@ class AnswersPutSchema(ma.Schema):
     )
 
 
+class _ForViewer(ma.fields.Field):
+    """A field whose value depends on who reads it: `of(obj, viewer_id)` gives it.
+
+    Mixed into a concrete field class (`_ViewerBoolean`, `_ViewerNested`), so that the
+    generated spec still reads the field's own type.
+    """
+
+    def __init__(self, *args: Any, of: Callable[[Any, str], Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.of = of
+
+    def get_value(
+        self,
+        obj: Any,
+        attr: str,
+        accessor: Callable[..., Any] | None = None,
+        default: Any = ma.missing,
+    ) -> Any:
+        return self.of(obj, viewer().id)
+
+
+class _ViewerBoolean(_ForViewer, ma.fields.Boolean):
+    """A boolean worked out for the viewer."""
+
+
+class _ViewerNested(_ForViewer, ma.fields.Nested):
+    """A nested object worked out for the viewer."""
+
+
 class AnswerOutSchema(ma.Schema):
     """An answer as the viewer may see it."""
 
-    prompt = ma.fields.String()
+    prompt = ma.fields.String(attribute="prompt.key")
     value = ma.fields.Raw(metadata=ANSWER_VALUE)
     visibility = ma.fields.String(metadata={"enum": list(VISIBILITIES)})
 
@@ -163,7 +200,7 @@ class MyResponseSchema(ma.Schema):
 class PartnerResponseSchema(ma.Schema):
     """My partner: whether they answered; their shared answers once revealed."""
 
-    id = ma.fields.String()
+    id = ma.fields.String(attribute="user_id")
     display_name = ma.fields.String()
     submitted = ma.fields.Boolean()
     answers = ma.fields.List(
@@ -178,25 +215,29 @@ class CheckinSummarySchema(ma.Schema):
 
     id = ma.fields.String()
     title = ma.fields.String()
-    prompt_set = ma.fields.String()
+    prompt_set = ma.fields.String(attribute="prompt_set_key")
     source = ma.fields.String(metadata={"enum": list(CHECKIN_SOURCES)})
     status = ma.fields.String(metadata={"enum": list(CHECKIN_STATUSES)})
     opened_at = UTCDateTime()
     closes_at = UTCDateTime()
     revealed_at = UTCDateTime(allow_none=True)
-    i_submitted = ma.fields.Boolean()
-    partner_submitted = ma.fields.Boolean()
+    i_submitted = _ViewerBoolean(
+        of=lambda checkin, me: service.has_submitted(checkin.response_of(me))
+    )
+    partner_submitted = _ViewerBoolean(
+        of=lambda checkin, me: service.has_submitted(checkin.other_response(me))
+    )
 
 
 class CheckinSchema(CheckinSummarySchema):
     """A check-in with its prompts and the answers the viewer may see."""
 
     prompts = ma.fields.List(ma.fields.Nested(PromptSchema))
-    my_response = ma.fields.Nested(MyResponseSchema)
-    partner = ma.fields.Nested(PartnerResponseSchema, allow_none=True)
-    safety_notice = ma.fields.Nested(
-        SafetyNoticeSchema,
-        allow_none=True,
+    # Mine: every answer I gave; my partner's: shared ones, once both submitted.
+    my_response = _ViewerNested(MyResponseSchema, of=service.my_response)
+    partner = _ViewerNested(PartnerResponseSchema, allow_none=True, of=service.partner_response)
+    safety_notice = SafetyNoticeField(
+        only_when_noted=True,
         metadata={
             "description": "For you alone; only in the answer to saving your answers.",
             "optional": True,

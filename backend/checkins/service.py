@@ -1,16 +1,21 @@
-"""Check-ins: opening them, answering on one's own, revealing when both have submitted."""
+"""Check-ins: opening them, answering on one's own, revealing when both have submitted.
+
+Who sees which answer is decided by one rule (`answer_visible_to`). The response schemas
+(`backend.checkins.schemas`) ask `my_response`/`partner_response` what their viewer may see;
+`checkin_for_viewer` gives the same as plain fields to the export, until it dumps them too.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from backend import clock
-from backend.accounts.models import User
+from backend.accounts import service as accounts
 from backend.checkins.answers import normalized, value_problem
 from backend.checkins.library import notice_applies
 from backend.checkins.models import (
@@ -23,17 +28,14 @@ from backend.checkins.models import (
     PromptSet,
 )
 from backend.couples import service as couples
-from backend.couples.models import Couple
-from backend.couples.service import require_active
 from backend.database import claim, lock_rows
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.ids import new_id
 from backend.notifications import service as notifications
-from backend.notifications.models import Notification
 from backend.pagination import Page, keyset_page
 from backend.timeline import service as timeline
-from backend.timeline.models import TimelineEvent
+from backend.unit_of_work import use_case
 
 RevealedHook = Callable[[Checkin], None]
 _revealed_hooks: list[RevealedHook] = []
@@ -135,107 +137,136 @@ class Opening:
     missed: bool = False
 
 
+@dataclass
+class _OpeningRows:
+    """What a bulk opening inserts, table by table, in the order the rows must be inserted."""
+
+    checkins: list[dict[str, Any]] = field(default_factory=list)
+    items: list[dict[str, Any]] = field(default_factory=list)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+
+    def store(self) -> None:
+        """Insert them, one statement per table."""
+        for model, batch in (
+            (Checkin, self.checkins),
+            (CheckinItem, self.items),
+            (CheckinResponse, self.responses),
+        ):
+            if batch:
+                db.session.execute(sa.insert(model), batch)
+        timeline.store_rows(self.events)
+        notifications.store_rows(self.notifications)
+
+
 def open_checkins(
     openings: list[Opening], *, cache: dict[str, SetSnapshot] | None = None
 ) -> list[str]:
     """Open check-ins in bulk, each with its prompts frozen, its timeline event and its
-    notifications, in the caller's transaction. Every check-in is opened through here."""
+    notifications, in the caller's transaction (the tick's, or `open_checkin`'s). Every
+    check-in is opened through here."""
     now = clock.now()
     cache = {} if cache is None else cache
-    rows: dict[type, list[dict[str, Any]]] = {
-        Checkin: [],
-        CheckinItem: [],
-        CheckinResponse: [],
-        TimelineEvent: [],
-        Notification: [],
-    }
+    rows = _OpeningRows()
     ids = []
-    for o in openings:
-        prompt_set = snapshot_prompt_set(o.prompt_set_key, cache)
+    for opening in openings:
+        prompt_set = snapshot_prompt_set(opening.prompt_set_key, cache)
         checkin_id = new_id()
         ids.append(checkin_id)
-        rows[Checkin].append(
-            {
-                "id": checkin_id,
-                "couple_id": o.couple_id,
-                "prompt_set_key": prompt_set.key,
-                "title": prompt_set.title,
-                "source": o.source,
-                "status": "missed" if o.missed else "open",
-                "opened_by_id": o.opened_by_id,
-                "opened_at": o.due_at if o.missed else now,
-                "closes_at": o.closes_at,
-                "closed_at": now if o.missed else None,
-                "remind_at": o.remind_at,
-                "schedule_id": o.schedule_id,
-                "due_at": o.due_at,
-                "revealed_at": None,
-            }
-        )
-        subject = ("checkin", checkin_id)
-        if o.missed:
-            rows[TimelineEvent].append(
+        rows.checkins.append(_checkin_row(checkin_id, opening, prompt_set, now))
+        if opening.missed:
+            rows.events.append(
                 timeline.event_row(
-                    couple_id=o.couple_id,
+                    couple_id=opening.couple_id,
                     kind="checkin_missed",
-                    subject=subject,
+                    subject=("checkin", checkin_id),
                     summary=f"{prompt_set.title} could not be opened in time and was skipped.",
                 )
             )
-            continue
-        rows[CheckinItem].extend(
-            {"checkin_id": checkin_id, "position": n, "prompt_revision_id": revision_id}
-            for n, revision_id in enumerate(prompt_set.revision_ids)
-        )
-        rows[CheckinResponse].extend(
-            {
-                "id": new_id(),
-                "checkin_id": checkin_id,
-                "user_id": uid,
-                "submitted_at": None,
-                "reminded_at": None,
-                "updated_at": now,
-            }
-            for uid in o.member_ids
-        )
-        who = o.opened_by_name or "Your schedule"
-        rows[TimelineEvent].append(
-            timeline.event_row(
-                couple_id=o.couple_id,
-                kind="checkin_opened",
-                actor_id=o.opened_by_id,
-                subject=subject,
-                summary=f"{who} opened a check-in: {prompt_set.title}.",
-            )
-        )
-        rows[Notification].extend(
-            notifications.notification_rows(
-                user_ids=[uid for uid in o.member_ids if uid != o.opened_by_id],
-                couple_id=o.couple_id,
-                kind="checkin_opened",
-                title="A check-in is waiting",
-                body=f"{prompt_set.title}: answer on your own; you'll see each other's answers "
-                "once you both have.",
-                subject=subject,
-            )
-        )
-    for model, batch in rows.items():
-        if batch:
-            db.session.execute(sa.insert(model), batch)
+        else:
+            _add_opened(rows, checkin_id, opening, prompt_set, now)
+    rows.store()
     return ids
 
 
+def _checkin_row(
+    checkin_id: str, opening: Opening, prompt_set: SetSnapshot, now: datetime
+) -> dict[str, Any]:
+    """The check-in's own row (a missed occurrence is recorded closed, at its due time)."""
+    return {
+        "id": checkin_id,
+        "couple_id": opening.couple_id,
+        "prompt_set_key": prompt_set.key,
+        "title": prompt_set.title,
+        "source": opening.source,
+        "status": "missed" if opening.missed else "open",
+        "opened_by_id": opening.opened_by_id,
+        "opened_at": opening.due_at if opening.missed else now,
+        "closes_at": opening.closes_at,
+        "closed_at": now if opening.missed else None,
+        "remind_at": opening.remind_at,
+        "schedule_id": opening.schedule_id,
+        "due_at": opening.due_at,
+        "revealed_at": None,
+    }
+
+
+def _add_opened(
+    rows: _OpeningRows, checkin_id: str, opening: Opening, prompt_set: SetSnapshot, now: datetime
+) -> None:
+    """An opened check-in's prompts, an empty response per partner, its timeline event and
+    the notice to each partner who did not open it."""
+    subject = ("checkin", checkin_id)
+    rows.items.extend(
+        {"checkin_id": checkin_id, "position": n, "prompt_revision_id": revision_id}
+        for n, revision_id in enumerate(prompt_set.revision_ids)
+    )
+    rows.responses.extend(
+        {
+            "id": new_id(),
+            "checkin_id": checkin_id,
+            "user_id": uid,
+            "submitted_at": None,
+            "reminded_at": None,
+            "updated_at": now,
+        }
+        for uid in opening.member_ids
+    )
+    who = opening.opened_by_name or "Your schedule"
+    rows.events.append(
+        timeline.event_row(
+            couple_id=opening.couple_id,
+            kind="checkin_opened",
+            actor_id=opening.opened_by_id,
+            subject=subject,
+            summary=f"{who} opened a check-in: {prompt_set.title}.",
+        )
+    )
+    rows.notifications.extend(
+        notifications.notification_rows(
+            user_ids=[uid for uid in opening.member_ids if uid != opening.opened_by_id],
+            couple_id=opening.couple_id,
+            kind="checkin_opened",
+            title="A check-in is waiting",
+            body=f"{prompt_set.title}: answer on your own; you'll see each other's answers "
+            "once you both have.",
+            subject=subject,
+        )
+    )
+
+
+@use_case
 def open_checkin(
     *,
-    couple: Couple,
+    couple: Any,
     prompt_set_key: str,
-    opened_by: User | None,
+    opened_by: Any | None,
     source: str = "manual",
     closes_at: datetime | None = None,
-    commit: bool = True,
 ) -> Checkin:
     """Open a check-in now (by a partner, or for an exercise); the partners are told."""
-    require_active(couple)
+    couples.require_active(couple)
     closes_at = closes_at or clock.now() + MANUAL_WINDOW
     [checkin_id] = open_checkins(
         [
@@ -251,8 +282,6 @@ def open_checkin(
             )
         ]
     )
-    if commit:
-        db.session.commit()
     return db.session.get(Checkin, checkin_id)
 
 
@@ -268,11 +297,12 @@ def ensure_open(checkin: Checkin, now: datetime) -> None:
         raise Conflict("This check-in is closed; answers can no longer be changed.")
 
 
+@use_case
 def save_answers(
-    *, checkin: Checkin, user: User, answers: list[dict[str, Any]], submit: bool
+    *, checkin: Checkin, user: Any, answers: list[dict[str, Any]], submit: bool
 ) -> Checkin:
     """Replace my answers; with `submit` they are final, and when both have submitted, revealed."""
-    require_active(db.session.get(Couple, checkin.couple_id))
+    couples.require_active(couples.couple_by_id(checkin.couple_id))
     checkin = _lock(checkin)
     now = clock.now()
     ensure_open(checkin, now)
@@ -282,6 +312,20 @@ def save_answers(
     if response.submitted_at is not None:
         raise Conflict("You have already submitted your answers to this check-in.")
     prompts = {item.prompt.key: item for item in checkin.items}
+    _refuse_misfits(prompts, answers, submit=submit)
+    _replace_answers(response, prompts, answers)
+    response.updated_at = now
+    if submit:
+        response.submitted_at = now
+        db.session.flush()
+        reveal_if_both_submitted(checkin=checkin, now=now)
+    return checkin
+
+
+def _refuse_misfits(
+    prompts: dict[str, CheckinItem], answers: list[dict[str, Any]], *, submit: bool
+) -> None:
+    """422 naming every answer that does not fit its prompt (or a submission with none)."""
     errors: dict[str, list[str]] = {}
     seen: set[str] = set()
     for n, answer in enumerate(answers):
@@ -298,6 +342,12 @@ def save_answers(
         errors["answers"] = ["Answer at least one prompt before submitting."]
     if errors:
         raise Invalid("Some answers do not fit their prompts.", errors=errors)
+
+
+def _replace_answers(
+    response: CheckinResponse, prompts: dict[str, CheckinItem], answers: list[dict[str, Any]]
+) -> None:
+    """Put these answers in place of the response's earlier ones."""
     response.answers.clear()
     db.session.flush()
     for answer in answers:
@@ -313,16 +363,9 @@ def save_answers(
                 or item.prompt.config.get("default_visibility", "shared"),
             )
         )
-    response.updated_at = now
-    if submit:
-        response.submitted_at = now
-        db.session.flush()
-        reveal_if_both_submitted(checkin=checkin, now=now)
-    db.session.commit()
-    return checkin
 
 
-def safety_messages(*, checkin: Checkin, user: User) -> list[str]:
+def safety_messages(*, checkin: Checkin, user: Any) -> list[str]:
     """The private safety messages the author's own saved answers call for, by their prompts."""
     response = checkin.response_of(user.id)
     messages: list[str] = []
@@ -373,7 +416,7 @@ def reveal_if_both_submitted(*, checkin: Checkin, now: datetime) -> bool:
 
 
 def list_checkins(
-    *, couple: Couple, limit: int, cursor: str | None, status: str | None = None
+    *, couple: Any, limit: int, cursor: str | None, status: str | None = None
 ) -> Page[Checkin]:
     """A page of the couple's check-ins, newest first."""
     statement = sa.select(Checkin).where(Checkin.couple_id == couple.id)
@@ -389,6 +432,37 @@ def list_checkins(
     )
 
 
+def status_counts(
+    couple_ids: list[str], *, statuses: tuple[str, ...], opened_since: datetime
+) -> dict[str, dict[str, int]]:
+    """How many check-ins opened since then each couple has in each of these statuses, in one
+    query (a counselor's progress summary: counts, never content)."""
+    counts: dict[str, dict[str, int]] = {couple_id: {} for couple_id in couple_ids}
+    for couple_id, status, count in db.session.execute(
+        sa.select(Checkin.couple_id, Checkin.status, sa.func.count())
+        .where(
+            Checkin.couple_id.in_(couple_ids),
+            Checkin.status.in_(statuses),
+            Checkin.opened_at >= opened_since,
+        )
+        .group_by(Checkin.couple_id, Checkin.status)
+    ):
+        counts[couple_id][status] = count
+    return counts
+
+
+def revealed_checkins(*, couple_id: str, limit: int) -> list[Checkin]:
+    """The couple's newest revealed check-ins, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Checkin)
+            .where(Checkin.couple_id == couple_id, Checkin.revealed_at.is_not(None))
+            .order_by(Checkin.opened_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class TrendPoint:
     """One rating."""
@@ -398,9 +472,25 @@ class TrendPoint:
     value: int
 
 
-def trends(
-    *, couple: Couple, viewer: User | None, prompt_key: str, since: datetime | None
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class TrendSeries:
+    """One partner's ratings, as the viewer may see them."""
+
+    user_id: str
+    display_name: str | None
+    is_me: bool
+    points: list[TrendPoint]
+
+
+@dataclass(frozen=True)
+class Trends:
+    """Ratings of one scale prompt over time, per partner (the viewer's own first)."""
+
+    prompt: PromptRevision
+    series: list[TrendSeries]
+
+
+def trends(*, couple: Any, viewer: Any | None, prompt_key: str, since: datetime | None) -> Trends:
     """Per partner, the ratings given to a scale prompt: mine always, my partner's only where
     shared and revealed. With no viewer (a counselor), only shared and revealed ones."""
     viewer_id = viewer.id if viewer else None
@@ -437,18 +527,15 @@ def trends(
             )
     names = couples.member_names(couple)
     ordered = sorted(points, key=lambda uid: uid != viewer_id)
-    return {
-        "prompt": current,
-        "series": [
-            {
-                "user_id": uid,
-                "display_name": names.get(uid),
-                "is_me": uid == viewer_id,
-                "points": points[uid],
-            }
+    return Trends(
+        prompt=current,
+        series=[
+            TrendSeries(
+                user_id=uid, display_name=names.get(uid), is_me=uid == viewer_id, points=points[uid]
+            )
             for uid in ordered
         ],
-    }
+    )
 
 
 def answer_visible_to(
@@ -460,23 +547,85 @@ def answer_visible_to(
     return answer.visibility == "shared" and checkin.revealed_at is not None
 
 
-def visible_answers(
-    response: CheckinResponse | None, *, viewer_id: str, checkin: Checkin
-) -> list[dict[str, Any]]:
+def answers_seen_by(
+    response: CheckinResponse | None, *, viewer_id: str | None, checkin: Checkin
+) -> list[Answer]:
     """A response's answers that `viewer_id` may see, by the one rule above."""
     if response is None:
         return []
     return [
-        {"prompt": a.prompt.key, "value": a.value, "visibility": a.visibility}
+        a
         for a in response.answers
         if answer_visible_to(a, author_id=response.user_id, viewer_id=viewer_id, checkin=checkin)
     ]
 
 
-def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True) -> dict[str, Any]:
-    """The check-in as `viewer_id` may see it. Every response about a check-in goes through here."""
+def visible_answers(
+    response: CheckinResponse | None, *, viewer_id: str, checkin: Checkin
+) -> list[dict[str, Any]]:
+    """The answers of `answers_seen_by` as plain fields (for views built outside the schemas:
+    a counselor's shared check-ins, the export)."""
+    return [
+        _answer_fields(a) for a in answers_seen_by(response, viewer_id=viewer_id, checkin=checkin)
+    ]
+
+
+def _answer_fields(answer: Answer) -> dict[str, Any]:
+    return {"prompt": answer.prompt.key, "value": answer.value, "visibility": answer.visibility}
+
+
+@dataclass(frozen=True)
+class SeenResponse:
+    """A partner's response as one viewer may see it: the answers the one rule lets through
+    (`answers` is None for another's response until the check-in is revealed)."""
+
+    user_id: str
+    submitted_at: datetime | None
+    answers: list[Answer] | None
+    display_name: str | None = None
+
+    @property
+    def submitted(self) -> bool:
+        """Whether its author submitted it."""
+        return self.submitted_at is not None
+
+
+def my_response(checkin: Checkin, viewer_id: str) -> SeenResponse:
+    """The viewer's own response: every answer they gave, private ones included."""
     mine = checkin.response_of(viewer_id)
-    partner = next((r for r in checkin.responses if r.user_id != viewer_id), None)
+    return SeenResponse(
+        user_id=viewer_id,
+        submitted_at=mine.submitted_at if mine else None,
+        answers=answers_seen_by(mine, viewer_id=viewer_id, checkin=checkin),
+    )
+
+
+def partner_response(checkin: Checkin, viewer_id: str) -> SeenResponse | None:
+    """The partner's response: whether they submitted, and their shared answers once the
+    check-in is revealed (never before, never a private one)."""
+    partner = checkin.other_response(viewer_id)
+    if partner is None:
+        return None
+    couple = couples.couple_by_id(checkin.couple_id)
+    return SeenResponse(
+        user_id=partner.user_id,
+        submitted_at=partner.submitted_at,
+        answers=answers_seen_by(partner, viewer_id=viewer_id, checkin=checkin)
+        if checkin.revealed_at
+        else None,
+        display_name=couples.member_names(couple).get(partner.user_id, couples.FORMER_PARTNER),
+    )
+
+
+def has_submitted(response: CheckinResponse | None) -> bool:
+    """Whether this response (if any) is submitted."""
+    return bool(response and response.submitted_at)
+
+
+def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True) -> dict[str, Any]:
+    """The check-in as `viewer_id` may see it, as plain fields, for the export (the API's
+    answers are `CheckinSchema` dumps of the same `my_response`/`partner_response`; the export
+    moves to that schema next, and this goes)."""
     view: dict[str, Any] = {
         "id": checkin.id,
         "title": checkin.title,
@@ -486,33 +635,32 @@ def checkin_for_viewer(checkin: Checkin, viewer_id: str, *, detail: bool = True)
         "opened_at": checkin.opened_at,
         "closes_at": checkin.closes_at,
         "revealed_at": checkin.revealed_at,
-        "i_submitted": bool(mine and mine.submitted_at),
-        "partner_submitted": bool(partner and partner.submitted_at),
+        "i_submitted": has_submitted(checkin.response_of(viewer_id)),
+        "partner_submitted": has_submitted(checkin.other_response(viewer_id)),
     }
     if not detail:
         return view
-
-    def visible(response: CheckinResponse | None) -> list[dict[str, Any]]:
-        return visible_answers(response, viewer_id=viewer_id, checkin=checkin)
-
-    view["prompts"] = [item.prompt for item in checkin.items]
+    mine = my_response(checkin, viewer_id)
+    partner = partner_response(checkin, viewer_id)
+    view["prompts"] = checkin.prompts
     view["my_response"] = {
-        "submitted_at": mine.submitted_at if mine else None,
-        "answers": visible(mine),
+        "submitted_at": mine.submitted_at,
+        "answers": [_answer_fields(a) for a in mine.answers or ()],
     }
     view["partner"] = None
     if partner is not None:
         view["partner"] = {
             "id": partner.user_id,
-            "display_name": couples.member_names(db.session.get(Couple, checkin.couple_id)).get(
-                partner.user_id, couples.FORMER_PARTNER
-            ),
-            "submitted": partner.submitted_at is not None,
-            "answers": visible(partner) if checkin.revealed_at else None,
+            "display_name": partner.display_name,
+            "submitted": partner.submitted,
+            "answers": None
+            if partner.answers is None
+            else [_answer_fields(a) for a in partner.answers],
         }
     return view
 
 
+@use_case
 def close_expired(*, now: datetime, limit: int) -> int:
     """Close open check-ins whose window ended; note who did not answer. Returns how many."""
     statement = (
@@ -532,19 +680,22 @@ def close_expired(*, now: datetime, limit: int) -> int:
         if not done:
             continue
         closed += 1
-        for response in checkin.responses:
-            person = db.session.get(User, response.user_id)
-            if response.submitted_at is None and person is not None:
+        silent = [r.user_id for r in checkin.responses if r.submitted_at is None]
+        # Only someone who still has an account is named.
+        names = accounts.display_names(silent)
+        for user_id in silent:
+            if user_id in names:
                 timeline.record(
                     couple_id=checkin.couple_id,
                     kind="checkin_missed",
-                    actor_id=response.user_id,
+                    actor_id=user_id,
                     subject=("checkin", checkin.id),
-                    summary=f"{checkin.title} closed without {person.display_name}'s answers.",
+                    summary=f"{checkin.title} closed without {names[user_id]}'s answers.",
                 )
     return closed
 
 
+@use_case
 def send_reminders(*, now: datetime, limit: int) -> int:
     """Remind each partner who has not answered, once per check-in. Returns how many."""
     rows = db.session.execute(
@@ -582,7 +733,7 @@ def send_reminders(*, now: datetime, limit: int) -> int:
 
 
 @couples.on_couple_ended
-def close_with_the_couple(couple: Couple, when: datetime) -> None:
+def close_with_the_couple(couple: Any, when: datetime) -> None:
     """Open check-ins close with the couple, quietly: no reminders, nothing missed."""
     db.session.execute(
         sa.update(Checkin)

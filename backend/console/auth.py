@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, Request, flash, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
@@ -23,7 +23,10 @@ from backend import clock
 from backend.access import COUNSELOR
 from backend.accounts import service as accounts
 from backend.accounts.clients import describe_client
-from backend.accounts.models import User
+from backend.viewer import viewing
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 COOKIE = "trustline_console"
@@ -146,7 +149,10 @@ def signed_in_counselor() -> User | None:
 
 
 def counselor_required(view: F) -> F:
-    """Decorate a console page: the signed-in counselor as `me`, or off to the sign-in page."""
+    """Decorate a console page: the signed-in counselor as `me`, or off to the sign-in page.
+
+    The page runs with the counselor as the viewer, so the API's schemas it renders show
+    exactly what they show this counselor through the API."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -154,7 +160,8 @@ def counselor_required(view: F) -> F:
         if me is None:
             return redirect(url_for("console.sign_in_page"))
         g.console_user = me
-        return view(*args, me=me, **kwargs)
+        with viewing(me):
+            return view(*args, me=me, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

@@ -7,12 +7,14 @@ not: it groups and draws, it never fetches.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend import clock
+from backend.counseling.service import TIMELINE_EVENTS
 
 # What the "since your last visit" digest counts, by timeline kind, in the order shown.
 DIGEST_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -139,8 +141,8 @@ def digest(
     return Digest(since=since, groups=groups, overdue=overdue_exercises(detail), more=more)
 
 
-# How many events the counselor's couple view carries (counseling.service.couple_detail).
-TIMELINE_PAGE = 50
+# How many events the counselor's couple view carries (counseling.service.couple_in_scope).
+TIMELINE_PAGE = TIMELINE_EVENTS
 
 
 @dataclass
@@ -236,24 +238,10 @@ def line_chart(
         when=when,
         description=description,
     )
-    plot_w = chart.width - chart.left - chart.right
-    plot_h = chart.height - chart.top - chart.bottom
     moments = sorted(
         {p["at"] for _, points in series for p in points}, key=lambda at: parse_instant(at)
     )
-    first = parse_instant(moments[0]) if moments else None
-    last = parse_instant(moments[-1]) if moments else None
-    span = (last - first).total_seconds() if first and last and last > first else 0.0
-
-    def x_of(at: str) -> float:
-        if not span:
-            return chart.left + plot_w / 2
-        return chart.left + plot_w * (parse_instant(at) - first).total_seconds() / span
-
-    def y_of(value: int) -> float:
-        share = (value - low) / (high - low) if high > low else 0.5
-        return chart.top + plot_h * (1 - share)
-
+    x_of, y_of = _scales(chart, moments)
     step = max(1, (high - low) // 5)
     chart.ticks = [(round(y_of(v), 1), v) for v in range(low, high + 1, step)]
     ends = moments[:1] + moments[-1:] if len(moments) > 1 else moments
@@ -274,6 +262,29 @@ def line_chart(
             ChartSeries(name=name, css=f"series-{index % 2}", path=path, points=drawn)
         )
     return chart
+
+
+def _scales(
+    chart: Chart, moments: list[str]
+) -> tuple[Callable[[str], float], Callable[[int], float]]:
+    """Where a moment (x) and a value (y) are drawn in the chart's plot area: the moments
+    spread from the first to the last (one alone in the middle), values from low to high."""
+    plot_w = chart.width - chart.left - chart.right
+    plot_h = chart.height - chart.top - chart.bottom
+    first = parse_instant(moments[0]) if moments else None
+    last = parse_instant(moments[-1]) if moments else None
+    span = (last - first).total_seconds() if first and last and last > first else 0.0
+
+    def x_of(at: str) -> float:
+        if not span:
+            return chart.left + plot_w / 2
+        return chart.left + plot_w * (parse_instant(at) - first).total_seconds() / span
+
+    def y_of(value: int) -> float:
+        share = (value - chart.low) / (chart.high - chart.low) if chart.high > chart.low else 0.5
+        return chart.top + plot_h * (1 - share)
+
+    return x_of, y_of
 
 
 def ratings_chart(trends: dict[str, Any], timezone: str) -> Chart:

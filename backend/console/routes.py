@@ -7,7 +7,7 @@ of the services are shown where they belong: a field's message beside the field.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 import sqlalchemy as sa
@@ -25,7 +25,6 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from backend.accounts.models import User
 from backend.accounts.schemas import LoginSchema
 from backend.checkins import service as checkins
 from backend.checkins.schemas import PromptSchema, PromptSetSchema, TrendsSchema
@@ -48,6 +47,9 @@ from backend.measures import service as measures
 from backend.measures.schemas import MeasureSchema, SharedScoresSchema
 from backend.notifications import service as notifications
 from backend.notifications.schemas import NotificationSchema
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 blp = Blueprint(
     "console",
@@ -249,7 +251,7 @@ def couples_page(me: User) -> Any:
     couples = []
     for active in counseling.active_links(counselor=me):
         couple, link = counseling.linked_couple(me, active.couple_id)
-        detail = _detail(me, couple, link, None)
+        detail = _detail(couple, link, None)
         completed = present.questionnaire_events(_shared_scores(couple, link))
         couples.append(
             {"card": detail, "digest": present.digest(detail, link.counselor_visited_at, completed)}
@@ -271,7 +273,7 @@ def couple_page(me: User, couple_id: str) -> Any:
     """One couple, within the scope they chose."""
     couple, link = counseling.linked_couple(me, couple_id)
     prompt, chart_error = _chosen_prompt()
-    detail = _detail(me, couple, link, prompt)
+    detail = _detail(couple, link, prompt)
     library = _prompts()
     scale = {key: p for key, p in library.items() if p["kind"] == "scale"}
     answered = present.scale_prompts_answered(detail, set(scale))
@@ -303,10 +305,11 @@ def couple_page(me: User, couple_id: str) -> Any:
     )
 
 
-def _detail(me: User, couple: Any, link: Any, prompt: str | None) -> dict[str, Any]:
-    """The API's counselor view of the couple, as GET /counselor/couples/{id} returns it."""
+def _detail(couple: Any, link: Any, prompt: str | None) -> dict[str, Any]:
+    """The API's counselor view of the couple, as GET /counselor/couples/{id} returns it to
+    the viewer (the signed-in counselor)."""
     return CoupleDetailSchema().dump(
-        counseling.couple_detail(couple=couple, link=link, counselor=me, prompt=prompt)
+        counseling.couple_in_scope(couple=couple, link=link, prompt=prompt)
     )
 
 
@@ -422,7 +425,7 @@ def assign_exercise(me: User, couple_id: str) -> Any:
             errors = dict(invalid.errors or {"kind": [invalid.detail]})
     if errors:
         return _exercise_form(me, couple, link, kind=kind, form=shown, errors=errors, status=422)
-    view = ExerciseSchema().dump(counseling.exercise_view(exercise))
+    view = ExerciseSchema().dump(exercise)
     flash(f"{EXERCISE_KINDS[view['kind']]} assigned.")
     return redirect(url_for("console.couple_page", couple_id=couple.id, _anchor="exercises"), 303)
 
@@ -437,7 +440,7 @@ def _exercise_form(
     errors: dict,
     status: int = 200,
 ) -> Any:
-    card = CoupleCardSchema().dump(counseling.couple_card(couple, link))
+    card = CoupleCardSchema().dump(counseling.linked_couple_card(couple, link))
     return _page(
         "assign.html",
         status,
@@ -480,7 +483,7 @@ def _text_errors(form: dict[str, Any]) -> dict[str, list[str]]:
 def end_link_page(me: User, couple_id: str) -> Any:
     """Ask before ending: it cannot be undone from here."""
     couple, link = counseling.linked_couple(me, couple_id)
-    card = CoupleCardSchema().dump(counseling.couple_card(couple, link))
+    card = CoupleCardSchema().dump(counseling.linked_couple_card(couple, link))
     return _page("end_link.html", card=card)
 
 
@@ -513,9 +516,7 @@ def create_link_code(me: User) -> Any:
 
 
 def _links(me: User, *, code: dict | None) -> Any:
-    pending = LinkSchema(many=True).dump(
-        [counseling.link_view(link) for link in counseling.pending_links(counselor=me)]
-    )
+    pending = LinkSchema(many=True).dump(counseling.pending_links(counselor=me))
     return _page("links.html", code=code, pending=pending, scope_text=SCOPE_TEXT)
 
 

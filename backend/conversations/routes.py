@@ -20,22 +20,12 @@ from backend.conversations.schemas import (
     PauseSchema,
     TemplateSchema,
 )
-from backend.couples.models import Couple
-from backend.safety import service as safety
+from backend.pagination import Page
+from backend.viewer import note_written
 
 blp = Blueprint(
     "conversations", __name__, url_prefix="/api/v1", description="Guided conversations."
 )
-
-
-def _view(
-    conversation: Conversation, *, wrote: str | None = None, first: bool = False
-) -> dict[str, Any]:
-    user = current_user()
-    return {
-        **service.conversation_for_viewer(conversation, user.id),
-        "safety_notice": safety.notice_for(user, texts=[wrote] if wrote else (), offer_check=first),
-    }
 
 
 @blp.route("/conversation-templates")
@@ -52,37 +42,32 @@ class CoupleConversations(MethodView):
     @with_couple()
     @blp.arguments(ConversationQueryArgsSchema, location="query")
     @blp.response(200, ConversationPageSchema)
-    def get(self, args: dict, couple: Couple) -> dict[str, Any]:
+    def get(self, args: dict, couple: Any) -> Page[Conversation]:
         """The couple's conversations, newest first."""
-        page = service.list_conversations(couple=couple, **args)
-        # A listed conversation's notice is the caller's own (no words, no offer): found once.
-        notice = safety.notice_for(current_user())
-        items = [
-            {**service.conversation_for_viewer(c, current_user().id), "safety_notice": notice}
-            for c in page.items
-        ]
-        return {"items": items, "next_cursor": page.next_cursor}
+        # A listed conversation's notice is the caller's own (no words, no offer).
+        return service.list_conversations(couple=couple, **args)
 
     @with_couple(write=True)
     @blp.arguments(ConversationCreateSchema)
     @blp.response(201, ConversationSchema)
     @blp.alt_response(409, description="The couple has ended.")
     @blp.doc(operationId="start_conversation")
-    def post(self, data: dict, couple: Couple) -> dict[str, Any]:
+    def post(self, data: dict, couple: Any) -> Conversation:
         """Start a guided conversation with its roles assigned; your partner is told."""
         conversation = service.start(
             couple=couple, user=current_user(), template_key=data["template"], roles=data["roles"]
         )
-        return _view(conversation, first=True)
+        note_written(offer_check=True)
+        return conversation
 
 
 @blp.route("/conversations/<conversation_id>")
 class ConversationById(MethodView):
     @with_couple_object("conversation_id", Conversation)
     @blp.response(200, ConversationSchema)
-    def get(self, conversation: Conversation) -> dict[str, Any]:
+    def get(self, conversation: Conversation) -> Conversation:
         """One conversation: the current step, who is expected to write, entries so far."""
-        return _view(conversation)
+        return conversation
 
 
 @blp.route("/conversations/<conversation_id>/entries")
@@ -92,10 +77,11 @@ class Entries(MethodView):
     @blp.response(201, ConversationSchema)
     @blp.alt_response(409, description="Not your turn, paused, finished, or the couple ended.")
     @blp.doc(operationId="write_conversation_entry")
-    def post(self, data: dict, conversation: Conversation) -> dict[str, Any]:
+    def post(self, data: dict, conversation: Conversation) -> Conversation:
         """Write in the current step (only a partner the step asks for)."""
         written = service.write_entry(conversation=conversation, user=current_user(), **data)
-        return _view(written, wrote=data["text"])
+        note_written(data["text"])
+        return written
 
 
 @blp.route("/conversations/<conversation_id>/ready")
@@ -104,9 +90,9 @@ class Ready(MethodView):
     @blp.response(200, ConversationSchema)
     @blp.alt_response(409, description="Entries still missing, paused, or finished.")
     @blp.doc(operationId="mark_ready_to_move_on")
-    def post(self, conversation: Conversation) -> dict[str, Any]:
+    def post(self, conversation: Conversation) -> Conversation:
         """Agree to move on; the step advances when both have and every entry is written."""
-        return _view(service.mark_ready(conversation=conversation, user=current_user()))
+        return service.mark_ready(conversation=conversation, user=current_user())
 
 
 @blp.route("/conversations/<conversation_id>/pause")
@@ -115,9 +101,9 @@ class Pause(MethodView):
     @blp.arguments(PauseSchema, required=False)
     @blp.response(200, ConversationSchema)
     @blp.alt_response(409, description="Already paused, or finished.")
-    def post(self, data: dict, conversation: Conversation) -> dict[str, Any]:
+    def post(self, data: dict, conversation: Conversation) -> Conversation:
         """A time-out, at any time (at least 20 minutes); your partner is told."""
-        return _view(service.pause(conversation=conversation, user=current_user(), **data))
+        return service.pause(conversation=conversation, user=current_user(), **data)
 
 
 @blp.route("/conversations/<conversation_id>/resume")
@@ -125,9 +111,9 @@ class Resume(MethodView):
     @with_couple_object("conversation_id", Conversation, write=True)
     @blp.response(200, ConversationSchema)
     @blp.alt_response(409, description="Not paused, or the cool-down is not over.")
-    def post(self, conversation: Conversation) -> dict[str, Any]:
+    def post(self, conversation: Conversation) -> Conversation:
         """Pick the conversation up again."""
-        return _view(service.resume(conversation=conversation, user=current_user()))
+        return service.resume(conversation=conversation, user=current_user())
 
 
 @blp.route("/conversations/<conversation_id>/abandon")
@@ -135,6 +121,6 @@ class Abandon(MethodView):
     @with_couple_object("conversation_id", Conversation, write=True)
     @blp.response(200, ConversationSchema)
     @blp.alt_response(409, description="Already finished.")
-    def post(self, conversation: Conversation) -> dict[str, Any]:
+    def post(self, conversation: Conversation) -> Conversation:
         """Stop the conversation for good; either partner may."""
-        return _view(service.abandon(conversation=conversation, user=current_user()))
+        return service.abandon(conversation=conversation, user=current_user())

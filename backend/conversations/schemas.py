@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
 from backend.accounts.schemas import PersonSchema
-from backend.conversations import library
-from backend.conversations.models import STATUSES
+from backend.conversations import library, service
+from backend.conversations.models import STATUSES, Conversation
 from backend.conversations.service import DEFAULT_PAUSE_MINUTES, MAX_PAUSE_MINUTES
+from backend.couples import service as couples
 from backend.fields import DataKeyedDict, Trimmed, UTCDateTime
 from backend.pagination import PageArgsSchema
-from backend.safety.schemas import SafetyNoticeSchema
+from backend.safety.schemas import SafetyNoticeField
 
 # The roles come from the templates (backend/content/conversations.yaml), with the former keys
 # some templates still accept (hurt_partner, involved_partner in the trigger template).
 ROLES = library.role_keys()
 WRITERS = (*ROLES, *library.SHARED_WRITERS)
+# Marks a conversation view that another domain built (see `NoticeOfAnAnswer`).
+BUILT_ELSEWHERE = "_built_elsewhere"
+# A person named as the couple's views name them: {id, display_name}, None for nobody.
+Person = Callable[[str | None], dict[str, Any] | None]
 
 
 class StepTemplateSchema(ma.Schema):
@@ -149,6 +157,19 @@ class TemplateRefSchema(ma.Schema):
     before_you_start = ma.fields.String()
 
 
+class NoticeOfAnAnswer(SafetyNoticeField):
+    """The viewer's safety notice, in an answer about a conversation the schema was handed as
+    a model. A view of it built by another domain (a counselor's view of the couple, the start
+    of an exercise's conversation) never carried a notice, and still carries none."""
+
+    def serialize(
+        self, attr: str, obj: Any, accessor: Callable[..., Any] | None = None, **kwargs: Any
+    ) -> Any:
+        if obj.get(BUILT_ELSEWHERE):
+            return ma.missing
+        return super().serialize(attr, obj, accessor, **kwargs)
+
+
 class ConversationSchema(ma.Schema):
     """A conversation: where it is, who writes, what was written."""
 
@@ -163,14 +184,20 @@ class ConversationSchema(ma.Schema):
     started_at = UTCDateTime()
     completed_at = UTCDateTime(allow_none=True)
     abandoned_at = UTCDateTime(allow_none=True)
-    safety_notice = ma.fields.Nested(
-        SafetyNoticeSchema,
-        allow_none=True,
+    safety_notice = NoticeOfAnAnswer(
         metadata={
             "description": "For you alone; in answers about one conversation, not in lists.",
             "optional": True,
         },
     )
+
+    @ma.pre_dump
+    def _as_the_couple_sees_it(self, conversation: Any, **kwargs: Any) -> dict[str, Any]:
+        if isinstance(conversation, Conversation):
+            return seen_conversation(conversation)
+        # Built already by another domain's view (counseling's, until it hands over the model):
+        # written as given, without a notice.
+        return {**conversation, BUILT_ELSEWHERE: True}
 
 
 class ConversationPageSchema(ma.Schema):
@@ -178,6 +205,87 @@ class ConversationPageSchema(ma.Schema):
 
     items = ma.fields.List(ma.fields.Nested(ConversationSchema))
     next_cursor = ma.fields.String(allow_none=True)
+
+
+def _people(couple: couples.Couple) -> Person:
+    """A person of the couple as its views show them (`couples.member_names`)."""
+    names = couples.member_names(couple)
+
+    def person(user_id: str | None) -> dict[str, Any] | None:
+        if user_id is None:
+            return None
+        return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
+
+    return person
+
+
+def _current_step(conversation: Conversation, person: Person) -> dict[str, Any] | None:
+    """The step the conversation is at, with who writes in it; None once it is finished."""
+    index = conversation.current_step
+    if index >= len(conversation.steps):
+        return None
+    step = conversation.steps[index]
+    return {
+        "index": index,
+        "key": step["key"],
+        "title": step["title"],
+        "guidance": " ".join(step["guidance"].split()),
+        "prompts": step["prompts"],
+        "writers": step["writers"],
+        "links_to": step.get("links_to"),
+        "expected_writers": [person(uid) for uid in service.writers_of(conversation, index)],
+        "still_to_write": [person(uid) for uid in service.still_to_write(conversation, index)],
+        "ready": [person(r.user_id) for r in conversation.readiness if r.step_index == index],
+    }
+
+
+def _steps_so_far(conversation: Conversation, person: Person) -> list[dict[str, Any]]:
+    """Every step reached so far, with what was written in it."""
+    return [
+        {
+            "index": n,
+            "key": step["key"],
+            "title": step["title"],
+            "writers": step["writers"],
+            "entries": [
+                {
+                    "id": e.id,
+                    "author": person(e.author_id),
+                    "text": e.text,
+                    "created_at": e.created_at,
+                }
+                for e in conversation.entries
+                if e.step_index == n
+            ],
+        }
+        for n, step in enumerate(conversation.steps)
+        if n <= conversation.current_step
+    ]
+
+
+def seen_conversation(conversation: Conversation) -> dict[str, Any]:
+    """The conversation as the couple (or a counselor they let in) sees it:
+    `ConversationSchema`'s fields but the notice, each person by the couple's name."""
+    person = _people(couples.couple_by_id(conversation.couple_id))
+    index = conversation.current_step
+    current = _current_step(conversation, person)
+    roles = service.roles_at(conversation, min(index, len(conversation.steps) - 1))
+    return {
+        "id": conversation.id,
+        "template": {
+            key: conversation.template.get(key)
+            for key in ("key", "title", "summary", "source", "before_you_start")
+        },
+        "status": conversation.status,
+        "roles": [{"role": role, "user": person(uid)} for role, uid in roles.items()],
+        "current_step": current,
+        "steps": _steps_so_far(conversation, person),
+        "paused_until": conversation.paused_until,
+        "paused_by": person(conversation.paused_by_id),
+        "started_at": conversation.started_at,
+        "completed_at": conversation.completed_at,
+        "abandoned_at": conversation.abandoned_at,
+    }
 
 
 ConversationQueryArgsSchema = PageArgsSchema

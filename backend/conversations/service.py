@@ -14,11 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend import clock
-from backend.accounts.models import User
+from backend.accounts import service as accounts
 from backend.conversations import library
 from backend.conversations.models import Conversation, ConversationEntry, ConversationReady
 from backend.couples import service as couples
-from backend.couples.models import Couple
 from backend.couples.service import require_active
 from backend.database import claim, lock_rows
 from backend.errors import Conflict, Invalid
@@ -26,6 +25,7 @@ from backend.extensions import db
 from backend.notifications import service as notifications
 from backend.pagination import Page, keyset_page
 from backend.timeline import service as timeline
+from backend.unit_of_work import use_case
 
 CompletedHook = Callable[[Conversation], None]
 _completed_hooks: list[CompletedHook] = []
@@ -42,13 +42,12 @@ MAX_PAUSE_MINUTES = 24 * 60
 PROMPT_AFTER = timedelta(hours=24)
 
 
-def _couple(conversation: Conversation) -> Couple:
-    return db.session.get(Couple, conversation.couple_id)
+def _couple(conversation: Conversation) -> couples.Couple:
+    return couples.couple_by_id(conversation.couple_id)
 
 
 def _name(user_id: str | None) -> str:
-    user = db.session.get(User, user_id) if user_id else None
-    return user.display_name if user else "Former partner"
+    return accounts.display_name(user_id, missing=couples.FORMER_PARTNER)
 
 
 def roles_at(conversation: Conversation, step_index: int) -> dict[str, str]:
@@ -78,14 +77,12 @@ def still_to_write(conversation: Conversation, step_index: int) -> list[str]:
     return [uid for uid in writers if uid not in wrote]
 
 
-def start(*, couple: Couple, user: User, template_key: str, roles: dict[str, str]) -> Conversation:
-    """Start a conversation from a template, with its roles assigned."""
-    require_active(couple)
-    template = library.template(template_key)
-    if template is None:
-        raise Invalid.field("template", "No such template; see GET /conversation-templates.")
+def _assign_roles(
+    template: dict[str, Any], roles: dict[str, str], members: list[str]
+) -> dict[str, str]:
+    """Both of the template's roles, each to a partner: the one named in `roles` and the
+    other partner in the other role (422 for an unknown role or a partner twice)."""
     first, second = template["roles"]
-    members = couple.member_ids()
     # Former role keys (e.g. hurt_partner in the trigger template) are still accepted.
     aliases = template.get("role_aliases") or {}
     named = len(roles)
@@ -99,11 +96,23 @@ def start(*, couple: Couple, user: User, template_key: str, roles: dict[str, str
         roles = {first: next(uid for uid in members if uid != roles[second]), **roles}
     if second not in roles:
         roles = {**roles, second: next(uid for uid in members if uid != roles[first])}
+    return {first: roles[first], second: roles[second]}
+
+
+@use_case
+def start(
+    *, couple: couples.Couple, user: accounts.User, template_key: str, roles: dict[str, str]
+) -> Conversation:
+    """Start a conversation from a template, with its roles assigned."""
+    require_active(couple)
+    template = library.template(template_key)
+    if template is None:
+        raise Invalid.field("template", "No such template; see GET /conversation-templates.")
     conversation = Conversation(
         couple_id=couple.id,
         template_key=template_key,
         template=template,
-        roles={first: roles[first], second: roles[second]},
+        roles=_assign_roles(template, roles, couple.member_ids()),
         status="active",
         current_step=0,
         started_by_id=user.id,
@@ -122,7 +131,6 @@ def start(*, couple: Couple, user: User, template_key: str, roles: dict[str, str
         body=f"{user.display_name} started a guided conversation. Either of you can pause it "
         "at any time.",
     )
-    db.session.commit()
     return conversation
 
 
@@ -155,7 +163,8 @@ def _resume(conversation: Conversation) -> None:
     conversation.pause_prompted_at = None
 
 
-def write_entry(*, conversation: Conversation, user: User, text: str) -> Conversation:
+@use_case
+def write_entry(*, conversation: Conversation, user: accounts.User, text: str) -> Conversation:
     """Write in the current step: only a partner the step asks for."""
     conversation = _lock(conversation)
     now = clock.now()
@@ -171,11 +180,11 @@ def write_entry(*, conversation: Conversation, user: User, text: str) -> Convers
     conversation.entries.append(
         ConversationEntry(step_index=step_index, author_id=user.id, text=text, created_at=now)
     )
-    db.session.commit()
     return conversation
 
 
-def mark_ready(*, conversation: Conversation, user: User) -> Conversation:
+@use_case
+def mark_ready(*, conversation: Conversation, user: accounts.User) -> Conversation:
     """Agree to move on; when both have and every needed entry is written, the next step opens."""
     conversation = _lock(conversation)
     now = clock.now()
@@ -194,11 +203,12 @@ def mark_ready(*, conversation: Conversation, user: User) -> Conversation:
     couple = _couple(conversation)
     if set(couple.member_ids()) <= ready:
         _advance(conversation, couple, step_index, now)
-    db.session.commit()
     return conversation
 
 
-def _advance(conversation: Conversation, couple: Couple, step_index: int, now: datetime) -> None:
+def _advance(
+    conversation: Conversation, couple: couples.Couple, step_index: int, now: datetime
+) -> None:
     # Of two partners getting ready at the same moment, exactly one moves the step on.
     last = step_index + 1 == len(conversation.steps)
     moved = claim(
@@ -236,7 +246,8 @@ def _advance(conversation: Conversation, couple: Couple, step_index: int, now: d
         )
 
 
-def pause(*, conversation: Conversation, user: User, minutes: int) -> Conversation:
+@use_case
+def pause(*, conversation: Conversation, user: accounts.User, minutes: int) -> Conversation:
     """A time-out, by either partner at any time; the other is told."""
     conversation = _lock(conversation)
     now = clock.now()
@@ -262,11 +273,11 @@ def pause(*, conversation: Conversation, user: User, minutes: int) -> Conversati
         body=f"{user.display_name} asked for a time-out of {minutes} minutes. Take the time "
         "apart, do something calming, and come back to it later.",
     )
-    db.session.commit()
     return conversation
 
 
-def resume(*, conversation: Conversation, user: User) -> Conversation:
+@use_case
+def resume(*, conversation: Conversation, user: accounts.User) -> Conversation:
     """Pick a paused conversation up: the one who paused at any time, the other after the
     cool-down."""
     conversation = _lock(conversation)
@@ -292,11 +303,11 @@ def resume(*, conversation: Conversation, user: User) -> Conversation:
         title="The conversation is open again",
         body=f"{user.display_name} picked your conversation up again, whenever you are ready.",
     )
-    db.session.commit()
     return conversation
 
 
-def abandon(*, conversation: Conversation, user: User) -> Conversation:
+@use_case
+def abandon(*, conversation: Conversation, user: accounts.User) -> Conversation:
     """Stop a conversation for good; either partner may. The other is told."""
     conversation = _lock(conversation)
     require_active(_couple(conversation))
@@ -317,11 +328,12 @@ def abandon(*, conversation: Conversation, user: User) -> Conversation:
         body=f"{user.display_name} stopped your guided conversation. That is allowed; you can "
         "start another when you are both ready.",
     )
-    db.session.commit()
     return conversation
 
 
-def list_conversations(*, couple: Couple, limit: int, cursor: str | None) -> Page[Conversation]:
+def list_conversations(
+    *, couple: couples.Couple, limit: int, cursor: str | None
+) -> Page[Conversation]:
     """A page of the couple's conversations, newest first."""
     return keyset_page(
         sa.select(Conversation).where(Conversation.couple_id == couple.id),
@@ -333,6 +345,19 @@ def list_conversations(*, couple: Couple, limit: int, cursor: str | None) -> Pag
     )
 
 
+def recent_conversations(*, couple_id: str, limit: int) -> list[Conversation]:
+    """The couple's newest conversations, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Conversation)
+            .where(Conversation.couple_id == couple_id)
+            .order_by(Conversation.started_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+@use_case
 def prompt_long_pauses(*, now: datetime) -> int:
     """A conversation paused for 24 hours prompts both, once, to pick it up."""
     stale = db.session.scalars(
@@ -367,72 +392,18 @@ def prompt_long_pauses(*, now: datetime) -> int:
 
 
 def conversation_for_viewer(conversation: Conversation, viewer_id: str | None) -> dict[str, Any]:
-    """The conversation as a partner (or, later, a counselor) sees it."""
-    couple = _couple(conversation)
-    names = couples.member_names(couple)
+    """The conversation as a partner or counselor sees it, built by its schema
+    (`schemas.seen_conversation`; the same for every viewer of the couple).
 
-    def person(user_id: str | None) -> dict[str, Any] | None:
-        if user_id is None:
-            return None
-        return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
+    Kept for the export's per-domain hook and the counselor's views until they dump
+    `ConversationSchema` themselves."""
+    from backend.conversations.schemas import seen_conversation  # the schema imports this module
 
-    index = conversation.current_step
-    finished = index >= len(conversation.steps)
-    current = None
-    if not finished:
-        step = conversation.steps[index]
-        current = {
-            "index": index,
-            "key": step["key"],
-            "title": step["title"],
-            "guidance": " ".join(step["guidance"].split()),
-            "prompts": step["prompts"],
-            "writers": step["writers"],
-            "links_to": step.get("links_to"),
-            "expected_writers": [person(uid) for uid in writers_of(conversation, index)],
-            "still_to_write": [person(uid) for uid in still_to_write(conversation, index)],
-            "ready": [person(r.user_id) for r in conversation.readiness if r.step_index == index],
-        }
-    roles = roles_at(conversation, min(index, len(conversation.steps) - 1))
-    return {
-        "id": conversation.id,
-        "template": {
-            key: conversation.template.get(key)
-            for key in ("key", "title", "summary", "source", "before_you_start")
-        },
-        "status": conversation.status,
-        "roles": [{"role": role, "user": person(uid)} for role, uid in roles.items()],
-        "current_step": current,
-        "steps": [
-            {
-                "index": n,
-                "key": step["key"],
-                "title": step["title"],
-                "writers": step["writers"],
-                "entries": [
-                    {
-                        "id": e.id,
-                        "author": person(e.author_id),
-                        "text": e.text,
-                        "created_at": e.created_at,
-                    }
-                    for e in conversation.entries
-                    if e.step_index == n
-                ],
-            }
-            for n, step in enumerate(conversation.steps)
-            if n <= index
-        ],
-        "paused_until": conversation.paused_until,
-        "paused_by": person(conversation.paused_by_id),
-        "started_at": conversation.started_at,
-        "completed_at": conversation.completed_at,
-        "abandoned_at": conversation.abandoned_at,
-    }
+    return seen_conversation(conversation)
 
 
 @couples.on_couple_ended
-def stop_with_the_couple(couple: Couple, when: datetime) -> None:
+def stop_with_the_couple(couple: couples.Couple, when: datetime) -> None:
     """Open conversations stop with the couple (quietly)."""
     db.session.execute(
         sa.update(Conversation)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -33,9 +33,11 @@ from backend.counseling.schemas import (
     LinkSchema,
     StartConversationSchema,
 )
-from backend.couples.models import Couple
 from backend.idempotency.middleware import takes_no_part
 from backend.ratelimit import reports_limits
+
+if TYPE_CHECKING:
+    from backend.couples.models import Couple
 
 blp = Blueprint("counseling", __name__, url_prefix="/api/v1", description="Counselors.")
 FRESH = "Needs a password login within the last 5 minutes: it widens who sees your data."
@@ -56,7 +58,7 @@ class LinkCodes(MethodView):
 class LinkedCouples(MethodView):
     @role_required(COUNSELOR)
     @blp.response(200, CoupleCardSchema(many=True))
-    def get(self) -> list[dict[str, Any]]:
+    def get(self) -> list[service.LinkedCouple]:
         """The couples linked to you, each with a progress summary."""
         return service.linked_couples(counselor=current_user())
 
@@ -66,11 +68,9 @@ class LinkedCouple(MethodView):
     @with_linked_couple
     @blp.arguments(CoupleDetailArgsSchema, location="query")
     @blp.response(200, CoupleDetailSchema)
-    def get(self, args: dict, couple: Couple, link: CounselorLink) -> dict[str, Any]:
+    def get(self, args: dict, couple: Couple, link: CounselorLink) -> service.LinkedCoupleInScope:
         """A linked couple within the scope they chose (404 unless linked)."""
-        return service.couple_detail(
-            couple=couple, link=link, counselor=current_user(), prompt=args.get("prompt")
-        )
+        return service.couple_in_scope(couple=couple, link=link, prompt=args.get("prompt"))
 
 
 @blp.route("/counselor/couples/<couple_id>/exercises")
@@ -79,19 +79,18 @@ class AssignExercise(MethodView):
     @blp.arguments(ExerciseCreateSchema)
     @blp.response(201, ExerciseSchema)
     @blp.doc(operationId="assign_exercise")
-    def post(self, data: dict, couple: Couple, link: CounselorLink) -> dict[str, Any]:
+    def post(self, data: dict, couple: Couple, link: CounselorLink) -> Exercise:
         """Assign an exercise: a check-in, a guided conversation, or a reflection."""
-        exercise = service.assign_exercise(couple=couple, counselor=current_user(), **data)
-        return service.exercise_view(exercise)
+        return service.assign_exercise(couple=couple, counselor=current_user(), **data)
 
 
 @blp.route("/couple/counselor-links")
 class CoupleLinks(MethodView):
     @with_couple()
     @blp.response(200, LinkSchema(many=True))
-    def get(self, couple: Couple) -> list[dict[str, Any]]:
+    def get(self, couple: Couple) -> list[CounselorLink]:
         """The couple's counselor links."""
-        return service.link_views(service.links_of(couple))
+        return service.links_of(couple)
 
     @reports_limits  # RateLimit fields on every answer
     @with_couple(write=True, fresh=True)
@@ -102,12 +101,11 @@ class CoupleLinks(MethodView):
     @blp.alt_response(429, description="Too many wrong codes; see Retry-After.")
     @blp.alt_response(503, description="The rate-limit store is unreachable; try again soon.")
     @blp.doc(operationId="propose_counselor_link")
-    def post(self, data: dict, couple: Couple) -> dict[str, Any]:
+    def post(self, data: dict, couple: Couple) -> CounselorLink:
         """Propose linking a counselor with their code; your partner must consent."""
-        link = service.propose_link(
+        return service.propose_link(
             couple=couple, user=current_user(), session_id=current_session_id(), **data
         )
-        return service.link_view(link)
 
 
 @blp.route("/counselor-links/<link_id>/consent")
@@ -117,11 +115,9 @@ class ConsentLink(MethodView):
     @blp.alt_response(401, description=FRESH)
     @blp.alt_response(409, description="Not pending, or you proposed it.")
     @blp.doc(operationId="consent_to_counselor_link")
-    def post(self, link: CounselorLink) -> dict[str, Any]:
+    def post(self, link: CounselorLink) -> CounselorLink:
         """Consent to the link your partner proposed; only now the counselor sees the couple."""
-        return service.link_view(
-            service.consent_link(link=link, user=current_user(), session_id=current_session_id())
-        )
+        return service.consent_link(link=link, user=current_user(), session_id=current_session_id())
 
 
 @blp.route("/counselor-links/<link_id>")
@@ -139,9 +135,9 @@ class LinkById(MethodView):
 class CoupleExercises(MethodView):
     @with_couple()
     @blp.response(200, ExerciseSchema(many=True))
-    def get(self, couple: Couple) -> list[dict[str, Any]]:
+    def get(self, couple: Couple) -> list[Exercise]:
         """Exercises your counselors assigned, newest first."""
-        return service.exercise_views(service.list_exercises(couple=couple))
+        return service.list_exercises(couple=couple)
 
 
 @blp.route("/exercises/<exercise_id>/complete")
@@ -149,9 +145,9 @@ class CompleteExercise(MethodView):
     @with_couple_object("exercise_id", Exercise, write=True)
     @blp.response(200, ExerciseSchema)
     @blp.alt_response(409, description="Already done, or not open.")
-    def post(self, exercise: Exercise) -> dict[str, Any]:
+    def post(self, exercise: Exercise) -> Exercise:
         """Mark your part done; when both have, the exercise is complete."""
-        return service.exercise_view(service.complete_part(exercise=exercise, user=current_user()))
+        return service.complete_part(exercise=exercise, user=current_user())
 
 
 @blp.route("/exercises/<exercise_id>/conversation")

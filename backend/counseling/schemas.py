@@ -1,16 +1,77 @@
-"""Request and response shapes of counseling."""
+"""Request and response shapes of counseling.
+
+Routes (and the console) hand these schemas models: a link, an exercise, a `LinkedCouple`
+of the service. The schemas name the people in them as the couple's views do, and show a
+counselor what their link's scope lets them see, reading the viewer of the response.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.accounts import service as accounts
 from backend.accounts.schemas import PersonSchema
+from backend.checkins import service as checkins
 from backend.checkins.schemas import ANSWER_VALUE, TrendsSchema
+from backend.conversations import service as conversations
 from backend.conversations.schemas import ConversationSchema
+from backend.counseling import service
 from backend.counseling.models import EXERCISE_KINDS, EXERCISE_STATUSES, LINK_STATUSES, SCOPES
+from backend.couples import service as couples
 from backend.fields import DataKeyedDict, Trimmed, UTCDateTime
 from backend.timeline.schemas import TimelineEventSchema
+from backend.viewer import current_viewing, viewer
+
+
+class Shown(ma.fields.Nested):
+    """A nested object worked out from the object being dumped (`of(obj)`), not read from
+    one of its attributes: a person named by an id, as the views show them."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def __init__(self, nested: Any, of: Callable[[Any], Any], **kwargs: Any) -> None:
+        super().__init__(nested, **kwargs)
+        self.of = of
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize(self.of(obj), attr, obj, **kwargs)
+
+
+class ShownList(ma.fields.List):
+    """A list worked out from the object being dumped (`of(obj)`; None stays None), each item
+    as the viewer may see it."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def __init__(self, inner: Any, of: Callable[[Any], list[Any] | None], **kwargs: Any) -> None:
+        super().__init__(inner, **kwargs)
+        self.of = of
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return super()._serialize(self.of(obj), attr, obj, **kwargs)
+
+
+def _known_names() -> dict[str, str]:
+    """Counselors' names found for this response (a list's, in one query); outside a viewer's
+    response, a fresh dict each time, so nothing is kept."""
+    return cast(dict[str, Any], current_viewing()).setdefault("counselor_names", {})
+
+
+def _find_names(counselor_ids: Iterable[str | None]) -> None:
+    """Find the names of a list's counselors at once, for `_counselor` to read."""
+    known = _known_names()
+    known.update(accounts.display_names(i for i in counselor_ids if i and i not in known))
+
+
+def _counselor(counselor_id: str | None) -> dict[str, Any] | None:
+    """A counselor as a link or an exercise names them (None once their account is gone)."""
+    if not counselor_id:
+        return None
+    return service.counselor_person(counselor_id, names=_known_names())
 
 
 class LinkCodeSchema(ma.Schema):
@@ -40,13 +101,24 @@ class LinkSchema(ma.Schema):
     """A counselor link."""
 
     id = ma.fields.String()
-    counselor = ma.fields.Nested(PersonSchema)
+    counselor = Shown(PersonSchema, of=lambda link: _counselor(link.counselor_id))
     scope = ma.fields.String(metadata={"enum": list(SCOPES)})
     status = ma.fields.String(metadata={"enum": list(LINK_STATUSES)})
-    proposed_by = ma.fields.Nested(PersonSchema, allow_none=True)
+    proposed_by = Shown(
+        PersonSchema,
+        of=lambda link: service.partner(link.couple_id, link.proposed_by_id),
+        allow_none=True,
+    )
     proposed_at = UTCDateTime()
     activated_at = UTCDateTime(allow_none=True)
     ended_at = UTCDateTime(allow_none=True)
+
+    @ma.pre_dump(pass_collection=True)
+    def _find_counselors(self, data: Any, many: bool, **kwargs: Any) -> Any:
+        """A list's counselors are named in one query, whatever its length."""
+        if many:
+            _find_names(link.counselor_id for link in data)
+        return data
 
 
 class ExerciseCreateSchema(ma.Schema):
@@ -92,12 +164,30 @@ class ExerciseSchema(ma.Schema):
     prompts = ma.fields.List(ma.fields.String())
     due_on = ma.fields.Date(allow_none=True)
     status = ma.fields.String(metadata={"enum": list(EXERCISE_STATUSES)})
-    counselor = ma.fields.Nested(PersonSchema, allow_none=True)
+    counselor = Shown(
+        PersonSchema, of=lambda exercise: _counselor(exercise.counselor_id), allow_none=True
+    )
     checkin_id = ma.fields.String(allow_none=True)
     conversation_id = ma.fields.String(allow_none=True)
-    parts = ma.fields.List(ma.fields.Nested(PartSchema))
+    parts = ShownList(
+        ma.fields.Nested(PartSchema),
+        of=lambda exercise: [
+            {
+                "user": service.partner(exercise.couple_id, part.user_id),
+                "completed_at": part.completed_at,
+            }
+            for part in exercise.participants
+        ],
+    )
     created_at = UTCDateTime()
     completed_at = UTCDateTime(allow_none=True)
+
+    @ma.pre_dump(pass_collection=True)
+    def _find_counselors(self, data: Any, many: bool, **kwargs: Any) -> Any:
+        """A list's counselors are named in one query, whatever its length."""
+        if many:
+            _find_names(exercise.counselor_id for exercise in data)
+        return data
 
 
 class StartConversationSchema(ma.Schema):
@@ -122,11 +212,17 @@ class ProgressSchema(ma.Schema):
 class CoupleCardSchema(ma.Schema):
     """A linked couple."""
 
-    id = ma.fields.String()
-    name = ma.fields.String(allow_none=True)
-    status = ma.fields.String()
-    timezone = ma.fields.String()
-    members = ma.fields.List(ma.fields.Nested(PersonSchema))
+    id = ma.fields.String(attribute="couple.id")
+    name = ma.fields.String(attribute="couple.name", allow_none=True)
+    status = ma.fields.String(attribute="couple.status")
+    timezone = ma.fields.String(attribute="couple.timezone")
+    members = ShownList(
+        ma.fields.Nested(PersonSchema),
+        of=lambda card: [
+            {"id": user_id, "display_name": name}
+            for user_id, name in couples.member_names(card.couple).items()
+        ],
+    )
     link = ma.fields.Nested(LinkSchema)
     progress = ma.fields.Nested(ProgressSchema)
 
@@ -146,13 +242,24 @@ class SharedResponseSchema(ma.Schema):
     answers = ma.fields.List(ma.fields.Nested(SharedAnswerSchema))
 
 
+def _shared_responses(checkin: Any) -> list[dict[str, Any]]:
+    """Each partner's answers to a revealed check-in, as far as the viewer may see them."""
+    return [
+        {
+            "user": service.partner(checkin.couple_id, response.user_id),
+            "answers": checkins.visible_answers(response, viewer_id=viewer().id, checkin=checkin),
+        }
+        for response in checkin.responses
+    ]
+
+
 class SharedCheckinSchema(ma.Schema):
     """A revealed check-in's shared answers."""
 
     id = ma.fields.String()
     title = ma.fields.String()
     revealed_at = UTCDateTime()
-    responses = ma.fields.List(ma.fields.Nested(SharedResponseSchema))
+    responses = ShownList(ma.fields.Nested(SharedResponseSchema), of=_shared_responses)
 
 
 class CoupleDetailSchema(CoupleCardSchema):
@@ -170,11 +277,24 @@ class CoupleDetailSchema(CoupleCardSchema):
         allow_none=True,
         metadata={"description": "Only with scope shared_content."},
     )
-    conversations = ma.fields.List(
+    conversations = ShownList(
         ma.fields.Nested(ConversationSchema),
+        of=lambda detail: (
+            None
+            if detail.conversations is None
+            else [
+                conversations.conversation_for_viewer(c, viewer().id) for c in detail.conversations
+            ]
+        ),
         allow_none=True,
         metadata={"description": "Only with scope shared_content."},
     )
+
+    @ma.pre_dump
+    def _find_counselors(self, detail: Any, **kwargs: Any) -> Any:
+        """The exercises' counselors are named in one query."""
+        _find_names(exercise.counselor_id for exercise in detail.exercises)
+        return detail
 
 
 class CoupleDetailArgsSchema(ma.Schema):

@@ -9,23 +9,22 @@ answers once revealed and conversation entries. Private answers and journals: ne
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from limits import parse_many
-from sqlalchemy.orm import selectinload
 
 from backend import clock
 from backend.accounts import activity
 from backend.accounts import service as accounts
-from backend.accounts.models import User
-from backend.agreements.models import Agreement
+from backend.agreements import service as agreements
 from backend.checkins import service as checkins
-from backend.checkins.models import Checkin
+from backend.conversations import library as conversation_library
 from backend.conversations import service as conversations
-from backend.conversations.models import Conversation
 from backend.counseling.models import (
     CounselorLink,
     CounselorLinkCode,
@@ -33,7 +32,6 @@ from backend.counseling.models import (
     ExerciseParticipant,
 )
 from backend.couples import service as couples
-from backend.couples.models import Couple
 from backend.couples.service import CODE_ALPHABET, CODE_LENGTH, hash_code, require_active
 from backend.database import claim
 from backend.errors import Conflict, Invalid, NotFound
@@ -41,7 +39,13 @@ from backend.extensions import db
 from backend.notifications import service as notifications
 from backend.ratelimit import hashed_key, limiter
 from backend.timeline import service as timeline
-from backend.timeline.models import TimelineEvent
+from backend.unit_of_work import use_case
+
+if TYPE_CHECKING:
+    # Who acts and on which couple: every signature here names them; nothing reads their
+    # tables (the accounts and couples services do).
+    from backend.accounts.models import User
+    from backend.couples.models import Couple
 
 CODE_LIFETIME = timedelta(days=7)
 WRONG_CODES = parse_many("10/hour")
@@ -68,7 +72,7 @@ def active_link(counselor: User, couple_id: str) -> CounselorLink:
 def linked_couple(counselor: User, couple_id: str) -> tuple[Couple, CounselorLink]:
     """The couple and the counselor's active link to it; 404 if there is none."""
     link = active_link(counselor, couple_id)
-    return db.session.get(Couple, link.couple_id), link
+    return couples.couple_by_id(link.couple_id), link
 
 
 def link_of_caller(link_id: str, user: User) -> CounselorLink:
@@ -87,12 +91,21 @@ def _name(user_id: str | None) -> str:
     return accounts.display_name(user_id, missing="Former partner")
 
 
-def _partner(couple_id: str, user_id: str | None) -> dict[str, Any]:
+def counselor_person(counselor_id: str, *, names: dict[str, str] | None = None) -> dict[str, Any]:
+    """A counselor as links and exercises show them (`names`: names found already)."""
+    return {
+        "id": counselor_id,
+        "display_name": (names or {}).get(counselor_id) or _name(counselor_id),
+    }
+
+
+def partner(couple_id: str, user_id: str | None) -> dict[str, Any]:
     """A partner as the couple's views show them: once the couple ended, as they were then."""
-    names = couples.member_names(db.session.get(Couple, couple_id))
+    names = couples.member_names(couples.couple_by_id(couple_id))
     return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
 
 
+@use_case
 def create_link_code(*, counselor: User) -> tuple[str, datetime]:
     """A single-use code the counselor gives a couple; valid 7 days."""
     if counselor.role != "counselor":
@@ -104,10 +117,10 @@ def create_link_code(*, counselor: User) -> tuple[str, datetime]:
             counselor_id=counselor.id, code_hash=hash_code(code), expires_at=expires_at
         )
     )
-    db.session.commit()
     return code, expires_at
 
 
+@use_case
 def propose_link(
     *, couple: Couple, user: User, code: str, scope: str, session_id: str | None = None
 ) -> CounselorLink:
@@ -131,7 +144,6 @@ def propose_link(
         .values(used_at=now),
     )
     if not claimed:
-        db.session.rollback()
         raise NotFound(
             "This code is unknown, already used or expired. Ask your counselor for a new one."
         )
@@ -147,7 +159,6 @@ def propose_link(
     try:
         db.session.flush()
     except sa.exc.IntegrityError as exc:
-        db.session.rollback()
         raise Conflict("This counselor is already linked (or waiting for consent).") from exc
     counselor = _name(link.counselor_id)
     timeline.announce(
@@ -162,15 +173,15 @@ def propose_link(
         "unless you agree too.",
     )
     _record(user, "counselor_link_proposed", link, session_id)
-    db.session.commit()
     return link
 
 
+@use_case
 def consent_link(
     *, link: CounselorLink, user: User, session_id: str | None = None
 ) -> CounselorLink:
     """The other partner consents; only now does the counselor see the couple."""
-    couple = db.session.get(Couple, link.couple_id)
+    couple = couples.couple_by_id(link.couple_id)
     require_active(couple)
     if user.id not in couple.member_ids():
         raise NotFound("There is no link with this id that you can see.")
@@ -194,7 +205,6 @@ def consent_link(
         "partner can end this at any time.",
     )
     _record(user, "counselor_link_consented", link, session_id)
-    db.session.commit()
     return link
 
 
@@ -208,12 +218,13 @@ def _record(user: User, kind: str, link: CounselorLink, session_id: str | None) 
     )
 
 
+@use_case
 def end_link(*, link: CounselorLink, user: User, session_id: str | None = None) -> None:
     """Either partner or the counselor ends the link at once; both partners are told."""
     if link.status in ("revoked", "ended"):
         raise Conflict("This link has already ended.")
     _record(user, "counselor_link_ended", link, session_id)
-    couple = db.session.get(Couple, link.couple_id)
+    couple = couples.couple_by_id(link.couple_id)
     link.status = "revoked"
     link.ended_at = clock.now()
     link.ended_by_id = user.id
@@ -228,26 +239,37 @@ def end_link(*, link: CounselorLink, user: User, session_id: str | None = None) 
         )
         .values(status="cancelled")
     )
+    if user.id == link.counselor_id:
+        _tell_counselor_ended(couple, link)
+    else:
+        _tell_partner_ended(couple, link, user)
+
+
+def _tell_counselor_ended(couple: Couple, link: CounselorLink) -> None:
+    """The counselor ended the link: the timeline says so, and both partners are told."""
+    what = f"Counselor {_name(link.counselor_id)} ended the link."
+    timeline.announce(
+        couple_id=couple.id,
+        kind="counselor_link_ended",
+        actor_id=link.counselor_id,
+        subject=("counselor_link", link.id),
+        summary=what,
+        tell=couple.member_ids(),
+        title="Counselor link ended",
+        body=f"{what} They no longer see anything of the couple.",
+    )
+
+
+def _tell_partner_ended(couple: Couple, link: CounselorLink, user: User) -> None:
+    """A partner ended the link: both partners are told who, the counselor only that it ended.
+
+    The counselor must not learn which partner revoked: the one who did may be the one at
+    risk, and a counselor who knew could tell the other. The timeline (which a counselor
+    linked again later reads) names no one either. Between the two partners a name hides
+    nothing (the one who did not revoke knows it was the other), so their notice says it.
+    """
     counselor = _name(link.counselor_id)
     subject = ("counselor_link", link.id)
-    if user.id == link.counselor_id:
-        what = f"Counselor {counselor} ended the link."
-        timeline.announce(
-            couple_id=couple.id,
-            kind="counselor_link_ended",
-            actor_id=user.id,
-            subject=subject,
-            summary=what,
-            tell=couple.member_ids(),
-            title="Counselor link ended",
-            body=f"{what} They no longer see anything of the couple.",
-        )
-        db.session.commit()
-        return
-    # The counselor must not learn which partner revoked: the one who did may be the one at
-    # risk, and a counselor who knew could tell the other. The timeline (which a counselor
-    # linked again later reads) names no one either. Between the two partners a name hides
-    # nothing (the one who did not revoke knows it was the other), so their notice says it.
     timeline.record(
         couple_id=couple.id,
         kind="counselor_link_ended",
@@ -272,7 +294,6 @@ def end_link(*, link: CounselorLink, user: User, session_id: str | None = None) 
         body="A couple ended their link with you. You no longer see anything of that couple.",
         subject=subject,
     )
-    db.session.commit()
 
 
 def links_of(couple: Couple) -> list[CounselorLink]:
@@ -282,6 +303,30 @@ def links_of(couple: Couple) -> list[CounselorLink]:
             sa.select(CounselorLink)
             .where(CounselorLink.couple_id == couple.id)
             .order_by(CounselorLink.proposed_at.desc(), CounselorLink.id)
+        )
+    )
+
+
+def active_links_of(couple_id: str) -> list[CounselorLink]:
+    """The couple's active counselor links, the longest-standing first."""
+    return list(
+        db.session.scalars(
+            sa.select(CounselorLink)
+            .where(CounselorLink.couple_id == couple_id, CounselorLink.status == "active")
+            .order_by(CounselorLink.activated_at, CounselorLink.id)
+        )
+    )
+
+
+def active_links_among(link_ids: Collection[str]) -> list[CounselorLink]:
+    """Those of these links that are active (none asked: none, without a query)."""
+    if not link_ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(CounselorLink).where(
+                CounselorLink.id.in_(list(link_ids)), CounselorLink.status == "active"
+            )
         )
     )
 
@@ -297,21 +342,23 @@ def pending_links(*, counselor: User) -> list[CounselorLink]:
     )
 
 
+@use_case
 def mark_visited(*, link: CounselorLink) -> None:
     """Note that the counselor opened the couple now (the console's "since your last visit")."""
     link.counselor_visited_at = clock.now()
-    db.session.commit()
 
 
 def link_view(link: CounselorLink, *, names: dict[str, str] | None = None) -> dict[str, Any]:
-    """A link as partners and the counselor see it (`names`: counselors' names found already)."""
+    """A link as partners and the counselor see it (`names`: counselors' names found already).
+
+    Kept for the export (privacy) until it dumps `LinkSchema`, which is this shape's home."""
     name = names.get(link.counselor_id, "Former partner") if names is not None else None
     return {
         "id": link.id,
         "counselor": {"id": link.counselor_id, "display_name": name or _name(link.counselor_id)},
         "scope": link.scope,
         "status": link.status,
-        "proposed_by": _partner(link.couple_id, link.proposed_by_id),
+        "proposed_by": partner(link.couple_id, link.proposed_by_id),
         "proposed_at": link.proposed_at,
         "activated_at": link.activated_at,
         "ended_at": link.ended_at,
@@ -321,6 +368,7 @@ def link_view(link: CounselorLink, *, names: dict[str, str] | None = None) -> di
 # --- exercises -----------------------------------------------------------------------------
 
 
+@use_case
 def assign_exercise(
     *,
     couple: Couple,
@@ -333,20 +381,14 @@ def assign_exercise(
 ) -> Exercise:
     """A counselor assigns an exercise; a check-in exercise opens its check-in now."""
     require_active(couple)
-    today = clock.now().astimezone(ZoneInfo(couple.timezone)).date()
-    if due_on is not None and due_on < today:
-        raise Invalid.field("due_on", "Choose a due date from today on.")
-    if kind == "checkin":
-        if not template:
-            raise Invalid.field("template", "Name the prompt set of the check-in.")
-        checkins.find_prompt_set(template, field="template")
-    elif kind == "conversation":
-        from backend.conversations import library
-
-        if not template or library.template(template) is None:
-            raise Invalid.field("template", "Name a conversation template.")
-    elif not prompts and not instructions:
-        raise Invalid.field("prompts", "Give the couple something to reflect on.")
+    _check_exercise(
+        couple,
+        kind=kind,
+        template=template,
+        instructions=instructions,
+        prompts=prompts,
+        due_on=due_on,
+    )
     exercise = Exercise(
         couple_id=couple.id,
         counselor_id=counselor.id,
@@ -360,19 +402,7 @@ def assign_exercise(
     exercise.participants = [ExerciseParticipant(user_id=uid) for uid in couple.member_ids()]
     db.session.add(exercise)
     if kind == "checkin":
-        closes_at = None
-        if due_on is not None:
-            end_of_day = datetime.combine(due_on + timedelta(days=1), datetime.min.time())
-            closes_at = end_of_day.replace(tzinfo=ZoneInfo(couple.timezone))
-        checkin = checkins.open_checkin(
-            couple=couple,
-            prompt_set_key=template,
-            opened_by=None,
-            source="exercise",
-            closes_at=closes_at,
-            commit=False,
-        )
-        exercise.checkin_id = checkin.id
+        exercise.checkin_id = _open_exercise_checkin(couple, template=template, due_on=due_on)
     db.session.flush()
     timeline.announce(
         couple_id=couple.id,
@@ -385,8 +415,48 @@ def assign_exercise(
         body=f"Counselor {counselor.display_name} assigned an exercise"
         + (f", due {due_on.isoformat()}." if due_on else "."),
     )
-    db.session.commit()
     return exercise
+
+
+def _check_exercise(
+    couple: Couple,
+    *,
+    kind: str,
+    template: str | None,
+    instructions: str,
+    prompts: list[str],
+    due_on: date | None,
+) -> None:
+    """422 unless the exercise can be done: due from today on, and something to do."""
+    today = clock.now().astimezone(ZoneInfo(couple.timezone)).date()
+    if due_on is not None and due_on < today:
+        raise Invalid.field("due_on", "Choose a due date from today on.")
+    if kind == "checkin":
+        if not template:
+            raise Invalid.field("template", "Name the prompt set of the check-in.")
+        checkins.find_prompt_set(template, field="template")
+    elif kind == "conversation":
+        if not template or conversation_library.template(template) is None:
+            raise Invalid.field("template", "Name a conversation template.")
+    elif not prompts and not instructions:
+        raise Invalid.field("prompts", "Give the couple something to reflect on.")
+
+
+def _open_exercise_checkin(couple: Couple, *, template: str, due_on: date | None) -> str:
+    """Open the check-in of a check-in exercise, in the assignment's transaction: it closes at
+    the end of the due day in the couple's time zone (or as a check-in opened now would)."""
+    closes_at = None
+    if due_on is not None:
+        end_of_day = datetime.combine(due_on + timedelta(days=1), datetime.min.time())
+        closes_at = end_of_day.replace(tzinfo=ZoneInfo(couple.timezone))
+    checkin = checkins.open_checkin(
+        couple=couple,
+        prompt_set_key=template,
+        opened_by=None,
+        source="exercise",
+        closes_at=closes_at,
+    )
+    return checkin.id
 
 
 def _complete(exercise: Exercise, now: datetime) -> None:
@@ -430,9 +500,10 @@ def _linked(counselor_id: str, couple_id: str) -> bool:
     )
 
 
+@use_case
 def complete_part(*, exercise: Exercise, user: User) -> Exercise:
     """A partner marks their part done; with both parts done, the exercise is complete."""
-    require_active(db.session.get(Couple, exercise.couple_id))
+    require_active(couples.couple_by_id(exercise.couple_id))
     if exercise.status != "open":
         raise Conflict(f"This exercise is {exercise.status}.")
     part = exercise.part_of(user.id)
@@ -445,14 +516,14 @@ def complete_part(*, exercise: Exercise, user: User) -> Exercise:
     db.session.flush()
     if all(p.completed_at for p in exercise.participants):
         _complete(exercise, now)
-    db.session.commit()
-    db.session.refresh(exercise)
+    db.session.refresh(exercise)  # `_complete` changed the row, not this object
     return exercise
 
 
-def start_conversation(*, exercise: Exercise, user: User, roles: dict[str, str]) -> Conversation:
-    """Start the guided conversation of a conversation exercise."""
-    couple = db.session.get(Couple, exercise.couple_id)
+@use_case
+def start_conversation(*, exercise: Exercise, user: User, roles: dict[str, str]) -> Any:
+    """Start the guided conversation of a conversation exercise (the Conversation)."""
+    couple = couples.couple_by_id(exercise.couple_id)
     if exercise.kind != "conversation":
         raise Conflict("Only a conversation exercise starts a conversation.")
     if exercise.status != "open" or exercise.conversation_id is not None:
@@ -461,7 +532,6 @@ def start_conversation(*, exercise: Exercise, user: User, roles: dict[str, str])
         couple=couple, user=user, template_key=exercise.template, roles=roles
     )
     exercise.conversation_id = conversation.id
-    db.session.commit()
     return conversation
 
 
@@ -476,20 +546,10 @@ def list_exercises(*, couple: Couple) -> list[Exercise]:
     )
 
 
-def link_views(links: list[CounselorLink]) -> list[dict[str, Any]]:
-    """Links as `link_view` shows them, the counselors' names found in one query."""
-    names = accounts.display_names(link.counselor_id for link in links)
-    return [link_view(link, names=names) for link in links]
-
-
-def exercise_views(exercises: list[Exercise]) -> list[dict[str, Any]]:
-    """Exercises as `exercise_view` shows them, the counselors' names found in one query."""
-    names = accounts.display_names(exercise.counselor_id for exercise in exercises)
-    return [exercise_view(exercise, names=names) for exercise in exercises]
-
-
 def exercise_view(exercise: Exercise, *, names: dict[str, str] | None = None) -> dict[str, Any]:
-    """An exercise with each partner's part (`names`: counselors' names found already)."""
+    """An exercise with each partner's part (`names`: counselors' names found already).
+
+    Kept for the export (privacy) until it dumps `ExerciseSchema`, this shape's home."""
     counselor_id = exercise.counselor_id
     return {
         "id": exercise.id,
@@ -511,7 +571,7 @@ def exercise_view(exercise: Exercise, *, names: dict[str, str] | None = None) ->
         "conversation_id": exercise.conversation_id,
         "parts": [
             {
-                "user": _partner(exercise.couple_id, p.user_id),
+                "user": partner(exercise.couple_id, p.user_id),
                 "completed_at": p.completed_at,
             }
             for p in exercise.participants
@@ -536,7 +596,7 @@ def remind_due_exercises(*, now: datetime) -> int:
     ).all()
     sent = 0
     for part, exercise in rows:
-        couple = db.session.get(Couple, exercise.couple_id)
+        couple = couples.couple_by_id(exercise.couple_id)
         today = now.astimezone(ZoneInfo(couple.timezone)).date()
         if exercise.due_on - today > timedelta(days=1):
             continue
@@ -567,6 +627,35 @@ def remind_due_exercises(*, now: datetime) -> int:
 
 # --- the counselor's views -----------------------------------------------------------------
 
+# How much of the couple's history a counselor's view of one couple carries.
+TIMELINE_EVENTS = 50
+SHARED_CHECKINS = 20
+CONVERSATIONS = 10
+
+
+@dataclass(frozen=True)
+class LinkedCouple:
+    """A couple as its counselor sees it in a list: the couple, the link, and how they do
+    (`progress`'s counts). `CoupleCardSchema` decides what of it is shown."""
+
+    couple: Couple
+    link: CounselorLink
+    progress: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LinkedCoupleInScope(LinkedCouple):
+    """One couple within the link's scope (`CoupleDetailSchema`): its timeline, exercises and
+    trends; with scope `shared_content`, its revealed check-ins and conversations too (None
+    otherwise), which the schema shows as this counselor may see them. Private answers and
+    journals are never here."""
+
+    timeline: list[Any]
+    exercises: list[Exercise]
+    trends: dict[str, Any] | None
+    shared_checkins: list[Any] | None
+    conversations: list[Any] | None
+
 
 def progress(couple: Couple, *, now: datetime) -> dict[str, Any]:
     """How the couple is doing: counts and statuses, no content."""
@@ -577,18 +666,11 @@ def progress_of(couple_ids: list[str], *, now: datetime) -> dict[str, dict[str, 
     """`progress` of each of these couples, in four grouped queries whatever their number."""
     if not couple_ids:
         return {}
-    since = now - timedelta(weeks=4)
-    checkins_4w: dict[str, dict[str, int]] = {couple_id: {} for couple_id in couple_ids}
-    for couple_id, status, count in db.session.execute(
-        sa.select(Checkin.couple_id, Checkin.status, sa.func.count())
-        .where(
-            Checkin.couple_id.in_(couple_ids),
-            Checkin.status.in_(("revealed", "expired", "missed")),
-            Checkin.opened_at >= since,
-        )
-        .group_by(Checkin.couple_id, Checkin.status)
-    ):
-        checkins_4w[couple_id][status] = count
+    checkins_4w = checkins.status_counts(
+        couple_ids,
+        statuses=("revealed", "expired", "missed"),
+        opened_since=now - timedelta(weeks=4),
+    )
     open_exercises = dict(
         db.session.execute(
             sa.select(Exercise.couple_id, sa.func.count())
@@ -596,20 +678,8 @@ def progress_of(couple_ids: list[str], *, now: datetime) -> dict[str, dict[str, 
             .group_by(Exercise.couple_id)
         ).all()
     )
-    agreement_statuses: dict[str, dict[str, int]] = {couple_id: {} for couple_id in couple_ids}
-    for couple_id, status, count in db.session.execute(
-        sa.select(Agreement.couple_id, Agreement.status, sa.func.count())
-        .where(Agreement.couple_id.in_(couple_ids))
-        .group_by(Agreement.couple_id, Agreement.status)
-    ):
-        agreement_statuses[couple_id][status] = count
-    last_activity = dict(
-        db.session.execute(
-            sa.select(TimelineEvent.couple_id, sa.func.max(TimelineEvent.occurred_at))
-            .where(TimelineEvent.couple_id.in_(couple_ids))
-            .group_by(TimelineEvent.couple_id)
-        ).all()
-    )
+    agreement_statuses = agreements.status_counts(couple_ids)
+    last_activity = timeline.last_activity(couple_ids)
     return {
         couple_id: {
             "checkins_completed_4w": checkins_4w[couple_id].get("revealed", 0),
@@ -624,22 +694,9 @@ def progress_of(couple_ids: list[str], *, now: datetime) -> dict[str, dict[str, 
     }
 
 
-def couple_card(
-    couple: Couple, link: CounselorLink, *, summary: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """A couple as its counselor sees it in a list (`summary`: its `progress`, found already)."""
-    return {
-        "id": couple.id,
-        "name": couple.name,
-        "status": couple.status,
-        "timezone": couple.timezone,
-        "members": [
-            {"id": user_id, "display_name": name}
-            for user_id, name in couples.member_names(couple).items()
-        ],
-        "link": link_view(link),
-        "progress": summary if summary is not None else progress(couple, now=clock.now()),
-    }
+def linked_couple_card(couple: Couple, link: CounselorLink) -> LinkedCouple:
+    """One linked couple as the counselor's list shows it, with its progress."""
+    return LinkedCouple(couple=couple, link=link, progress=progress(couple, now=clock.now()))
 
 
 def active_links(*, counselor: User) -> list[CounselorLink]:
@@ -653,20 +710,15 @@ def active_links(*, counselor: User) -> list[CounselorLink]:
     )
 
 
-def linked_couples(*, counselor: User) -> list[dict[str, Any]]:
+def linked_couples(*, counselor: User) -> list[LinkedCouple]:
     """Every couple the counselor is actively linked to, with a progress summary."""
     links = active_links(counselor=counselor)
     ids = [link.couple_id for link in links]
     # The couples with their members, and every summary, in a few queries for the whole list.
-    found = {
-        couple.id: couple
-        for couple in db.session.scalars(
-            sa.select(Couple).where(Couple.id.in_(ids)).options(selectinload(Couple.members))
-        )
-    }
+    found = couples.couples_by_id(ids)
     summaries = progress_of(ids, now=clock.now())
     return [
-        couple_card(found[link.couple_id], link, summary=summaries[link.couple_id])
+        LinkedCouple(couple=found[link.couple_id], link=link, progress=summaries[link.couple_id])
         for link in links
     ]
 
@@ -681,59 +733,30 @@ def counselor_trends(
     return checkins.trends(couple=couple, viewer=None, prompt_key=prompt, since=None)
 
 
-def couple_detail(
-    *, couple: Couple, link: CounselorLink, counselor: User, prompt: str | None
-) -> dict[str, Any]:
-    """One couple within the link's scope: progress, timeline, trends, and shared content if
-    the couple chose `shared_content`. Private answers and journals are never here."""
-    detail = couple_card(couple, link)
-    events = db.session.scalars(
-        sa.select(TimelineEvent)
-        .where(TimelineEvent.couple_id == couple.id)
-        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-        .limit(50)
-    ).all()
-    detail["timeline"] = events
-    detail["exercises"] = exercise_views(list_exercises(couple=couple))
-    detail["trends"] = counselor_trends(couple=couple, link=link, prompt=prompt)
-    detail["shared_checkins"] = None
-    detail["conversations"] = None
-    if link.scope == "shared_content":
-        revealed = db.session.scalars(
-            sa.select(Checkin)
-            .where(Checkin.couple_id == couple.id, Checkin.revealed_at.is_not(None))
-            .order_by(Checkin.opened_at.desc())
-            .limit(20)
-        ).all()
-        detail["shared_checkins"] = [
-            {
-                "id": c.id,
-                "title": c.title,
-                "revealed_at": c.revealed_at,
-                "responses": [
-                    {
-                        "user": _partner(couple.id, r.user_id),
-                        "answers": checkins.visible_answers(r, viewer_id=counselor.id, checkin=c),
-                    }
-                    for r in c.responses
-                ],
-            }
-            for c in revealed
-        ]
-        talks = db.session.scalars(
-            sa.select(Conversation)
-            .where(Conversation.couple_id == couple.id)
-            .order_by(Conversation.started_at.desc())
-            .limit(10)
-        ).all()
-        detail["conversations"] = [
-            conversations.conversation_for_viewer(c, counselor.id) for c in talks
-        ]
-    return detail
+def couple_in_scope(
+    *, couple: Couple, link: CounselorLink, prompt: str | None
+) -> LinkedCoupleInScope:
+    """One couple within the link's scope: progress, timeline, exercises, trends, and the
+    revealed check-ins and conversations if the couple chose `shared_content`."""
+    shared = link.scope == "shared_content"
+    return LinkedCoupleInScope(
+        couple=couple,
+        link=link,
+        progress=progress(couple, now=clock.now()),
+        timeline=timeline.recent_events(couple_id=couple.id, limit=TIMELINE_EVENTS),
+        exercises=list_exercises(couple=couple),
+        trends=counselor_trends(couple=couple, link=link, prompt=prompt),
+        shared_checkins=checkins.revealed_checkins(couple_id=couple.id, limit=SHARED_CHECKINS)
+        if shared
+        else None,
+        conversations=conversations.recent_conversations(couple_id=couple.id, limit=CONVERSATIONS)
+        if shared
+        else None,
+    )
 
 
 @checkins.on_checkin_revealed
-def complete_checkin_exercise(checkin: Checkin) -> None:
+def complete_checkin_exercise(checkin: Any) -> None:
     """A check-in exercise is done when its check-in is revealed."""
     exercise = db.session.scalar(sa.select(Exercise).where(Exercise.checkin_id == checkin.id))
     if exercise is not None:
@@ -741,7 +764,7 @@ def complete_checkin_exercise(checkin: Checkin) -> None:
 
 
 @conversations.on_conversation_completed
-def complete_conversation_exercise(conversation: Conversation) -> None:
+def complete_conversation_exercise(conversation: Any) -> None:
     """A conversation exercise is done when its conversation is completed."""
     exercise = db.session.scalar(
         sa.select(Exercise).where(Exercise.conversation_id == conversation.id)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from backend import clock, codes
 from backend.accounts import service as accounts
@@ -17,7 +18,7 @@ from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.notifications import service as notifications
 from backend.timeline import service as timeline
-from backend.unit_of_work import unit_of_work, use_case
+from backend.unit_of_work import use_case
 
 # A person: the accounts domain's own object, named through its service.
 User = accounts.User
@@ -61,6 +62,11 @@ def active_couple_of(user_id: str) -> Couple | None:
     )
 
 
+def couple_by_id(couple_id: str) -> Couple | None:
+    """The couple with this id, if there is one."""
+    return db.session.get(Couple, couple_id)
+
+
 def caller_couple(user: User, *, write: bool = False) -> Couple:
     """The caller's couple; 404 if none, 409 if `write` and it has ended."""
     couple = couple_of(user)
@@ -71,9 +77,14 @@ def caller_couple(user: User, *, write: bool = False) -> Couple:
     return couple
 
 
-def couple_by_id(couple_id: str) -> Couple | None:
-    """A couple by its id, for a domain holding the id already (no authorization here)."""
-    return db.session.get(Couple, couple_id)
+def couples_by_id(couple_ids: list[str]) -> dict[str, Couple]:
+    """These couples by id, with their members, in two queries whatever their number."""
+    return {
+        couple.id: couple
+        for couple in db.session.scalars(
+            sa.select(Couple).where(Couple.id.in_(couple_ids)).options(selectinload(Couple.members))
+        )
+    }
 
 
 def is_or_was_member(couple_id: str, user_id: str) -> bool:
@@ -141,6 +152,16 @@ def name_in_couple(member: CoupleMember) -> str:
 def member_names(couple: Couple) -> dict[str, str]:
     """Each member's name as the couple's views show it (see `name_in_couple`)."""
     return {member.user_id: name_in_couple(member) for member in couple.members}
+
+
+def member_names_of(couple_id: str) -> dict[str, str]:
+    """`member_names` of the couple with this id."""
+    return member_names(db.session.get(Couple, couple_id))
+
+
+def member_timezones(couple: Couple) -> dict[str, str]:
+    """Each member's own time zone, by user id."""
+    return {member.user_id: member.user.timezone for member in couple.members}
 
 
 @dataclass(frozen=True)
@@ -263,22 +284,11 @@ def update_couple(*, couple: Couple, user: User, changes: dict) -> Couple:
     return couple
 
 
-def leave(
-    *, couple: Couple, user: User, notify_partner: bool = False, commit: bool = True
-) -> Couple:
+@use_case
+def leave(*, couple: Couple, user: User, notify_partner: bool = False) -> Couple:
     """End the couple at once, alone. Quiet unless the leaving partner asks to tell the other.
 
-    Its own use case, or part of the caller's (erasure ends the couple first). `commit=False`
-    is kept only for the erasure that still passes it: it ends the couple in the caller's
-    transaction even where no use case runs (it goes once erasure is a use case)."""
-    if not commit:
-        return _end_couple(couple=couple, user=user, notify_partner=notify_partner)
-    with unit_of_work():
-        return _end_couple(couple=couple, user=user, notify_partner=notify_partner)
-
-
-def _end_couple(*, couple: Couple, user: User, notify_partner: bool) -> Couple:
-    """End the couple, stop what its features registered, and record (or tell) it."""
+    Its own use case, or part of the caller's (erasure ends the couple first)."""
     require_active(couple)
     now = clock.now()
     couple.status = "ended"
@@ -308,3 +318,32 @@ def _end_couple(*, couple: Couple, user: User, notify_partner: bool) -> Couple:
             subject=("couple", couple.id),
         )
     return couple
+
+
+# --- queries for other domains ---------------------------------------------------------------
+
+
+class CoupleState(NamedTuple):
+    """What the tick needs of a couple: its status, its time zone, its members' ids."""
+
+    status: str
+    timezone: str
+    member_ids: tuple[str, ...]
+
+
+def states_of(couple_ids: Iterable[str]) -> dict[str, CoupleState]:
+    """couple id -> its state (members in the order they joined), in two light queries."""
+    ids = set(couple_ids)
+    members: dict[str, list[str]] = {}
+    for couple_id, user_id in db.session.execute(
+        sa.select(CoupleMember.couple_id, CoupleMember.user_id)
+        .where(CoupleMember.couple_id.in_(ids))
+        .order_by(CoupleMember.joined_at, CoupleMember.id)
+    ):
+        members.setdefault(couple_id, []).append(user_id)
+    return {
+        couple_id: CoupleState(status, timezone, tuple(members.get(couple_id, ())))
+        for couple_id, status, timezone in db.session.execute(
+            sa.select(Couple.id, Couple.status, Couple.timezone).where(Couple.id.in_(ids))
+        )
+    }

@@ -7,7 +7,7 @@ from marshmallow import validate
 
 from backend.fields import Trimmed, UTCDateTime
 from backend.pagination import PageArgsSchema
-from backend.safety.schemas import SafetyNoticeSchema
+from backend.safety.schemas import SafetyNoticeField
 
 
 class JournalCreateSchema(ma.Schema):
@@ -36,7 +36,7 @@ class JournalEntrySchema(ma.Schema):
     text = ma.fields.String()
     created_at = UTCDateTime()
     updated_at = UTCDateTime()
-    safety_notice = ma.fields.Nested(SafetyNoticeSchema, allow_none=True)
+    safety_notice = SafetyNoticeField()
 
 
 class JournalPageSchema(ma.Schema):

@@ -6,14 +6,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.accounts.models import User
+from backend.accounts import service as accounts
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.journal.models import JournalEntry
 from backend.pagination import Page, keyset_page
+from backend.unit_of_work import use_case
 
 
-def entry_of(user: User, entry_id: str) -> JournalEntry:
+def entry_of(user: accounts.User, entry_id: str) -> JournalEntry:
     """One of the caller's own entries; anyone else's is 404."""
     entry = db.session.get(JournalEntry, entry_id)
     if entry is None or entry.user_id != user.id:
@@ -21,31 +22,31 @@ def entry_of(user: User, entry_id: str) -> JournalEntry:
     return entry
 
 
-def write(*, user: User, text: str, title: str | None = None) -> JournalEntry:
+@use_case
+def write(*, user: accounts.User, text: str, title: str | None = None) -> JournalEntry:
     """A new entry."""
     entry = JournalEntry(user_id=user.id, text=text, title=title or None)
     db.session.add(entry)
-    db.session.commit()
     return entry
 
 
+@use_case
 def edit(*, entry: JournalEntry, changes: dict[str, Any]) -> JournalEntry:
     """Change an entry's title or text."""
     if "text" in changes:
         entry.text = changes["text"]
     if "title" in changes:
         entry.title = changes["title"] or None  # a blank title is no title
-    db.session.commit()
     return entry
 
 
+@use_case
 def remove(*, entry: JournalEntry) -> None:
     """Delete an entry for good."""
     db.session.delete(entry)
-    db.session.commit()
 
 
-def entries(*, user: User, limit: int, cursor: str | None) -> Page[JournalEntry]:
+def entries(*, user: accounts.User, limit: int, cursor: str | None) -> Page[JournalEntry]:
     """A page of the caller's entries, newest first."""
     return keyset_page(
         sa.select(JournalEntry).where(JournalEntry.user_id == user.id),

@@ -1,5 +1,5 @@
-"""The measures' part of the tick: open each assigned occurrence exactly once, remind once,
-close at the window's end.
+"""Measures' timed work: open each assigned occurrence exactly once, remind once, close at
+the window's end. Registered with the tick (backend/jobs.py) as three jobs, in this order.
 
 Exactly once, as for check-ins (backend/scheduling/jobs.py): a batch of due partner rows is
 claimed with `SELECT ... FOR UPDATE SKIP LOCKED` (SQLite: its single write lock first), the
@@ -7,6 +7,9 @@ responses are created under the unique key (assignment_id, user_id, due_at), and
 one transaction: a duplicate rolls it all back and the next tick claims afresh. A scheduler
 that was down opens each missed occurrence still inside its window, and records older ones as
 missed.
+
+Whether an assignment still applies (the couple, its members, the counselor's link) is asked
+of the couples and counseling services; this module reads no other domain's tables.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from backend.accounts.models import User
-from backend.counseling.models import CounselorLink
-from backend.couples.models import Couple, CoupleMember
+from backend.counseling import service as counseling
+from backend.couples import service as couples
 from backend.database import claim, lock_rows
 from backend.extensions import db
 from backend.ids import new_id
+from backend.jobs import Counts, JobRun, job
 from backend.measures import service
 from backend.measures.models import (
     AssignedPartner,
@@ -33,7 +36,7 @@ from backend.measures.models import (
     MeasureResponse,
 )
 from backend.notifications import service as notifications
-from backend.notifications.models import Notification
+from backend.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -66,120 +69,133 @@ def claim_due(*, now: datetime, limit: int) -> list[AssignedPartner]:
     )
 
 
-def _still_wanted(assignment: MeasureAssignment, user_id: str) -> bool:
-    """The assignment is active, its counselor still linked, the couple active with this
-    partner in it, and the measure still published."""
+def _partner_timezone(assignment: MeasureAssignment, user_id: str) -> str | None:
+    """The partner's time zone while the assignment still applies to them: it is active, the
+    measure still published, the couple active with this partner in it, and the counselor
+    still linked. None once any of these no longer holds."""
     if assignment.status != "active" or assignment.measure.status != "published":
-        return False
-    couple = db.session.get(Couple, assignment.couple_id)
-    if couple is None or not couple.is_active:
-        return False
-    member = db.session.scalar(
-        sa.select(CoupleMember.id).where(
-            CoupleMember.couple_id == couple.id,
-            CoupleMember.user_id == user_id,
-            CoupleMember.ended_at.is_(None),
-        )
+        return None
+    couple = couples.active_couple_of(user_id)
+    if couple is None or couple.id != assignment.couple_id or not couple.is_active:
+        return None
+    linked = any(
+        link.counselor_id == assignment.counselor_id and link.status == "active"
+        for link in counseling.links_of(couple)
     )
-    linked = db.session.scalar(
-        sa.select(CounselorLink.id).where(
-            CounselorLink.couple_id == couple.id,
-            CounselorLink.counselor_id == assignment.counselor_id,
-            CounselorLink.status == "active",
-        )
+    if not linked:
+        return None
+    return next(m.user.timezone for m in couple.members if m.user_id == user_id)
+
+
+def _tell_opened(user_id: str, response_id: str) -> None:
+    """The partner learns an occurrence is open; generic words: a lock screen may be seen by
+    others, so no measure's name."""
+    notifications.notify(
+        user_ids=[user_id],
+        kind="measure_opened",
+        title="A questionnaire is waiting",
+        body="Your counselor asked you to fill in a short questionnaire. Your "
+        "answers are yours; nobody sees them unless you choose to share.",
+        subject=("measure_response", response_id),
     )
-    return member is not None and linked is not None
 
 
 def run_due_batch(*, now: datetime, limit: int) -> tuple[int, int, int]:
     """Claim one batch and open it in one transaction. Returns (claimed, opened, missed)."""
-    parts = claim_due(now=now, limit=limit)
-    if not parts:
-        db.session.commit()
-        return 0, 0, 0
+    parts: list[AssignedPartner] = []
     rows: list[dict[str, Any]] = []
-    notes: list[dict[str, Any]] = []
-    for part in parts:
-        assignment = db.session.get(MeasureAssignment, part.assignment_id)
-        if not _still_wanted(assignment, part.user_id):
-            part.status, part.next_due_at = "ended", None
-            continue
-        person = db.session.get(User, part.user_id)
-        version_id = db.session.get(Measure, assignment.measure_id).current().id
-        window = timedelta(hours=assignment.window_hours)
-        due = part.next_due_at
-        count = 0
-        while due is not None and due <= now and count < MAX_OCCURRENCES_PER_CLAIM:
-            closes_at = due + window
-            missed = closes_at <= now
-            response_id = new_id()
-            rows.append(
-                {
-                    "id": response_id,
-                    "user_id": part.user_id,
-                    "measure_id": assignment.measure_id,
-                    "measure_version_id": version_id,
-                    "assignment_id": assignment.id,
-                    "source": "assigned",
-                    "status": "missed" if missed else "open",
-                    "due_at": due,
-                    "opened_at": due if missed else now,
-                    "closes_at": closes_at,
-                    "remind_at": closes_at - service.REMINDER_BEFORE_CLOSE,
-                    "reminded_at": None,
-                    "answers": {},
-                    "submitted_at": None,
-                    "score": None,
-                    "band": None,
-                    "updated_at": now,
-                }
-            )
-            if not missed:
-                # Generic words: a lock screen may be seen by others, so no measure's name.
-                notes += notifications.notification_rows(
-                    user_ids=[part.user_id],
-                    kind="measure_opened",
-                    title="A questionnaire is waiting",
-                    body="Your counselor asked you to fill in a short questionnaire. Your "
-                    "answers are yours; nobody sees them unless you choose to share.",
-                    subject=("measure_response", response_id),
-                )
-            count += 1
-            due = service.next_after(
-                frequency=assignment.frequency,
-                local_time=assignment.local_time,
-                timezone=person.timezone,
-                weekday=part.weekday,
-                due=due,
-            )
-        part.next_due_at = due
-        if due is None:
-            part.status = "done"
     try:
-        if rows:
-            db.session.execute(sa.insert(MeasureResponse), rows)
-        if notes:
-            db.session.execute(sa.insert(Notification), notes)
-        db.session.commit()
+        with unit_of_work():
+            parts = claim_due(now=now, limit=limit)
+            for part in parts:
+                rows += _open_occurrences(part, now)
+            if rows:
+                db.session.execute(sa.insert(MeasureResponse), rows)
     except sa.exc.IntegrityError:
         # Another process opened one of these occurrences after all: keep nothing of the batch.
-        db.session.rollback()
         log.warning("measure batch of %d rolled back on a duplicate occurrence", len(parts))
         return len(parts), 0, 0
     missed_count = sum(r["status"] == "missed" for r in rows)
     return len(parts), len(rows) - missed_count, missed_count
 
 
+def _open_occurrences(part: AssignedPartner, now: datetime) -> list[dict[str, Any]]:
+    """The response rows of one partner's due occurrences (at most a claim's worth); the
+    partner is told of each still open. Moves the partner's next due instant on."""
+    assignment = db.session.get(MeasureAssignment, part.assignment_id)
+    timezone = _partner_timezone(assignment, part.user_id)
+    if timezone is None:
+        part.status, part.next_due_at = "ended", None
+        return []
+    version_id = db.session.get(Measure, assignment.measure_id).current().id
+    window = timedelta(hours=assignment.window_hours)
+    rows: list[dict[str, Any]] = []
+    due = part.next_due_at
+    while due is not None and due <= now and len(rows) < MAX_OCCURRENCES_PER_CLAIM:
+        closes_at = due + window
+        missed = closes_at <= now
+        response_id = new_id()
+        rows.append(
+            {
+                "id": response_id,
+                "user_id": part.user_id,
+                "measure_id": assignment.measure_id,
+                "measure_version_id": version_id,
+                "assignment_id": assignment.id,
+                "source": "assigned",
+                "status": "missed" if missed else "open",
+                "due_at": due,
+                "opened_at": due if missed else now,
+                "closes_at": closes_at,
+                "remind_at": closes_at - service.REMINDER_BEFORE_CLOSE,
+                "reminded_at": None,
+                "answers": {},
+                "submitted_at": None,
+                "score": None,
+                "band": None,
+                "updated_at": now,
+            }
+        )
+        if not missed:
+            _tell_opened(part.user_id, response_id)
+        due = service.next_after(
+            frequency=assignment.frequency,
+            local_time=assignment.local_time,
+            timezone=timezone,
+            weekday=part.weekday,
+            due=due,
+        )
+    part.next_due_at = due
+    if due is None:
+        part.status = "done"
+    return rows
+
+
+def open_due(
+    *, now: datetime, batch_size: int = BATCH, stop: threading.Event | None = None
+) -> tuple[int, int]:
+    """Open what is due, batch after batch; between batches it honours `stop`. Returns
+    (opened, missed)."""
+    opened = missed = 0
+    for _ in range(MAX_BATCHES):  # bounded: a huge backlog continues at the next tick
+        if stop is not None and stop.is_set():
+            break
+        claimed, opened_now, missed_now = run_due_batch(now=now, limit=batch_size)
+        if not claimed:
+            break
+        opened += opened_now
+        missed += missed_now
+    return opened, missed
+
+
 def close_expired(*, now: datetime) -> int:
     """Close assigned responses whose window ended without a submission. Returns how many."""
-    closed = db.session.execute(
+    return db.session.execute(
         sa.update(MeasureResponse)
         .where(MeasureResponse.status == "open", MeasureResponse.closes_at <= now)
         .values(status="expired", updated_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
-    return closed
 
 
 def send_reminders(*, now: datetime, limit: int = 10_000) -> int:
@@ -212,23 +228,38 @@ def send_reminders(*, now: datetime, limit: int = 10_000) -> int:
             "whenever you are ready.",
             subject=("measure_response", response_id),
         )
-    db.session.commit()
     return sent
 
 
 def run(
     *, now: datetime, batch_size: int = BATCH, stop: threading.Event | None = None
 ) -> MeasureTickReport:
-    """The measures' duties of one tick; between batches it honours `stop`."""
+    """The measures' duties of one tick, as the tick runs them (three registered jobs)."""
     report = MeasureTickReport()
-    for _ in range(MAX_BATCHES):  # bounded: a huge backlog continues at the next tick
-        if stop is not None and stop.is_set():
-            break
-        claimed, opened, missed = run_due_batch(now=now, limit=batch_size)
-        if not claimed:
-            break
-        report.opened += opened
-        report.missed += missed
-    report.expired = close_expired(now=now)
-    report.reminded = send_reminders(now=now)
+    report.opened, report.missed = open_due(now=now, batch_size=batch_size, stop=stop)
+    with unit_of_work():
+        report.expired = close_expired(now=now)
+    with unit_of_work():
+        report.reminded = send_reminders(now=now)
     return report
+
+
+# Its own transactions on purpose: each batch is one, so a crash keeps the batches done and a
+# duplicate occurrence rolls back only its batch.
+@job("measures.open_due", counts=("measures_opened", "measures_missed"), own_transactions=True)
+def open_due_job(run: JobRun) -> Counts:
+    """Open each assigned occurrence that is due, exactly once."""
+    opened, missed = open_due(now=run.now, stop=run.stop)
+    return {"measures_opened": opened, "measures_missed": missed}
+
+
+@job("measures.close_expired", counts=("measures_expired",))
+def close_expired_job(run: JobRun) -> Counts:
+    """Close assigned responses whose window ended without a submission."""
+    return {"measures_expired": close_expired(now=run.now)}
+
+
+@job("measures.send_reminders", counts=("measure_reminders",))
+def send_reminders_job(run: JobRun) -> Counts:
+    """Remind the author of each open assigned response once, a day before it closes."""
+    return {"measure_reminders": send_reminders(now=run.now)}

@@ -22,6 +22,7 @@ import yaml
 from backend import clock
 from backend.extensions import db
 from backend.measures.models import ITEM_KINDS, Measure, MeasureVersion
+from backend.unit_of_work import use_case
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "measures.yaml"
 LIBRARY_KINDS = ("validated", "trustline_check")
@@ -69,6 +70,43 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _valid_range(item: dict[str, Any]) -> bool:
+    """Whether a scale runs over whole numbers min < max, at most MAX_SCALE_POINTS of them."""
+    low, high = item.get("min"), item.get("max")
+    return _is_int(low) and _is_int(high) and low < high <= low + MAX_SCALE_POINTS - 1
+
+
+def _valid_anchors(item: dict[str, Any]) -> bool:
+    """Whether a scale (of a valid range) labels both its ends, with distinct values on it."""
+    low, high = item["min"], item["max"]
+    anchors = item.get("anchors")
+    values = [a.get("value") for a in anchors or [] if isinstance(a, dict)]
+    labels = [_words(a.get("label")) for a in anchors or [] if isinstance(a, dict)]
+    return (
+        isinstance(anchors, list)
+        and len(values) == len(anchors)
+        and all(_is_int(v) and low <= v <= high for v in values)
+        and len(set(values)) == len(values)
+        and {low, high} <= set(values)
+        and all(0 < len(label) <= 120 for label in labels)
+    )
+
+
+def _valid_options(item: dict[str, Any]) -> bool:
+    """Whether a choice offers 2-20 labelled options with distinct key-like values."""
+    options = item.get("options")
+    values = [o.get("value") for o in options or [] if isinstance(o, dict)]
+    labels = [_words(o.get("label")) for o in options or [] if isinstance(o, dict)]
+    return (
+        isinstance(options, list)
+        and len(values) == len(options)
+        and 2 <= len(values) <= 20
+        and all(isinstance(v, str) and KEY_PATTERN.match(v) for v in values)
+        and len(set(values)) == len(values)
+        and all(0 < len(label) <= 120 for label in labels)
+    )
+
+
 def item_problems(item: Any, where: str) -> dict[str, list[str]]:
     """What is wrong with one item, by field path (`items.3.anchors`)."""
     problems: dict[str, list[str]] = {}
@@ -88,39 +126,16 @@ def item_problems(item: Any, where: str) -> dict[str, list[str]]:
     if not text or len(text) > TEXT_LIMIT:
         add("text", f"Write the question (1-{TEXT_LIMIT} characters).")
     if kind == "scale":
-        low, high = item.get("min"), item.get("max")
-        if not (_is_int(low) and _is_int(high) and low < high <= low + MAX_SCALE_POINTS - 1):
+        if not _valid_range(item):
             add("max", f"A scale runs over whole numbers min < max, at most {MAX_SCALE_POINTS}.")
             return problems
-        anchors = item.get("anchors")
-        values = [a.get("value") for a in anchors or [] if isinstance(a, dict)]
-        labels = [_words(a.get("label")) for a in anchors or [] if isinstance(a, dict)]
-        if (
-            not isinstance(anchors, list)
-            or len(values) != len(anchors)
-            or not all(_is_int(v) and low <= v <= high for v in values)
-            or len(set(values)) != len(values)
-            or not {low, high} <= set(values)
-            or not all(0 < len(label) <= 120 for label in labels)
-        ):
+        if not _valid_anchors(item):
             add(
                 "anchors",
                 "Label at least both ends of the scale: [{value, label}], values on the scale.",
             )
-    if kind == "single_choice":
-        options = item.get("options")
-        values = [o.get("value") for o in options or [] if isinstance(o, dict)]
-        labels = [_words(o.get("label")) for o in options or [] if isinstance(o, dict)]
-        if (
-            not isinstance(options, list)
-            or len(values) != len(options)
-            or len(values) < 2
-            or len(values) > 20
-            or not all(isinstance(v, str) and KEY_PATTERN.match(v) for v in values)
-            or len(set(values)) != len(values)
-            or not all(0 < len(label) <= 120 for label in labels)
-        ):
-            add("options", "Give 2-20 options [{value, label}] with distinct key-like values.")
+    if kind == "single_choice" and not _valid_options(item):
+        add("options", "Give 2-20 options [{value, label}] with distinct key-like values.")
     if kind == "short_text":
         limit = item.get("max_length", SHORT_TEXT_LIMIT)
         if not (_is_int(limit) and 1 <= limit <= SHORT_TEXT_LIMIT):
@@ -319,8 +334,9 @@ def read_content(path: Path = CONTENT_FILE) -> dict[str, Any]:
     return data
 
 
+@use_case
 def load_library(path: Path = CONTENT_FILE) -> LoadReport:
-    """Bring the database's measure library in line with the file, and commit."""
+    """Bring the database's measure library in line with the file, in one transaction."""
     data = read_content(path)
     report = LoadReport()
     now = clock.now()
@@ -360,5 +376,4 @@ def load_library(path: Path = CONTENT_FILE) -> LoadReport:
         if key not in in_file and measure.status != "retired":
             measure.status, measure.retired_at = "retired", now
             report.retired += 1
-    db.session.commit()
     return report

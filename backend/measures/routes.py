@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required, verify_jwt_in_request
+from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import Blueprint
 
 from backend.access import (
@@ -21,8 +21,6 @@ from backend.access import (
     with_own_measure,
     with_own_response,
 )
-from backend.counseling.models import CounselorLink
-from backend.couples.models import Couple
 from backend.measures import service
 from backend.measures.models import Measure, MeasureAssignment, MeasureResponse
 from backend.measures.schemas import (
@@ -42,7 +40,8 @@ from backend.measures.schemas import (
     SharingPutSchema,
     SharingSchema,
 )
-from backend.safety import service as safety
+from backend.pagination import Page
+from backend.viewer import note_written
 
 blp = Blueprint(
     "measures", __name__, url_prefix="/api/v1", description="Questionnaires and scores."
@@ -60,25 +59,22 @@ def require_fresh_login() -> None:
 
 @blp.route("/measures")
 class Measures(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.response(200, MeasureSchema(many=True))
     @blp.doc(operationId="list_measures")
-    def get(self) -> list[dict[str, Any]]:
+    def get(self) -> list[Measure]:
         """The library, and the published questionnaires of your (or your couple's) counselors."""
-        return [
-            service.measure_view(m.current()) for m in service.list_measures(user=current_user())
-        ]
+        return service.list_measures(user=current_user())
 
 
 @blp.route("/measures/<measure_key>")
 class MeasureByKey(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.response(200, MeasureSchema)
     @blp.doc(operationId="get_measure")
-    def get(self, measure_key: str) -> dict[str, Any]:
+    def get(self, measure_key: str) -> Measure:
         """One questionnaire in its current version."""
-        measure = service.find_measure(user=current_user(), key=measure_key)
-        return service.measure_view(measure.current())
+        return service.find_measure(user=current_user(), key=measure_key)
 
 
 # --- counselors' own questionnaires ---------------------------------------------------------
@@ -89,21 +85,17 @@ class CounselorMeasures(MethodView):
     @role_required(COUNSELOR)
     @blp.response(200, MeasureSchema(many=True))
     @blp.doc(operationId="list_counselor_measures")
-    def get(self) -> list[dict[str, Any]]:
+    def get(self) -> list[Measure]:
         """The questionnaires you wrote, drafts included, newest first."""
-        return [
-            service.measure_view(m.current())
-            for m in service.own_measures(counselor=current_user())
-        ]
+        return service.own_measures(counselor=current_user())
 
     @role_required(COUNSELOR)
     @blp.arguments(MeasureCreateSchema)
     @blp.response(201, MeasureSchema)
     @blp.doc(operationId="create_counselor_measure")
-    def post(self, data: dict) -> dict[str, Any]:
+    def post(self, data: dict) -> Measure:
         """Write a questionnaire: a draft you can edit until you publish it."""
-        measure = service.create_measure(counselor=current_user(), definition=data)
-        return service.measure_view(measure.current())
+        return service.create_measure(counselor=current_user(), definition=data)
 
 
 @blp.route("/counselor/measures/<measure_id>")
@@ -113,9 +105,9 @@ class CounselorMeasureById(MethodView):
     @blp.response(200, MeasureSchema)
     @blp.alt_response(409, description="Published: a published questionnaire is frozen.")
     @blp.doc(operationId="update_counselor_measure")
-    def patch(self, data: dict, measure: Measure) -> dict[str, Any]:
+    def patch(self, data: dict, measure: Measure) -> Measure:
         """Edit a draft (what you leave out stays)."""
-        return service.measure_view(service.update_draft(measure=measure, changes=data).current())
+        return service.update_draft(measure=measure, changes=data)
 
 
 @blp.route("/counselor/measures/<measure_id>/publish")
@@ -124,9 +116,9 @@ class PublishMeasure(MethodView):
     @blp.response(200, MeasureSchema)
     @blp.alt_response(409, description="Already published.")
     @blp.doc(operationId="publish_counselor_measure")
-    def post(self, measure: Measure) -> dict[str, Any]:
+    def post(self, measure: Measure) -> Measure:
         """Publish a draft: frozen from now on, so scores stay comparable; it can be assigned."""
-        return service.measure_view(service.publish(measure=measure).current())
+        return service.publish(measure=measure)
 
 
 # --- assignments ----------------------------------------------------------------------------
@@ -137,23 +129,19 @@ class MeasureAssignments(MethodView):
     @with_linked_couple
     @blp.response(200, AssignmentSchema(many=True))
     @blp.doc(operationId="list_measure_assignments")
-    def get(self, couple: Couple, link: CounselorLink) -> list[dict[str, Any]]:
+    def get(self, couple: Any, link: Any) -> list[MeasureAssignment]:
         """The questionnaires you assigned to this couple (never anyone's answers)."""
-        return [
-            service.assignment_view(a)
-            for a in service.assignments_of(couple=couple, counselor=current_user())
-        ]
+        return service.assignments_of(couple=couple, counselor=current_user())
 
     @with_linked_couple
     @blp.arguments(AssignmentCreateSchema)
     @blp.response(201, AssignmentSchema)
     @blp.alt_response(409, description="The couple has ended.")
     @blp.doc(operationId="assign_measure")
-    def post(self, data: dict, couple: Couple, link: CounselorLink) -> dict[str, Any]:
+    def post(self, data: dict, couple: Any, link: Any) -> MeasureAssignment:
         """Ask one or both partners to answer a questionnaire, once or every 1, 2 or 4 weeks,
         at each partner's local time."""
-        assignment = service.assign(couple=couple, counselor=current_user(), **data)
-        return service.assignment_view(assignment)
+        return service.assign(couple=couple, counselor=current_user(), **data)
 
 
 @blp.route("/measure-assignments/<assignment_id>")
@@ -172,7 +160,7 @@ class SharedScores(MethodView):
     @with_linked_couple
     @blp.response(200, SharedScoresSchema)
     @blp.doc(operationId="list_shared_measure_scores")
-    def get(self, couple: Couple, link: CounselorLink) -> dict[str, Any]:
+    def get(self, couple: Any, link: Any) -> service.SharedScores:
         """The scores of each partner who shares theirs with you, per questionnaire, with bands."""
         return service.shared_scores(couple=couple, link=link)
 
@@ -186,22 +174,17 @@ class MyResponses(MethodView):
     @blp.arguments(MeasureResponseQueryArgsSchema, location="query")
     @blp.response(200, MeasureResponsePageSchema)
     @blp.doc(operationId="list_my_measure_responses")
-    def get(self, args: dict) -> dict[str, Any]:
+    def get(self, args: dict) -> Page[MeasureResponse]:
         """My questionnaires (`status=open`: what I have to fill in), newest first."""
-        page = service.list_responses(user=current_user(), **args)
-        return {
-            "items": [service.response_view(r, detail=False) for r in page.items],
-            "next_cursor": page.next_cursor,
-        }
+        return service.list_responses(user=current_user(), **args)
 
     @role_required(PARTNER)
     @blp.arguments(MeasureResponseCreateSchema)
     @blp.response(201, MeasureResponseSchema)
     @blp.doc(operationId="start_measure_response")
-    def post(self, data: dict) -> dict[str, Any]:
+    def post(self, data: dict) -> MeasureResponse:
         """Take a questionnaire now, on my own; only I see it."""
-        response = service.start_response(user=current_user(), measure_key=data["measure"])
-        return service.response_view(response)
+        return service.start_response(user=current_user(), measure_key=data["measure"])
 
 
 @blp.route("/measure-responses/<response_id>")
@@ -209,28 +192,21 @@ class ResponseById(MethodView):
     @with_own_response
     @blp.response(200, MeasureResponseSchema)
     @blp.doc(operationId="get_measure_response")
-    def get(self, response: MeasureResponse) -> dict[str, Any]:
+    def get(self, response: MeasureResponse) -> MeasureResponse:
         """One of my responses (nobody else can open it)."""
-        return service.response_view(response)
+        return response
 
     @with_own_response
     @blp.arguments(MeasureResponsePutSchema)
     @blp.response(200, MeasureResponseSavedSchema)
     @blp.alt_response(409, description="Closed, or already submitted.")
     @blp.doc(operationId="save_measure_response")
-    def put(self, data: dict, response: MeasureResponse) -> dict[str, Any]:
+    def put(self, data: dict, response: MeasureResponse) -> MeasureResponse:
         """Save my answers (replacing earlier ones); `submit` scores them. An answer that marks
         risk brings the safety resources at once, to me alone."""
-        user = current_user()
-        response = service.save_response(response=response, user=user, **data)
-        return {
-            **service.response_view(response),
-            "safety_notice": safety.notice_for(
-                user,
-                texts=service.written_texts(response),
-                flagged=service.safety_messages(response),
-            ),
-        }
+        response = service.save_response(response=response, user=current_user(), **data)
+        note_written(*service.written_texts(response), flagged=service.safety_messages(response))
+        return response
 
 
 @blp.route("/me/measures/<measure_key>/scores")
@@ -238,7 +214,7 @@ class MyScores(MethodView):
     @role_required(PARTNER)
     @blp.response(200, ScoresSchema)
     @blp.doc(operationId="get_my_measure_scores")
-    def get(self, measure_key: str) -> dict[str, Any]:
+    def get(self, measure_key: str) -> service.Scores:
         """My scores for one questionnaire, oldest first, with their bands."""
         return service.my_scores(user=current_user(), measure_key=measure_key)
 
@@ -251,16 +227,16 @@ class MySharing(MethodView):
     @with_couple()
     @blp.response(200, SharingSchema)
     @blp.doc(operationId="get_my_measure_sharing")
-    def get(self, couple: Couple) -> dict[str, Any]:
+    def get(self, couple: Any) -> service.SharingChoices:
         """With which linked counselor I share my scores, and whether they are alerted on risk."""
-        return service.sharing_view(user=current_user(), couple=couple)
+        return service.sharing_of(user=current_user(), couple=couple)
 
     @with_couple()
     @blp.arguments(SharingPutSchema)
     @blp.response(200, SharingSchema)
     @blp.alt_response(401, description=FRESH)
     @blp.doc(operationId="set_my_measure_sharing")
-    def put(self, data: dict, couple: Couple) -> dict[str, Any]:
+    def put(self, data: dict, couple: Any) -> service.SharingChoices:
         """Share my scores with one linked counselor (fresh login), or stop at once (none)."""
         return service.set_sharing(
             user=current_user(),

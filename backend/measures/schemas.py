@@ -1,14 +1,24 @@
-"""Request and response shapes of measures: questionnaires, responses, scores, sharing."""
+"""Request and response shapes of measures: questionnaires, responses, scores, sharing.
+
+The response schemas dump the models the routes return (a questionnaire's version, a
+response, an assignment) and the plain results of the service made of them (`service.Scores`,
+`service.SharingChoices`, `service.SharedScores`); what each reader is shown is decided here,
+and only here. A response is dumped for its author alone (`viewer()`); a counselor's shapes
+carry scores and bands, never answers.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.accounts import service as accounts
 from backend.accounts.schemas import PersonSchema
+from backend.couples import service as couples
 from backend.fields import StrictBoolean, Trimmed, UTCDateTime
+from backend.measures import library
 from backend.measures.models import (
     FREQUENCIES,
     ITEM_KINDS,
@@ -16,15 +26,25 @@ from backend.measures.models import (
     MEASURE_STATUSES,
     RESPONSE_SOURCES,
     RESPONSE_STATUSES,
+    Measure,
+    MeasureAssignment,
+    MeasureResponse,
+    MeasureVersion,
 )
 from backend.pagination import PageArgsSchema
-from backend.safety.schemas import SafetyNoticeSchema
+from backend.safety.schemas import SafetyNoticeField
 from backend.scheduling.rules import WEEKDAYS, parse_local_time
+from backend.viewer import viewer
+
+if TYPE_CHECKING:
+    from backend.measures.service import SharedPartner, SharingChoices
 
 # An answer's value by item kind: scale a whole number, single_choice an option value,
 # short_text a string. Written out so generated clients get a union, not "any".
 ANSWER_VALUE = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
 OPTIONAL = {"optional": True}
+# An author or linked counselor whose account is gone (erased) is shown under this name.
+FORMER_COUNSELOR = "Former counselor"
 
 
 def _valid_local_time(value: str) -> None:
@@ -232,6 +252,52 @@ class SourceSchema(ma.Schema):
     terms = ma.fields.String()
 
 
+def measure_as_asked(version: MeasureVersion) -> dict[str, Any]:
+    """A measure as its version asks it: items, scoring, risk items and source (what
+    `MeasureSchema` dumps; the export takes it as it is)."""
+    measure = version.measure
+    scoring = version.scoring
+    items = [
+        {**i, "risk": {"at_least": i["risk"].get("at_least"), "one_of": i["risk"].get("one_of")}}
+        if i.get("risk")
+        else i
+        for i in version.items
+    ]
+    return {
+        "id": measure.id,
+        "key": measure.key,
+        "version": version.version,
+        "current_version": measure.current_version,
+        "title": version.title,
+        "description": version.description,
+        "instructions": version.instructions,
+        "kind": measure.kind,
+        "validated": measure.kind == "validated",
+        "status": measure.status,
+        "items": items,
+        "risk_items": [i["key"] for i in items if i.get("risk")],
+        "scoring": (
+            {
+                **scoring,
+                "min_score": sum(version.item(k)["min"] for k in scoring["items"]),
+                "max_score": sum(version.item(k)["max"] for k in scoring["items"]),
+            }
+            if scoring
+            else None
+        ),
+        "source": version.source,
+        "author": (
+            {
+                "id": measure.author_id,
+                "display_name": accounts.display_name(measure.author_id, missing=FORMER_COUNSELOR),
+            }
+            if measure.origin == "counselor"
+            else None
+        ),
+        "published_at": measure.published_at,
+    }
+
+
 class MeasureSchema(ma.Schema):
     """A questionnaire in one version."""
 
@@ -258,6 +324,16 @@ class MeasureSchema(ma.Schema):
     author = ma.fields.Nested(PersonSchema, allow_none=True)
     published_at = UTCDateTime(allow_none=True)
 
+    @ma.pre_dump
+    def _as_asked(
+        self, measure: Measure | MeasureVersion | dict[str, Any], **kwargs: Any
+    ) -> dict[str, Any]:
+        # A measure is shown in its current version. A dict is one already shown (the
+        # console's and a response's questionnaire, as `measure_as_asked` gave it).
+        if isinstance(measure, Measure):
+            measure = measure.current()
+        return measure_as_asked(measure) if isinstance(measure, MeasureVersion) else measure
+
 
 # --- responses ------------------------------------------------------------------------------
 
@@ -278,6 +354,60 @@ class BandRefSchema(ma.Schema):
     label = ma.fields.String()
 
 
+def band_shown(version: MeasureVersion, band_key: str | None) -> dict[str, str] | None:
+    """A band as shown: its key and label."""
+    for band in (version.scoring or {}).get("bands", []):
+        if band["key"] == band_key:
+            return {"key": band["key"], "label": band["label"]}
+    return None
+
+
+def response_as_seen(response: MeasureResponse, *, detail: bool = True) -> dict[str, Any]:
+    """A response as its author sees it (nobody else ever does): with `detail`, the
+    questionnaire as asked and the answers too (the export takes it as it is)."""
+    version = response.version
+    seen: dict[str, Any] = {
+        "id": response.id,
+        "measure": {
+            "key": version.measure.key,
+            "title": version.title,
+            "kind": version.measure.kind,
+            "version": version.version,
+        },
+        "source": response.source,
+        "status": response.status,
+        "due_at": response.due_at,
+        "opened_at": response.opened_at,
+        "closes_at": response.closes_at,
+        "submitted_at": response.submitted_at,
+        "score": response.score,
+        "band": band_shown(version, response.band),
+    }
+    if detail:
+        seen["questionnaire"] = measure_as_asked(version)
+        seen["answers"] = [{"item": k, "value": v} for k, v in response.answers.items()]
+    return seen
+
+
+def _authors_own(response: MeasureResponse) -> MeasureResponse:
+    # The access decorators let only the author reach a response; this holds it for every
+    # dump, so a response never reaches anyone else by a path that forgot to check.
+    if viewer().id != response.user_id:
+        raise LookupError("A questionnaire response is shown to its author alone.")
+    return response
+
+
+def point_shown(response: MeasureResponse) -> dict[str, Any]:
+    """A submitted score in a series: when, in which version, the score and its band."""
+    return {
+        "response_id": response.id,
+        "submitted_at": response.submitted_at,
+        "version": response.version.version,
+        "score": response.score,
+        "band": band_shown(response.version, response.band),
+    }
+
+
 # Named MeasureResponse..., never a bare `Response`: a generated Python client's operation
 # modules import the generator's own `Response` type, which a model of that name shadows.
 class MeasureResponseSummarySchema(ma.Schema):
@@ -294,6 +424,10 @@ class MeasureResponseSummarySchema(ma.Schema):
     score = ma.fields.Integer(allow_none=True)
     band = ma.fields.Nested(BandRefSchema, allow_none=True)
 
+    @ma.pre_dump
+    def _as_seen(self, response: MeasureResponse, **kwargs: Any) -> dict[str, Any]:
+        return response_as_seen(_authors_own(response), detail=False)
+
 
 class MeasureAnswerOutSchema(ma.Schema):
     """My answer to one item."""
@@ -308,13 +442,15 @@ class MeasureResponseSchema(MeasureResponseSummarySchema):
     questionnaire = ma.fields.Nested(MeasureSchema)
     answers = ma.fields.List(ma.fields.Nested(MeasureAnswerOutSchema))
 
+    @ma.pre_dump
+    def _as_seen(self, response: MeasureResponse, **kwargs: Any) -> dict[str, Any]:
+        return response_as_seen(_authors_own(response))
+
 
 class MeasureResponseSavedSchema(MeasureResponseSchema):
     """My response after saving, with the safety resources if an answer calls for them."""
 
-    safety_notice = ma.fields.Nested(
-        SafetyNoticeSchema, allow_none=True, metadata={"description": "For you alone."}
-    )
+    safety_notice = SafetyNoticeField(metadata={"description": "For you alone."})
 
 
 class MeasureResponsePageSchema(ma.Schema):
@@ -378,6 +514,10 @@ class ScorePointSchema(ma.Schema):
     score = ma.fields.Integer()
     band = ma.fields.Nested(BandRefSchema, allow_none=True)
 
+    @ma.pre_dump
+    def _as_point(self, response: MeasureResponse, **kwargs: Any) -> dict[str, Any]:
+        return point_shown(_authors_own(response))
+
 
 class ScoresSchema(ma.Schema):
     """My series for one questionnaire, oldest first."""
@@ -405,6 +545,32 @@ class SharingSchema(ma.Schema):
     about_sharing = ma.fields.String()
     about_alerts = ma.fields.String()
     counselors = ma.fields.List(ma.fields.Nested(SharingChoiceSchema))
+
+    @ma.pre_dump
+    def _as_chosen(self, sharing: SharingChoices, **kwargs: Any) -> dict[str, Any]:
+        # Only the viewer's own choices are ever shown: the other partner's are theirs.
+        if viewer().id != sharing.user_id:
+            raise LookupError("Sharing choices are shown to the partner who made them alone.")
+        # Every counselor's name in one query, whatever the number of links.
+        names = accounts.display_names(link.counselor_id for link in sharing.links)
+        return {
+            "about_sharing": library.message("sharing_explained"),
+            "about_alerts": library.message("alert_explained"),
+            "counselors": [
+                {
+                    "counselor_link_id": link.id,
+                    "counselor": {
+                        "id": link.counselor_id,
+                        "display_name": names.get(link.counselor_id, FORMER_COUNSELOR),
+                    },
+                    "share": bool(choice and choice.share),
+                    "alert_on_risk": bool(choice and choice.share and choice.alert_on_risk),
+                    "shared_since": choice.shared_since if choice and choice.share else None,
+                }
+                for link in sharing.links
+                for choice in [sharing.choices.get(link.id)]
+            ],
+        }
 
 
 class SharingPutSchema(ma.Schema):
@@ -498,6 +664,33 @@ class AssignmentSchema(ma.Schema):
     created_at = UTCDateTime()
     ended_at = UTCDateTime(allow_none=True)
 
+    @ma.pre_dump
+    def _as_made(self, assignment: MeasureAssignment, **kwargs: Any) -> dict[str, Any]:
+        # Whom and when, as the counselor who made it sees it: never results.
+        names = couples.member_names_of(assignment.couple_id)
+        return {
+            "id": assignment.id,
+            "couple_id": assignment.couple_id,
+            "measure": {
+                "key": assignment.measure.key,
+                "title": assignment.measure.current().title,
+            },
+            "frequency": assignment.frequency,
+            "local_time": assignment.local_time,
+            "window_hours": assignment.window_hours,
+            "status": assignment.status,
+            "partners": [
+                {
+                    "user": {"id": p.user_id, "display_name": names.get(p.user_id)},
+                    "weekday": p.weekday,
+                    "next_due_at": p.next_due_at,
+                }
+                for p in assignment.partners
+            ],
+            "created_at": assignment.created_at,
+            "ended_at": assignment.ended_at,
+        }
+
 
 class SharedPointSchema(ma.Schema):
     """One submitted score of a sharing partner."""
@@ -506,6 +699,10 @@ class SharedPointSchema(ma.Schema):
     version = ma.fields.Integer()
     score = ma.fields.Integer()
     band = ma.fields.Nested(BandRefSchema, allow_none=True)
+
+    @ma.pre_dump
+    def _as_point(self, response: MeasureResponse, **kwargs: Any) -> dict[str, Any]:
+        return point_shown(response)
 
 
 class SharedMeasureSchema(AssignmentMeasureSchema):
@@ -527,12 +724,32 @@ class SharedSeriesSchema(ma.Schema):
     # Dumped without response ids: a counselor can't open a response.
     points = ma.fields.List(ma.fields.Nested(SharedPointSchema))
 
+    @ma.pre_dump
+    def _as_series(self, responses: list[MeasureResponse], **kwargs: Any) -> dict[str, Any]:
+        # A series is named as its latest response's version asked it.
+        latest = responses[-1].version
+        return {
+            "measure": {
+                "key": latest.measure.key,
+                "title": latest.title,
+                "kind": latest.measure.kind,
+            },
+            "points": responses,
+        }
+
 
 class SharedPartnerSchema(ma.Schema):
     """A partner who shares with this counselor, and their series."""
 
     user = ma.fields.Nested(PersonSchema)
     measures = ma.fields.List(ma.fields.Nested(SharedSeriesSchema))
+
+    @ma.pre_dump
+    def _as_shared(self, partner: SharedPartner, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "user": {"id": partner.user_id, "display_name": partner.display_name},
+            "measures": partner.series,
+        }
 
 
 class SharedScoresSchema(ma.Schema):

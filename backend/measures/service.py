@@ -8,9 +8,10 @@ sees scores and bands, never answers, and only while the author shares with them
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -18,12 +19,8 @@ from sqlalchemy.orm import selectinload
 
 from backend import clock
 from backend.accounts import activity
-from backend.accounts import service as accounts
-from backend.accounts.models import User
-from backend.counseling.models import CounselorLink
+from backend.counseling import service as counseling
 from backend.couples import service as couples
-from backend.couples.models import Couple
-from backend.couples.service import active_couple_of, require_active
 from backend.database import lock_rows
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
@@ -38,9 +35,14 @@ from backend.measures.models import (
     MeasureSharing,
     MeasureVersion,
 )
+from backend.measures.schemas import measure_as_asked, response_as_seen
 from backend.notifications import service as notifications
 from backend.pagination import Page, keyset_page
 from backend.scheduling.rules import WEEKDAYS, Rule, next_occurrence, parse_local_time
+from backend.unit_of_work import use_case
+
+if TYPE_CHECKING:
+    from backend.accounts.models import User
 
 NO_MEASURE = "There is no questionnaire with this key that you can see."
 NO_RESPONSE = "There is no questionnaire response with this id that you can see."
@@ -54,25 +56,15 @@ REMINDER_BEFORE_CLOSE = timedelta(hours=24)
 RISK_ALERT = "measure_risk_alert"
 
 
-def _name(user_id: str | None) -> str:
-    return accounts.display_name(user_id, missing="Former counselor")
-
-
 # --- the library, and who sees which measure ------------------------------------------------
 
 
 def _linked_counselor_ids(user: User) -> list[str]:
     """The counselors actively linked to the partner's active couple."""
-    couple = active_couple_of(user.id)
+    couple = couples.active_couple_of(user.id)
     if couple is None:
         return []
-    return list(
-        db.session.scalars(
-            sa.select(CounselorLink.counselor_id).where(
-                CounselorLink.couple_id == couple.id, CounselorLink.status == "active"
-            )
-        )
-    )
+    return [link.counselor_id for link in counseling.active_links_of(couple.id)]
 
 
 def _visible(user: User) -> sa.ColumnElement[bool]:
@@ -109,45 +101,9 @@ def find_measure(*, user: User, key: str, field: str | None = None) -> Measure:
 
 
 def measure_view(version: MeasureVersion) -> dict[str, Any]:
-    """A measure as its version asks it: items, scoring, risk items and source."""
-    measure = version.measure
-    scoring = version.scoring
-    items = [
-        {**i, "risk": {"at_least": i["risk"].get("at_least"), "one_of": i["risk"].get("one_of")}}
-        if i.get("risk")
-        else i
-        for i in version.items
-    ]
-    return {
-        "id": measure.id,
-        "key": measure.key,
-        "version": version.version,
-        "current_version": measure.current_version,
-        "title": version.title,
-        "description": version.description,
-        "instructions": version.instructions,
-        "kind": measure.kind,
-        "validated": measure.kind == "validated",
-        "status": measure.status,
-        "items": items,
-        "risk_items": [i["key"] for i in items if i.get("risk")],
-        "scoring": (
-            {
-                **scoring,
-                "min_score": sum(version.item(k)["min"] for k in scoring["items"]),
-                "max_score": sum(version.item(k)["max"] for k in scoring["items"]),
-            }
-            if scoring
-            else None
-        ),
-        "source": version.source,
-        "author": (
-            {"id": measure.author_id, "display_name": _name(measure.author_id)}
-            if measure.origin == "counselor"
-            else None
-        ),
-        "published_at": measure.published_at,
-    }
+    """A measure as its version asks it, as a plain dict: `schemas.measure_as_asked`, kept for
+    the export (`export_of`) and the console until they dump through `MeasureSchema`."""
+    return measure_as_asked(version)
 
 
 # --- counselors' own questionnaires ---------------------------------------------------------
@@ -167,6 +123,7 @@ def _definition_or_422(definition: dict[str, Any]) -> dict[str, Any]:
     return library.version_content({**definition, "source": None})
 
 
+@use_case
 def create_measure(*, counselor: User, definition: dict[str, Any]) -> Measure:
     """A counselor writes a questionnaire: a draft until they publish it."""
     content = _definition_or_422(definition)
@@ -185,7 +142,6 @@ def create_measure(*, counselor: User, definition: dict[str, Any]) -> Measure:
         MeasureVersion(version=1, content_hash=library.content_hash(content), **content)
     )
     db.session.add(measure)
-    db.session.commit()
     return measure
 
 
@@ -209,6 +165,7 @@ def own_measure(measure_id: str, counselor: User) -> Measure:
     return measure
 
 
+@use_case
 def update_draft(*, measure: Measure, changes: dict[str, Any]) -> Measure:
     """Edit a draft in place; a published questionnaire is frozen (409)."""
     if measure.status != "draft":
@@ -225,23 +182,23 @@ def update_draft(*, measure: Measure, changes: dict[str, Any]) -> Measure:
     for name, value in content.items():
         setattr(version, name, value)
     version.content_hash = library.content_hash(content)
-    db.session.commit()
     return measure
 
 
+@use_case
 def publish(*, measure: Measure) -> Measure:
     """Publish a draft: from now on it is frozen, and can be assigned."""
     if measure.status != "draft":
         raise Conflict("This questionnaire is already published.")
     measure.status = "published"
     measure.published_at = clock.now()
-    db.session.commit()
     return measure
 
 
 # --- responses: answering, scoring, the crisis path -----------------------------------------
 
 
+@use_case
 def start_response(*, user: User, measure_key: str) -> MeasureResponse:
     """A partner takes a measure on their own; it stays open until they submit it."""
     measure = find_measure(user=user, key=measure_key, field="measure")
@@ -253,7 +210,6 @@ def start_response(*, user: User, measure_key: str) -> MeasureResponse:
         status="open",
     )
     db.session.add(response)
-    db.session.commit()
     return response
 
 
@@ -346,29 +302,11 @@ def score_of(version: MeasureVersion, answers: dict[str, Any]) -> tuple[int | No
     return total, band
 
 
-def band_view(version: MeasureVersion, band_key: str | None) -> dict[str, str] | None:
-    """A band as shown: its key and label."""
-    for band in (version.scoring or {}).get("bands", []):
-        if band["key"] == band_key:
-            return {"key": band["key"], "label": band["label"]}
-    return None
-
-
-def save_response(
-    *, response: MeasureResponse, user: User, answers: list[dict[str, Any]], submit: bool
-) -> MeasureResponse:
-    """Replace my answers; with `submit` they are final, scored and banded. A risk answer on
-    submit alerts the counselors the author asked to be alerted, naming only the measure."""
-    response = lock_rows(
-        sa.select(MeasureResponse).where(MeasureResponse.id == response.id),
-        MeasureResponse.__table__,
-        db.session,
-        of=MeasureResponse,  # not the joined version: PostgreSQL locks no outer join's side
-    ).one()
-    now = clock.now()
-    if response.status != "open" or (response.closes_at and response.closes_at <= now):
-        raise Conflict("This questionnaire is closed; its answers can no longer change.")
-    version = response.version
+def _answers_or_422(
+    version: MeasureVersion, answers: list[dict[str, Any]], *, submit: bool
+) -> dict[str, Any]:
+    """The answers by item key; 422 naming every answer that does not fit its question (and,
+    on `submit`, every required question left unanswered). Values are never quoted back."""
     errors: dict[str, list[str]] = {}
     given: dict[str, Any] = {}
     for n, answer in enumerate(answers):
@@ -387,6 +325,26 @@ def save_response(
                 errors[f"answers.{item['key']}"] = ["Answer this question before submitting."]
     if errors:
         raise Invalid("Some answers do not fit their questions.", errors=errors)
+    return given
+
+
+@use_case
+def save_response(
+    *, response: MeasureResponse, user: User, answers: list[dict[str, Any]], submit: bool
+) -> MeasureResponse:
+    """Replace my answers; with `submit` they are final, scored and banded. A risk answer on
+    submit alerts the counselors the author asked to be alerted, naming only the measure."""
+    response = lock_rows(
+        sa.select(MeasureResponse).where(MeasureResponse.id == response.id),
+        MeasureResponse.__table__,
+        db.session,
+        of=MeasureResponse,  # not the joined version: PostgreSQL locks no outer join's side
+    ).one()
+    now = clock.now()
+    if response.status != "open" or (response.closes_at and response.closes_at <= now):
+        raise Conflict("This questionnaire is closed; its answers can no longer change.")
+    version = response.version
+    given = _answers_or_422(version, answers, submit=submit)
     response.answers = given
     response.updated_at = now
     if submit:
@@ -395,25 +353,18 @@ def save_response(
         response.score, response.band = score_of(version, given)
         if risk_items_marked(response):
             _alert_counselors(response=response, user=user)
-    db.session.commit()
     return response
 
 
-def _sharing_links(user: User, *, alert: bool = False) -> list[CounselorLink]:
-    """The active links of the user's couple with which they share (and, with `alert`, asked
-    to be alerted on a risk answer)."""
-    statement = (
-        sa.select(CounselorLink)
-        .join(MeasureSharing, MeasureSharing.link_id == CounselorLink.id)
-        .where(
-            MeasureSharing.user_id == user.id,
-            MeasureSharing.share == sa.true(),
-            CounselorLink.status == "active",
-        )
+def _sharing_links(user: User, *, alert: bool = False) -> list[Any]:
+    """The active counselor links with which the user shares (and, with `alert`, asked to be
+    alerted on a risk answer)."""
+    statement = sa.select(MeasureSharing.link_id).where(
+        MeasureSharing.user_id == user.id, MeasureSharing.share == sa.true()
     )
     if alert:
         statement = statement.where(MeasureSharing.alert_on_risk == sa.true())
-    return list(db.session.scalars(statement))
+    return counseling.active_links_among(list(db.session.scalars(statement)))
 
 
 def _counselor_sees(measure: Measure, counselor_id: str) -> bool:
@@ -441,32 +392,20 @@ def _alert_counselors(*, response: MeasureResponse, user: User) -> None:
 
 
 def response_view(response: MeasureResponse, *, detail: bool = True) -> dict[str, Any]:
-    """A response as its author sees it (nobody else ever does)."""
-    version = response.version
-    view: dict[str, Any] = {
-        "id": response.id,
-        "measure": {
-            "key": version.measure.key,
-            "title": version.title,
-            "kind": version.measure.kind,
-            "version": version.version,
-        },
-        "source": response.source,
-        "status": response.status,
-        "due_at": response.due_at,
-        "opened_at": response.opened_at,
-        "closes_at": response.closes_at,
-        "submitted_at": response.submitted_at,
-        "score": response.score,
-        "band": band_view(version, response.band),
-    }
-    if detail:
-        view["questionnaire"] = measure_view(version)
-        view["answers"] = [{"item": k, "value": v} for k, v in response.answers.items()]
-    return view
+    """A response as its author sees it, as a plain dict: `schemas.response_as_seen`, kept for
+    the export (`export_of`) until it dumps through `MeasureResponseSchema`."""
+    return response_as_seen(response, detail=detail)
 
 
-def my_scores(*, user: User, measure_key: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Scores:
+    """My series for one measure: the measure, and my scored responses, oldest first."""
+
+    measure: Measure
+    points: list[MeasureResponse]
+
+
+def my_scores(*, user: User, measure_key: str) -> Scores:
     """My series for one measure: each submitted score with its band, oldest first."""
     measure = db.session.scalar(sa.select(Measure).where(Measure.key == measure_key))
     responses = (
@@ -486,7 +425,7 @@ def my_scores(*, user: User, measure_key: str) -> dict[str, Any]:
     )
     if measure is None or (not responses and not _is_visible(user, measure)):
         raise NotFound(NO_MEASURE)
-    return {"measure": measure_view(measure.current()), "points": _points(responses)}
+    return Scores(measure=measure, points=[r for r in responses if r.score is not None])
 
 
 def _is_visible(user: User, measure: Measure) -> bool:
@@ -496,77 +435,48 @@ def _is_visible(user: User, measure: Measure) -> bool:
     )
 
 
-def _points(responses: Iterable[MeasureResponse]) -> list[dict[str, Any]]:
-    return [
-        {
-            "response_id": r.id,
-            "submitted_at": r.submitted_at,
-            "version": r.version.version,
-            "score": r.score,
-            "band": band_view(r.version, r.band),
-        }
-        for r in responses
-        if r.score is not None
-    ]
-
-
 # --- sharing with counselors ----------------------------------------------------------------
 
 
-def _active_links(couple: Couple) -> list[CounselorLink]:
-    return list(
-        db.session.scalars(
-            sa.select(CounselorLink)
-            .where(CounselorLink.couple_id == couple.id, CounselorLink.status == "active")
-            .order_by(CounselorLink.activated_at, CounselorLink.id)
-        )
-    )
+@dataclass(frozen=True)
+class SharingChoices:
+    """A partner's choices: each active counselor link of their couple (longest-standing
+    first), and their choice for it by link id (none made yet: absent)."""
+
+    user_id: str
+    links: list[Any]
+    choices: dict[str, MeasureSharing]
 
 
-def sharing_view(*, user: User, couple: Couple) -> dict[str, Any]:
-    """My choice for each counselor linked to our couple, and what each choice means."""
+def sharing_of(*, user: User, couple: Any) -> SharingChoices:
+    """My choice for each counselor linked to our couple."""
     choices = {
         s.link_id: s
         for s in db.session.scalars(
             sa.select(MeasureSharing).where(MeasureSharing.user_id == user.id)
         )
     }
-    links = _active_links(couple)
-    names = accounts.display_names(link.counselor_id for link in links)
-    return {
-        "about_sharing": library.message("sharing_explained"),
-        "about_alerts": library.message("alert_explained"),
-        "counselors": [
-            {
-                "counselor_link_id": link.id,
-                "counselor": {
-                    "id": link.counselor_id,
-                    "display_name": names.get(link.counselor_id, "Former counselor"),
-                },
-                "share": bool(choice and choice.share),
-                "alert_on_risk": bool(choice and choice.share and choice.alert_on_risk),
-                "shared_since": choice.shared_since if choice and choice.share else None,
-            }
-            for link in links
-            for choice in [choices.get(link.id)]
-        ],
-    }
+    return SharingChoices(
+        user_id=user.id, links=counseling.active_links_of(couple.id), choices=choices
+    )
 
 
+@use_case
 def set_sharing(
     *,
     user: User,
-    couple: Couple,
+    couple: Any,
     counselor_link_id: str,
     share: bool,
     alert_on_risk: bool,
     confirm_fresh_login: Callable[[], None],
     session_id: str | None = None,
-) -> dict[str, Any]:
+) -> SharingChoices:
     """Share my scores with one linked counselor, or stop. Widening (sharing, or alerts, turned
     on) needs a fresh login: `confirm_fresh_login` raises otherwise. Stepping back never does,
     and takes effect at once."""
-    link = next((k for k in _active_links(couple) if k.id == counselor_link_id), None)
+    links = counseling.active_links_of(couple.id)
+    link = next((k for k in links if k.id == counselor_link_id), None)
     if link is None:
         raise Invalid.field(
             "counselor_link_id", "There is no counselor linked to your couple with this id."
@@ -596,14 +506,49 @@ def set_sharing(
             session_id=session_id,
             details={"counselor_link_id": link.id},
         )
-    db.session.commit()
-    return sharing_view(user=user, couple=couple)
+    return sharing_of(user=user, couple=couple)
 
 
-def shared_scores(*, couple: Couple, link: CounselorLink) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SharedPartner:
+    """A partner who shares with a counselor: their name in the couple, and their scored
+    responses the counselor may see, one series per measure (each oldest first)."""
+
+    user_id: str
+    display_name: str | None
+    series: list[list[MeasureResponse]]
+
+
+@dataclass(frozen=True)
+class SharedScores:
+    """What a counselor sees of a couple's questionnaires: the partners who share with them."""
+
+    partners: list[SharedPartner]
+
+
+def _shared_series(user_id: str, counselor_id: str) -> list[list[MeasureResponse]]:
+    """The partner's scored responses a sharing counselor sees (the library's measures and the
+    counselor's own), one series per measure, each oldest first."""
+    responses = db.session.scalars(
+        sa.select(MeasureResponse)
+        .join(Measure, Measure.id == MeasureResponse.measure_id)
+        .where(
+            MeasureResponse.user_id == user_id,
+            MeasureResponse.status == "submitted",
+            MeasureResponse.score.is_not(None),
+            sa.or_(Measure.origin == "library", Measure.author_id == counselor_id),
+        )
+        .order_by(MeasureResponse.submitted_at, MeasureResponse.id)
+    ).all()
+    series: dict[str, list[MeasureResponse]] = {}
+    for response in responses:
+        series.setdefault(response.version.measure.key, []).append(response)
+    return list(series.values())
+
+
+def shared_scores(*, couple: Any, link: Any) -> SharedScores:
     """Each partner who shares with this counselor: their series per measure, with bands.
     Partners who don't share are not listed; answers are never included."""
-    counselor_id = link.counselor_id
     sharing = set(
         db.session.scalars(
             sa.select(MeasureSharing.user_id).where(
@@ -612,39 +557,17 @@ def shared_scores(*, couple: Couple, link: CounselorLink) -> dict[str, Any]:
         )
     )
     names = couples.member_names(couple)
-    partners = []
-    for user_id in [uid for uid in couple.member_ids() if uid in sharing]:
-        responses = db.session.scalars(
-            sa.select(MeasureResponse)
-            .join(Measure, Measure.id == MeasureResponse.measure_id)
-            .where(
-                MeasureResponse.user_id == user_id,
-                MeasureResponse.status == "submitted",
-                MeasureResponse.score.is_not(None),
-                sa.or_(Measure.origin == "library", Measure.author_id == counselor_id),
+    return SharedScores(
+        partners=[
+            SharedPartner(
+                user_id=user_id,
+                display_name=names.get(user_id),
+                series=_shared_series(user_id, link.counselor_id),
             )
-            .order_by(MeasureResponse.submitted_at, MeasureResponse.id)
-        ).all()
-        series: dict[str, list[MeasureResponse]] = {}
-        for response in responses:
-            series.setdefault(response.version.measure.key, []).append(response)
-        partners.append(
-            {
-                "user": {"id": user_id, "display_name": names.get(user_id)},
-                "measures": [
-                    {
-                        "measure": {
-                            "key": key,
-                            "title": items[-1].version.title,
-                            "kind": items[-1].version.measure.kind,
-                        },
-                        "points": _points(items),
-                    }
-                    for key, items in series.items()
-                ],
-            }
-        )
-    return {"partners": partners}
+            for user_id in couple.member_ids()
+            if user_id in sharing
+        ]
+    )
 
 
 # --- assignments ----------------------------------------------------------------------------
@@ -685,9 +608,10 @@ def assignable_measure(*, counselor: User, key: str) -> Measure:
     return find_measure(user=counselor, key=key, field="measure")
 
 
+@use_case
 def assign(
     *,
-    couple: Couple,
+    couple: Any,
     counselor: User,
     measure: str,
     partners: str | list[str],
@@ -697,7 +621,7 @@ def assign(
 ) -> MeasureAssignment:
     """A linked counselor asks one or both partners to answer a measure, once or repeatedly,
     each at their own local time. The tick opens each occurrence."""
-    require_active(couple)
+    couples.require_active(couple)
     chosen = assignable_measure(counselor=counselor, key=measure)
     members = couple.member_ids()
     if partners == "both":
@@ -721,20 +645,19 @@ def assign(
         window_hours=WINDOW_HOURS[frequency],
         status="active",
     )
+    timezones = couples.member_timezones(couple)
     for user_id in user_ids:
-        person = db.session.get(User, user_id)
         due, day = first_occurrence(
-            local_time=local_time, timezone=person.timezone, weekday=weekday, after=now
+            local_time=local_time, timezone=timezones[user_id], weekday=weekday, after=now
         )
         assignment.partners.append(
             AssignedPartner(user_id=user_id, weekday=day, next_due_at=due, status="active")
         )
     db.session.add(assignment)
-    db.session.commit()
     return assignment
 
 
-def assignments_of(*, couple: Couple, counselor: User) -> list[MeasureAssignment]:
+def assignments_of(*, couple: Any, counselor: User) -> list[MeasureAssignment]:
     """The assignments this counselor made for the couple, newest first."""
     return list(
         db.session.scalars(
@@ -753,24 +676,18 @@ def assignment_of(assignment_id: str, counselor: User) -> MeasureAssignment:
     assignment = db.session.get(MeasureAssignment, assignment_id)
     if assignment is None or assignment.counselor_id != counselor.id:
         raise NotFound(NO_ASSIGNMENT)
-    linked = db.session.scalar(
-        sa.select(CounselorLink.id).where(
-            CounselorLink.couple_id == assignment.couple_id,
-            CounselorLink.counselor_id == counselor.id,
-            CounselorLink.status == "active",
-        )
-    )
-    if linked is None:
+    links = counseling.active_links_of(assignment.couple_id)
+    if not any(link.counselor_id == counselor.id for link in links):
         raise NotFound(NO_ASSIGNMENT)
     return assignment
 
 
+@use_case
 def end_assignment(*, assignment: MeasureAssignment) -> None:
     """Stop an assignment: no more occurrences open. Those open stay their authors'."""
     if assignment.status == "ended":
         raise Conflict("This assignment has already ended.")
     _end(assignment, clock.now())
-    db.session.commit()
 
 
 def _end(assignment: MeasureAssignment, when: datetime) -> None:
@@ -781,32 +698,8 @@ def _end(assignment: MeasureAssignment, when: datetime) -> None:
             part.status, part.next_due_at = "ended", None
 
 
-def assignment_view(assignment: MeasureAssignment) -> dict[str, Any]:
-    """An assignment as the counselor who made it sees it: whom and when, never results."""
-    names = couples.member_names(db.session.get(Couple, assignment.couple_id))
-    return {
-        "id": assignment.id,
-        "couple_id": assignment.couple_id,
-        "measure": {"key": assignment.measure.key, "title": assignment.measure.current().title},
-        "frequency": assignment.frequency,
-        "local_time": assignment.local_time,
-        "window_hours": assignment.window_hours,
-        "status": assignment.status,
-        "partners": [
-            {
-                "user": {"id": p.user_id, "display_name": names.get(p.user_id)},
-                "weekday": p.weekday,
-                "next_due_at": p.next_due_at,
-            }
-            for p in assignment.partners
-        ],
-        "created_at": assignment.created_at,
-        "ended_at": assignment.ended_at,
-    }
-
-
 @couples.on_couple_ended
-def end_with_the_couple(couple: Couple, when: datetime) -> None:
+def end_with_the_couple(couple: Any, when: datetime) -> None:
     """Assignments end with the couple (quietly); open responses stay their authors'."""
     for assignment in db.session.scalars(
         sa.select(MeasureAssignment).where(

@@ -48,6 +48,13 @@ def notification_rows(
     ]
 
 
+def store_rows(rows: list[dict[str, Any]]) -> None:
+    """Store notifications built by `notification_rows` in one statement (a bulk opening's),
+    in the caller's transaction."""
+    if rows:
+        db.session.execute(sa.insert(Notification), rows)
+
+
 def notify(
     *,
     user_ids: Iterable[str],

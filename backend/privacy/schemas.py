@@ -10,7 +10,6 @@ from typing import Any
 
 import marshmallow as ma
 
-from backend.accounts.schemas import ActivitySchema
 from backend.agreements.schemas import AgreementSchema
 from backend.checkins.models import PROMPT_KINDS
 from backend.checkins.schemas import CheckinSchema
@@ -188,7 +187,10 @@ class ExportSchema(ma.Schema):
     devices = ma.fields.List(AsBuilt(ExportDeviceSchema))
     sessions = ma.fields.List(AsBuilt(ExportSessionSchema))
     activity = ma.fields.List(
-        AsBuilt(ActivitySchema),
+        # Named, not imported: accounts (whose routes serve this document) imports privacy,
+        # so privacy does not import accounts. The spec resolves the name once accounts'
+        # schemas are loaded, as they are by the time its routes are registered.
+        AsBuilt("backend.accounts.schemas.ActivitySchema"),
         metadata={
             "description": "Your account's activity of the last 90 days, oldest first, as "
             "GET /me/activity shows it."

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.access import PARTNER, current_user, role_required
-from backend.safety import service
+from backend.safety import models, service
 from backend.safety.schemas import ResourcesSchema, SafetyCheckAnswersInSchema, SafetyCheckSchema
 
 blp = Blueprint("safety", __name__, url_prefix="/api/v1", description="Safety.")
@@ -28,16 +28,14 @@ class Resources(MethodView):
 class SafetyCheck(MethodView):
     @role_required(PARTNER)
     @blp.response(200, SafetyCheckSchema)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> models.SafetyCheck | None:
         """Your private safety check: the questions, and your answers if you gave them."""
-        return service.check_view(current_user())
+        return service.check_of(current_user())
 
     @role_required(PARTNER)
     @blp.arguments(SafetyCheckAnswersInSchema)
     @blp.response(200, SafetyCheckSchema)
     @blp.doc(operationId="answer_my_safety_check")
-    def put(self, data: dict) -> dict[str, Any]:
+    def put(self, data: dict) -> models.SafetyCheck:
         """Answer the safety check. Only you ever see it; nothing your partner sees changes."""
-        user = current_user()
-        service.save_check(user=user, answers=data["answers"])
-        return service.check_view(user)
+        return service.save_check(user=current_user(), answers=data["answers"])

@@ -9,7 +9,8 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.fields import DataKeyedDict, UTCDateTime
-from backend.safety.service import ANSWERS, notice_for
+from backend.safety.models import SafetyCheck
+from backend.safety.service import ANSWERS, notice_for, questions, result_text
 from backend.viewer import current_viewing
 
 
@@ -80,18 +81,6 @@ class QuestionSchema(ma.Schema):
     answers = ma.fields.List(ma.fields.String())
 
 
-class SafetyCheckSchema(ma.Schema):
-    """Your private safety check."""
-
-    intro = ma.fields.String()
-    questions = ma.fields.List(ma.fields.Nested(QuestionSchema))
-    answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
-    completed_at = UTCDateTime(allow_none=True)
-    concern = ma.fields.Boolean(allow_none=True)
-    result = ma.fields.String(allow_none=True)
-    safety_notice = ma.fields.Nested(SafetyNoticeSchema, allow_none=True)
-
-
 class SafetyCheckAnswersInSchema(ma.Schema):
     """Your answers: yes, no or unsure to each question."""
 
@@ -110,17 +99,22 @@ class SafetyNoticeField(ma.fields.Nested):
 
     The notice is not an attribute of the object dumped but of who reads it and what they
     just wrote (`backend.viewer.note_written`), so it is worked out from the viewer's context,
-    once per dump (a list's items share it).
+    once per dump (a list's items share it). With `only_when_noted`, the key is there only in
+    the answer to a request that called `note_written` (e.g. saving check-in answers, not
+    reading the check-in).
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, only_when_noted: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("allow_none", True)
         super().__init__(SafetyNoticeSchema, **kwargs)
+        self.only_when_noted = only_when_noted
 
     def serialize(
         self, attr: str, obj: Any, accessor: Callable[..., Any] | None = None, **kwargs: Any
     ) -> Any:
         context = current_viewing()
+        if self.only_when_noted and "wrote" not in context:
+            return ma.missing
         if "notice" not in context:
             context["notice"] = notice_for(
                 context["user"],
@@ -129,3 +123,32 @@ class SafetyNoticeField(ma.fields.Nested):
                 offer_check=context.get("offer_check", False),
             )
         return self._serialize(context["notice"], attr, obj, **kwargs)
+
+
+class SafetyCheckSchema(ma.Schema):
+    """Your private safety check."""
+
+    intro = ma.fields.String()
+    questions = ma.fields.List(ma.fields.Nested(QuestionSchema))
+    answers = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    completed_at = UTCDateTime(allow_none=True)
+    concern = ma.fields.Boolean(allow_none=True)
+    result = ma.fields.String(allow_none=True)
+    safety_notice = SafetyNoticeField()
+
+    @ma.pre_dump
+    def beside_the_questions(self, check: SafetyCheck | None, **kwargs: Any) -> dict[str, Any]:
+        """Today's questions beside their author's answers (`check`: the viewer's own, or
+        None before they take it)."""
+        asked = questions()
+        if check is None:
+            return {**asked, "answers": {}, "completed_at": None, "concern": None, "result": None}
+        keys = {question["key"] for question in asked["questions"]}
+        return {
+            **asked,
+            # Only answers to today's questions: one retired since would only confuse.
+            "answers": {k: v for k, v in check.answers.items() if k in keys},
+            "completed_at": check.completed_at,
+            "concern": check.concern,
+            "result": result_text(check),
+        }

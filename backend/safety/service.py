@@ -16,11 +16,11 @@ import yaml
 from flask import current_app
 
 from backend import clock
-from backend.accounts.models import User
 from backend.errors import Invalid
 from backend.extensions import db
 from backend.safety import phrases
 from backend.safety.models import SafetyCheck
+from backend.unit_of_work import use_case
 
 CONTENT_FILE = Path(__file__).resolve().parent.parent / "content" / "safety.yaml"
 ANSWERS = ("yes", "no", "unsure")
@@ -112,12 +112,13 @@ def signals_harm(text: str) -> bool:
     return phrases.signal_category(text) is not None
 
 
-def check_of(user: User) -> SafetyCheck | None:
+def check_of(user: Any) -> SafetyCheck | None:
     """The person's own safety check, if they did it."""
     return db.session.get(SafetyCheck, user.id)
 
 
-def save_check(*, user: User, answers: dict[str, str]) -> SafetyCheck:
+@use_case
+def save_check(*, user: Any, answers: dict[str, str]) -> SafetyCheck:
     """Store the person's answers; a yes (or unsure) to any question signals a concern."""
     keys = _question_keys()
     unknown = [k for k in answers if k not in keys]
@@ -131,27 +132,11 @@ def save_check(*, user: User, answers: dict[str, str]) -> SafetyCheck:
     check.concern = any(value in ("yes", "unsure") for value in answers.values())
     check.completed_at = clock.now()
     db.session.add(check)
-    db.session.commit()
     return check
 
 
-def check_view(user: User) -> dict[str, Any]:
-    """The check as its author sees it: questions, their answers and the result."""
-    check = check_of(user)
-    keys = _question_keys()
-    return {
-        **questions(),
-        # Only answers to today's questions: one retired since would only confuse.
-        "answers": {k: v for k, v in check.answers.items() if k in keys} if check else {},
-        "completed_at": check.completed_at if check else None,
-        "concern": check.concern if check else None,
-        "result": result_text(check) if check else None,
-        "safety_notice": notice_for(user),
-    }
-
-
 def notice_for(
-    user: User,
+    user: Any,
     *,
     texts: Iterable[str] = (),
     flagged: Iterable[str] = (),

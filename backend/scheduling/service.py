@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from backend import clock
-from backend.accounts.models import User
 from backend.checkins import service as checkins
 from backend.couples import service as couples
-from backend.couples.models import Couple
-from backend.couples.service import require_active
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.notifications import service as notifications
@@ -26,6 +23,10 @@ from backend.scheduling.rules import (
     upcoming,
 )
 from backend.timeline import service as timeline
+
+if TYPE_CHECKING:  # annotations only: couples and people are read through their services
+    from backend.accounts.models import User
+    from backend.couples.models import Couple
 
 RULE_FIELDS = ("frequency", "weekdays", "local_time", "timezone")
 SETTINGS = (*RULE_FIELDS, "prompt_set", "window_hours", "reminder_hours_before_close", "paused")
@@ -139,7 +140,7 @@ def tell_stopped(schedule: Schedule, member_ids: tuple[str, ...]) -> None:
 
 def create_schedule(*, couple: Couple, user: User, data: dict[str, Any]) -> Schedule:
     """Add a schedule; the partner is told."""
-    require_active(couple)
+    couples.require_active(couple)
     values = {
         "weekdays": [],
         "timezone": None,
@@ -161,8 +162,8 @@ def create_schedule(*, couple: Couple, user: User, data: dict[str, Any]) -> Sche
 
 def update_schedule(*, schedule: Schedule, user: User, changes: dict[str, Any]) -> Schedule:
     """Change or pause a schedule; the partner is told."""
-    couple = db.session.get(Couple, schedule.couple_id)
-    require_active(couple)
+    couple = couples.couple_by_id(schedule.couple_id)
+    couples.require_active(couple)
     if schedule.status != "active":
         raise Conflict("This schedule has stopped; create a new one instead.")
     before = _values(schedule)
@@ -191,8 +192,8 @@ def update_schedule(*, schedule: Schedule, user: User, changes: dict[str, Any]) 
 
 def delete_schedule(*, schedule: Schedule, user: User) -> None:
     """Remove a schedule; check-ins it opened stay. The partner is told."""
-    couple = db.session.get(Couple, schedule.couple_id)
-    require_active(couple)
+    couple = couples.couple_by_id(schedule.couple_id)
+    couples.require_active(couple)
     _tell_partner(couple, user, schedule, "schedule_deleted", f"removed {describe(schedule)}")
     db.session.delete(schedule)
     db.session.commit()
@@ -213,7 +214,7 @@ def upcoming_occurrences(*, schedule: Schedule, count: int) -> list[dict[str, An
     """The next occurrences, in UTC and in the schedule's local time (none while paused)."""
     if schedule.paused or schedule.status != "active":
         return []
-    couple = db.session.get(Couple, schedule.couple_id)
+    couple = couples.couple_by_id(schedule.couple_id)
     rule = rule_of(schedule, couple)
     zone = ZoneInfo(rule.timezone)
     instants = [schedule.next_due_at, *upcoming(rule, schedule.next_due_at, count - 1)]
@@ -231,7 +232,7 @@ def upcoming_occurrences(*, schedule: Schedule, count: int) -> list[dict[str, An
 
 def view(schedule: Schedule) -> dict[str, Any]:
     """The schedule as the API shows it."""
-    couple = db.session.get(Couple, schedule.couple_id)
+    couple = couples.couple_by_id(schedule.couple_id)
     return {
         "id": schedule.id,
         "prompt_set": schedule.prompt_set_key,

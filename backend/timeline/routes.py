@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.access import with_couple
-from backend.couples.models import Couple
 from backend.pagination import Page
 from backend.timeline import service
 from backend.timeline.schemas import TimelinePageSchema, TimelineQueryArgsSchema
@@ -20,6 +21,6 @@ class Timeline(MethodView):
     @blp.arguments(TimelineQueryArgsSchema, location="query")
     @blp.response(200, TimelinePageSchema)
     @blp.doc(operationId="list_couple_timeline")
-    def get(self, args: dict, couple: Couple) -> Page:
+    def get(self, args: dict, couple: Any) -> Page:
         """The couple's timeline, newest first; page on with `cursor`."""
         return service.list_events(couple_id=couple.id, **args)

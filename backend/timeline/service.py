@@ -39,6 +39,13 @@ def event_row(
     }
 
 
+def store_rows(rows: list[dict[str, Any]]) -> None:
+    """Append events built by `event_row` in one statement (a bulk opening's), in the
+    caller's transaction."""
+    if rows:
+        db.session.execute(sa.insert(TimelineEvent), rows)
+
+
 def record(
     *,
     couple_id: str,
@@ -71,6 +78,29 @@ def list_events(
         limit=limit,
         cursor=cursor,
         session=db.session,
+    )
+
+
+def recent_events(*, couple_id: str, limit: int) -> list[TimelineEvent]:
+    """The couple's newest events, newest first (a linked counselor's view of the couple)."""
+    return list(
+        db.session.scalars(
+            sa.select(TimelineEvent)
+            .where(TimelineEvent.couple_id == couple_id)
+            .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def last_activity(couple_ids: Sequence[str]) -> dict[str, datetime]:
+    """When each of these couples' latest event happened, in one query (none: left out)."""
+    return dict(
+        db.session.execute(
+            sa.select(TimelineEvent.couple_id, sa.func.max(TimelineEvent.occurred_at))
+            .where(TimelineEvent.couple_id.in_(couple_ids))
+            .group_by(TimelineEvent.couple_id)
+        ).all()
     )
 
 

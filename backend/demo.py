@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from backend import clock
 from backend.accounts import service as accounts
-from backend.accounts.models import User
 from backend.agreements import service as agreements
 from backend.agreements.models import Agreement
 from backend.checkins import service as checkins
@@ -112,9 +111,9 @@ class _Story:
     """The demo's people and couple as the weeks unfold, and the local start of week 0."""
 
     start: datetime
-    sam: User
-    alex: User
-    counselor: User
+    sam: accounts.User
+    alex: accounts.User
+    counselor: accounts.User
     couple: couples.Couple | None = None
     agreement: Agreement | None = None
 
@@ -325,7 +324,7 @@ def _journal(story: _Story) -> None:
             journal.write(user=who, text=text)
 
 
-def _walk(talk, couple, sam: User, alex: User, *, base: datetime) -> None:
+def _walk(talk, couple, sam: accounts.User, alex: accounts.User, *, base: datetime) -> None:
     """Walk a conversation through, with a time-out in the middle."""
     people = {sam.id: sam, alex.id: alex}
     moment = base

@@ -19,7 +19,8 @@ from backend import clock
 from backend.accounts import activity
 from backend.accounts.clients import UNKNOWN as UNKNOWN_DEVICE
 from backend.accounts.clients import describe_client
-from backend.accounts.models import AuthSession, RefreshToken, User  # User: also how other domains name a person
+# User is also how other domains name a person: `accounts.User`, through this service.
+from backend.accounts.models import AuthSession, RefreshToken, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
 from backend.config import ACCESS_TOKEN_MINUTES, FRESH_LOGIN_MINUTES, REFRESH_TOKEN_DAYS
 from backend.database import claim

@@ -19,6 +19,7 @@ from backend import clock
 from backend.accounts import activity
 from backend.accounts.clients import UNKNOWN as UNKNOWN_DEVICE
 from backend.accounts.clients import describe_client
+
 # User is also how other domains name a person: `accounts.User`, through this service.
 from backend.accounts.models import AuthSession, RefreshToken, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password

@@ -83,7 +83,7 @@ def guarded(
             user = require_role(current_user(), role)
             if resolve is not None:
                 resolve(user, kwargs)
-            with viewing(user):
+            with viewing(user, session_id=current_session_id()):
                 return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 
 from backend import clock
 from backend.accounts import service as accounts
-from backend.accounts.models import User
 from backend.agreements import service as agreements
 from backend.agreements.models import Agreement
 from backend.checkins import service as checkins
@@ -107,6 +106,22 @@ def _answers(checkin: Checkin, *, week: int, person: int) -> list[dict]:
     return answers
 
 
+@dataclass
+class _Story:
+    """The demo's people and couple as the weeks unfold, and the local start of week 0."""
+
+    start: datetime
+    sam: accounts.User
+    alex: accounts.User
+    counselor: accounts.User
+    couple: couples.Couple | None = None
+    agreement: Agreement | None = None
+
+    def at(self, days: float, hours: float = 0) -> datetime:
+        """The moment `days` (and `hours`) after the start: Monday 18:00 local, week 0."""
+        return self.start + timedelta(days=days, hours=hours)
+
+
 def build_demo(*, now: datetime | None = None) -> DemoReport:
     """Create the demo couple's eight weeks, unless they exist."""
     accounts_list = (
@@ -122,12 +137,19 @@ def build_demo(*, now: datetime | None = None) -> DemoReport:
     zone = ZoneInfo(TIMEZONE)
     local_start = (now.astimezone(zone) - timedelta(weeks=WEEKS)).date()
     local_start -= timedelta(days=local_start.weekday())  # a Monday
-    start = datetime.combine(local_start, time(18, 0), tzinfo=zone)
+    story = _meet(datetime.combine(local_start, time(18, 0), tzinfo=zone))
+    for week in range(WEEKS):
+        _weekly_checkin(story, week)
+        _what_else_happened(story, week)
+    _journal(story)
+    with clock.at(now):
+        tick()
+    return DemoReport(True, story.couple.id, accounts_list)
 
-    def at(days: float, hours: float = 0) -> datetime:
-        return start + timedelta(days=days, hours=hours)
 
-    with clock.at(at(0)):
+def _meet(start: datetime) -> _Story:
+    """Day 0 and 1: the three accounts, the pairing, the weekly schedule, the counselor link."""
+    with clock.at(start):
         sam = accounts.register(
             email=SAM, password=PASSWORD, display_name="Sam", role="partner"
         ).user
@@ -140,13 +162,14 @@ def build_demo(*, now: datetime | None = None) -> DemoReport:
             email=COUNSELOR, password=PASSWORD, display_name="Dr Rivera", role="counselor"
         ).user
         invite = couples.create_invite(user=sam)
-    with clock.at(at(0, 1)):
-        couple = couples.accept_invite(user=alex, code=invite.code)
+    story = _Story(start=start, sam=sam, alex=alex, counselor=counselor)
+    with clock.at(story.at(0, 1)):
+        story.couple = couples.accept_invite(user=alex, code=invite.code)
         couples.update_couple(
-            couple=couple, user=sam, changes={"name": "Sam & Alex", "timezone": TIMEZONE}
+            couple=story.couple, user=sam, changes={"name": "Sam & Alex", "timezone": TIMEZONE}
         )
         schedules.create_schedule(
-            couple=couple,
+            couple=story.couple,
             user=sam,
             data={
                 "prompt_set": "weekly_trust_checkin",
@@ -157,118 +180,151 @@ def build_demo(*, now: datetime | None = None) -> DemoReport:
                 "reminder_hours_before_close": 12,
             },
         )
-    with clock.at(at(1)):
+    with clock.at(story.at(1)):
         code, _ = counseling.create_link_code(counselor=counselor)
-        link = counseling.propose_link(couple=couple, user=sam, code=code, scope="progress")
-    with clock.at(at(1, 3)):
+        link = counseling.propose_link(couple=story.couple, user=sam, code=code, scope="progress")
+    with clock.at(story.at(1, 3)):
         counseling.consent_link(link=link, user=alex)
+    return story
 
-    for week in range(WEEKS):
-        sunday = at(6 + 7 * week, 1)  # Sunday 19:00 local
-        with clock.at(sunday + timedelta(minutes=1)):
-            tick()
-        checkin = db.session.scalar(
-            sa.select(Checkin)
-            .where(Checkin.couple_id == couple.id, Checkin.status == "open")
-            .order_by(Checkin.opened_at.desc())
+
+def _weekly_checkin(story: _Story, week: int) -> None:
+    """Sunday's check-in: opened by the tick, Sam answers, Alex too (but in two weeks), and
+    the tick closes it two days later."""
+    sunday = story.at(6 + 7 * week, 1)  # Sunday 19:00 local
+    with clock.at(sunday + timedelta(minutes=1)):
+        tick()
+    checkin = db.session.scalar(
+        sa.select(Checkin)
+        .where(Checkin.couple_id == story.couple.id, Checkin.status == "open")
+        .order_by(Checkin.opened_at.desc())
+    )
+    if checkin is None:  # pragma: no cover - the tick always opens it
+        return
+    with clock.at(sunday + timedelta(hours=2)):
+        checkins.save_answers(
+            checkin=checkin,
+            user=story.sam,
+            answers=_answers(checkin, week=week, person=0),
+            submit=True,
         )
-        if checkin is None:  # pragma: no cover - the tick always opens it
-            continue
-        with clock.at(sunday + timedelta(hours=2)):
+    if week not in ALEX_MISSES:
+        with clock.at(sunday + timedelta(hours=20)):
             checkins.save_answers(
-                checkin=checkin,
-                user=sam,
-                answers=_answers(checkin, week=week, person=0),
+                checkin=db.session.get(Checkin, checkin.id),
+                user=story.alex,
+                answers=_answers(checkin, week=week, person=1),
                 submit=True,
             )
-        if week not in ALEX_MISSES:
-            with clock.at(sunday + timedelta(hours=20)):
-                checkins.save_answers(
-                    checkin=db.session.get(Checkin, checkin.id),
-                    user=alex,
-                    answers=_answers(checkin, week=week, person=1),
-                    submit=True,
-                )
-        with clock.at(sunday + timedelta(hours=49)):
-            tick()
-
-        if week == 1:
-            with clock.at(at(9)):
-                agreement = agreements.create_agreement(
-                    couple=couple,
-                    user=sam,
-                    title="Our first months back",
-                    items=AGREEMENT_ITEMS,
-                    review_on=at(9).date() + timedelta(days=42),
-                )
-            with clock.at(at(9, 20)):
-                agreements.consent(agreement=agreement, user=alex, version_number=1)
-        if week == 2:
-            with clock.at(at(16)):
-                talk = conversations.start(
-                    couple=couple,
-                    user=alex,
-                    template_key="processing_a_trigger",
-                    roles={"triggered_partner": alex.id},
-                )
-            _walk(talk, couple, sam, alex, base=at(16))
-        if week == 3:
-            with clock.at(at(23)):
-                exercise = counseling.assign_exercise(
-                    couple=couple,
-                    counselor=counselor,
-                    kind="reflection",
-                    template=None,
-                    instructions=NOTICE_TRUST,
-                    prompts=["When did you feel you could rely on your partner this week?"],
-                    due_on=at(30).date(),
-                )
-            with clock.at(at(25)):
-                counseling.complete_part(exercise=exercise, user=sam)
-            with clock.at(at(27)):
-                counseling.complete_part(exercise=exercise, user=alex)
-        if week == 4:
-            with clock.at(at(31)):
-                counseling.assign_exercise(
-                    couple=couple,
-                    counselor=counselor,
-                    kind="checkin",
-                    template="daily_pulse",
-                    instructions="A short pulse after our session.",
-                    prompts=[],
-                    due_on=at(34).date(),
-                )
-        if week == 5:
-            with clock.at(at(40)):
-                current = db.session.get(Agreement, agreement.id)
-                agreements.propose_version(
-                    agreement=current,
-                    user=alex,
-                    if_match=agreements.etag(current),
-                    # stepping down: the devices commitment is no longer needed
-                    items=AGREEMENT_ITEMS[:2],
-                    review_on=at(40).date() + timedelta(days=30),
-                )
-            with clock.at(at(40, 4)):
-                agreements.consent(
-                    agreement=db.session.get(Agreement, agreement.id),
-                    user=sam,
-                    version_number=2,
-                )
-    for day, who, text in (
-        (3, sam, "First week with the app. I caught myself expecting the worst twice."),
-        (12, alex, "The trigger conversation was hard, but the time-out helped."),
-        (26, sam, "I noticed I checked less this week. Small, but real."),
-        (44, alex, "Felt close on the walk. Want to remember this."),
-    ):
-        with clock.at(at(day, 4)):
-            journal.write(user=who, text=text)
-    with clock.at(now):
+    with clock.at(sunday + timedelta(hours=49)):
         tick()
-    return DemoReport(True, couple.id, accounts_list)
 
 
-def _walk(talk, couple, sam: User, alex: User, *, base: datetime) -> None:
+def _what_else_happened(story: _Story, week: int) -> None:
+    """The week's other events, if it had any."""
+    happening = {
+        1: _agreement_made,
+        2: _hard_conversation,
+        3: _reflection_exercise,
+        4: _pulse_exercise,
+        5: _agreement_revised,
+    }.get(week)
+    if happening is not None:
+        happening(story)
+
+
+def _agreement_made(story: _Story) -> None:
+    """Week 1: Sam proposes their first agreement, Alex consents that evening."""
+    with clock.at(story.at(9)):
+        story.agreement = agreements.create_agreement(
+            couple=story.couple,
+            user=story.sam,
+            title="Our first months back",
+            items=AGREEMENT_ITEMS,
+            review_on=story.at(9).date() + timedelta(days=42),
+        )
+    with clock.at(story.at(9, 20)):
+        agreements.consent(agreement=story.agreement, user=story.alex, version_number=1)
+
+
+def _hard_conversation(story: _Story) -> None:
+    """Week 2: Alex opens a conversation about a trigger, and they walk it through."""
+    with clock.at(story.at(16)):
+        talk = conversations.start(
+            couple=story.couple,
+            user=story.alex,
+            template_key="processing_a_trigger",
+            roles={"triggered_partner": story.alex.id},
+        )
+    _walk(talk, story.couple, story.sam, story.alex, base=story.at(16))
+
+
+def _reflection_exercise(story: _Story) -> None:
+    """Week 3: the counselor assigns a reflection; both complete their part."""
+    with clock.at(story.at(23)):
+        exercise = counseling.assign_exercise(
+            couple=story.couple,
+            counselor=story.counselor,
+            kind="reflection",
+            template=None,
+            instructions=NOTICE_TRUST,
+            prompts=["When did you feel you could rely on your partner this week?"],
+            due_on=story.at(30).date(),
+        )
+    with clock.at(story.at(25)):
+        counseling.complete_part(exercise=exercise, user=story.sam)
+    with clock.at(story.at(27)):
+        counseling.complete_part(exercise=exercise, user=story.alex)
+
+
+def _pulse_exercise(story: _Story) -> None:
+    """Week 4: the counselor assigns a short check-in, left open."""
+    with clock.at(story.at(31)):
+        counseling.assign_exercise(
+            couple=story.couple,
+            counselor=story.counselor,
+            kind="checkin",
+            template="daily_pulse",
+            instructions="A short pulse after our session.",
+            prompts=[],
+            due_on=story.at(34).date(),
+        )
+
+
+def _agreement_revised(story: _Story) -> None:
+    """Week 5: Alex proposes a second version that steps one commitment down; Sam consents."""
+    agreement_id = story.agreement.id
+    with clock.at(story.at(40)):
+        current = db.session.get(Agreement, agreement_id)
+        agreements.propose_version(
+            agreement=current,
+            user=story.alex,
+            if_match=agreements.etag(current),
+            # stepping down: the devices commitment is no longer needed
+            items=AGREEMENT_ITEMS[:2],
+            review_on=story.at(40).date() + timedelta(days=30),
+        )
+    with clock.at(story.at(40, 4)):
+        agreements.consent(
+            agreement=db.session.get(Agreement, agreement_id),
+            user=story.sam,
+            version_number=2,
+        )
+
+
+def _journal(story: _Story) -> None:
+    """A few private journal entries along the weeks."""
+    for day, who, text in (
+        (3, story.sam, "First week with the app. I caught myself expecting the worst twice."),
+        (12, story.alex, "The trigger conversation was hard, but the time-out helped."),
+        (26, story.sam, "I noticed I checked less this week. Small, but real."),
+        (44, story.alex, "Felt close on the walk. Want to remember this."),
+    ):
+        with clock.at(story.at(day, 4)):
+            journal.write(user=who, text=text)
+
+
+def _walk(talk, couple, sam: accounts.User, alex: accounts.User, *, base: datetime) -> None:
     """Walk a conversation through, with a time-out in the middle."""
     people = {sam.id: sam, alex.id: alex}
     moment = base

@@ -12,14 +12,20 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, g, json
+from flask import Flask, Response, current_app, g, json
 from werkzeug.exceptions import HTTPException
 
-from backend.extensions import db
 from backend.redaction import redacted_exc_info
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 log = logging.getLogger("backend.errors")
+
+
+def _roll_back() -> None:
+    """Roll back the request's transaction. The session is reached through the app, not
+    `backend.extensions`: that module renders its own errors with this one's ProblemSchema,
+    so errors sits below it and imports nothing of Trustline's but the redaction helper."""
+    current_app.extensions["sqlalchemy"].session.rollback()
 
 
 class ProblemSchema(ma.Schema):
@@ -233,7 +239,7 @@ def handle_http_exception(error: HTTPException) -> Response:
 
 def handle_domain_error(error: DomainError) -> Response:
     """Render a rule broken in a service."""
-    db.session.rollback()
+    _roll_back()
     return problem(
         error.status, error.detail, slug=error.slug, errors=error.errors, headers=error.headers
     )
@@ -241,7 +247,7 @@ def handle_domain_error(error: DomainError) -> Response:
 
 def handle_unexpected(error: BaseException) -> Response:
     """Log an unexpected error with the request id and answer a 500 without details."""
-    db.session.rollback()
+    _roll_back()
     original = getattr(error, "original_exception", None) or error
     # Its type and traceback, not its message: a message often quotes what was sent.
     log.error(
@@ -259,7 +265,7 @@ def handle_unexpected(error: BaseException) -> Response:
 
 def handle_database_unavailable(error: Exception) -> Response:
     """The database failed mid-request: the transaction is rolled back, nothing was saved."""
-    db.session.rollback()
+    _roll_back()
     log.error("database error %s (request %s)", type(error).__name__, getattr(g, "request_id", "-"))
     return problem(
         503,

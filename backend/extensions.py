@@ -15,6 +15,7 @@ from marshmallow import RAISE, missing
 from webargs.flaskparser import FlaskParser
 
 from backend.database import Base
+from backend.errors import ProblemSchema, handle_http_exception
 from backend.fields import UTCDateTime
 
 
@@ -24,8 +25,6 @@ class TrustlineApi(Api):
     ERROR_CONTENT_TYPE = "application/problem+json"
 
     def _register_responses(self) -> None:
-        from backend.errors import ProblemSchema
-
         for status in http.HTTPStatus:
             response: dict[str, Any] = {"description": status.phrase}
             if status >= 400:
@@ -41,8 +40,6 @@ class TrustlineApi(Api):
         pass
 
     def handle_http_exception(self, error: Exception) -> Response:
-        from backend.errors import handle_http_exception
-
         return handle_http_exception(error)  # type: ignore[arg-type]
 
 

@@ -17,10 +17,12 @@ User = Any
 
 
 class Viewing(TypedDict, total=False):
-    """What a dump knows about its reader: who they are, and what they just wrote (for the
-    safety notice of a write's answer)."""
+    """What a dump knows about its reader: who they are, the sign-in asking (`session_id`:
+    "this device" in their sessions list), and what they just wrote (for the safety notice of
+    a write's answer)."""
 
     user: User
+    session_id: str | None
     wrote: list[str]
     flagged: list[str]
     offer_check: bool

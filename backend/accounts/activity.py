@@ -22,6 +22,7 @@ from backend.accounts.models import AccountActivity, AuthSession
 from backend.extensions import db
 from backend.fields import UTCDateTime
 from backend.pagination import Page, keyset_page
+from backend.unit_of_work import use_case
 
 RETENTION = timedelta(days=90)
 PLATFORMS = {"ios": "iPhone or iPad", "android": "Android", "web": "web browser"}
@@ -110,6 +111,9 @@ def record_failed_sign_in(*, user_id: str, now: datetime | None = None) -> None:
     """Count a wrong password for the account: one row per hour, counted in place, committed.
 
     Never a row per attempt: a flood of guesses must not push everything else off the list.
+    Its own transaction, outside any use case (it is kept although the login then fails with
+    401), and the one that may roll back: when a concurrent failure made the hour's row
+    first, it counts on that one instead.
     """
     now = now or clock.now()
     key = f"sign_in_failed:{now:%Y-%m-%dT%H}"
@@ -195,13 +199,13 @@ def everything_of(*, user_id: str) -> list[dict[str, Any]]:
     return [view(event, current_session_id=None) for event in events]
 
 
+@use_case
 def purge_old(*, now: datetime | None = None) -> int:
     """Delete activity older than 90 days."""
     cutoff = (now or clock.now()) - RETENTION
     count = db.session.execute(
         sa.delete(AccountActivity).where(AccountActivity.created_at < cutoff)
     ).rowcount
-    db.session.commit()
     return count
 
 

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required, verify_jwt_in_request
+from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import Blueprint
 
-from backend.access import current_session_id, current_user
+from backend.access import current_session_id, current_user, role_required
 from backend.accounts import activity, service
+from backend.accounts.models import User
 from backend.accounts.schemas import (
     ActivityListSchema,
     EraseSchema,
@@ -23,15 +24,13 @@ from backend.accounts.schemas import (
     SessionListSchema,
     SessionsEndedSchema,
     TokensSchema,
-    UserSchema,
 )
 from backend.idempotency.middleware import takes_no_part
 from backend.ids import ID_LENGTH
-from backend.pagination import Page, PageArgsSchema
+from backend.pagination import PageArgsSchema
 from backend.privacy import service as privacy
 from backend.privacy.schemas import ExportSchema
 from backend.ratelimit import reports_limits
-from backend.safety import service as safety
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sessions.")
 PUBLIC: dict[str, Any] = {"security": []}
@@ -93,7 +92,7 @@ class Refresh(MethodView):
 @blp.route("/auth/logout")
 class Logout(MethodView):
     @takes_no_part  # like all of /auth/: a retried logout gets 401, its session has ended
-    @jwt_required()
+    @role_required(None)
     @blp.response(204)
     @blp.doc(operationId="log_out")
     def post(self) -> None:
@@ -101,41 +100,31 @@ class Logout(MethodView):
         service.logout(session_id=current_session_id())
 
 
-def _me(user: Any) -> dict[str, Any]:
-    return {
-        **{name: getattr(user, name) for name in UserSchema().fields},
-        "safety_check_completed": safety.check_of(user) is not None,
-        "safety_notice": safety.notice_for(user),
-    }
-
-
 @blp.route("/me")
 class Me(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.response(200, MeSchema)
-    def get(self) -> Any:
+    def get(self) -> User:
         """The caller's account."""
-        return _me(current_user())
+        return current_user()
 
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(ProfileUpdateSchema)
     @blp.response(200, MeSchema)
     @blp.alt_response(
         401, description="Turning discreet notifications off needs a recent password login."
     )
-    def patch(self, changes: dict) -> Any:
+    def patch(self, changes: dict) -> User:
         """Change display name, time zone or discreet notifications (off: fresh login)."""
-        return _me(
-            service.update_profile(
-                user=current_user(),
-                changes=changes,
-                confirm_fresh_login=lambda: verify_jwt_in_request(fresh=True),
-                session_id=current_session_id(),
-            )
+        return service.update_profile(
+            user=current_user(),
+            changes=changes,
+            confirm_fresh_login=lambda: verify_jwt_in_request(fresh=True),
+            session_id=current_session_id(),
         )
 
     @reports_limits  # RateLimit fields on every answer
-    @jwt_required(fresh=True)
+    @role_required(None, fresh=True)
     @blp.arguments(EraseSchema)
     @blp.response(204)
     @blp.alt_response(401, description="Needs a password login within the last 5 minutes.")
@@ -152,7 +141,7 @@ class Me(MethodView):
 
 @blp.route("/me/export")
 class Export(MethodView):
-    @jwt_required(fresh=True)
+    @role_required(None, fresh=True)
     @blp.response(200, ExportSchema)
     @blp.alt_response(401, description="Needs a password login within the last 5 minutes.")
     def get(self) -> Any:
@@ -164,7 +153,7 @@ class Export(MethodView):
 class Password(MethodView):
     @reports_limits  # RateLimit fields on every answer
     @takes_no_part  # the request holds the current and the new password
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(PasswordChangeSchema)
     @blp.response(204)
     @blp.alt_response(429, description="Too many wrong current passwords; see Retry-After.")
@@ -182,24 +171,19 @@ class Password(MethodView):
 
 @blp.route("/me/sessions")
 class Sessions(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, SessionListSchema)
     def get(self, args: dict) -> Any:
         """Your live sign-ins, newest first: the device, when it began and was last used."""
-        current = current_session_id()
-        page = service.live_sessions(user=current_user(), **args)
-        return Page(
-            items=[service.session_view(s, current_session_id=current) for s in page.items],
-            next_cursor=page.next_cursor,
-        )
+        return service.live_sessions(user=current_user(), **args)
 
 
 # Ids are 22 characters, so `/me/sessions/end-others` is never taken for a session's address
 # (and OPTIONS there does not advertise DELETE).
 @blp.route(f"/me/sessions/<string(length={ID_LENGTH}):session_id>")
 class SessionById(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.response(204)
     @blp.alt_response(404, description="No sign-in of yours has this id.")
     def delete(self, session_id: str) -> None:
@@ -215,7 +199,7 @@ class SessionById(MethodView):
 
 @blp.route("/me/sessions/end-others")
 class EndOtherSessions(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.response(200, SessionsEndedSchema)
     @blp.doc(operationId="end_my_other_sessions")
     def post(self) -> dict[str, int]:
@@ -226,15 +210,10 @@ class EndOtherSessions(MethodView):
 
 @blp.route("/me/activity")
 class Activity(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, ActivityListSchema)
     @blp.doc(operationId="list_my_activity")
     def get(self, args: dict) -> Any:
         """What changed in your account, newest first: when, what, and from which sign-in."""
-        current = current_session_id()
-        page = activity.page(user_id=current_user().id, **args)
-        return Page(
-            items=[activity.view(e, current_session_id=current) for e in page.items],
-            next_cursor=page.next_cursor,
-        )
+        return activity.page(user_id=current_user().id, **args)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from marshmallow import validate
 
+from backend.accounts import activity, service
 from backend.accounts.activity import KINDS as ACTIVITY_KINDS
-from backend.accounts.models import ROLES
+from backend.accounts.models import ROLES, AccountActivity, AuthSession
 from backend.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from backend.fields import EmailAddress, StrictBoolean, TimeZoneName, Trimmed, UTCDateTime
-from backend.safety.schemas import SafetyNoticeSchema
+from backend.safety import service as safety
+from backend.safety.schemas import SafetyNoticeField
+from backend.viewer import current_viewing, viewer
 
 PASSWORD_RULE = validate.Length(
     min=MIN_PASSWORD_LENGTH,
@@ -31,14 +36,19 @@ class UserSchema(ma.Schema):
     created_at = UTCDateTime(dump_only=True)
 
 
+class SafetyCheckCompleted(ma.fields.Boolean):
+    """Whether the viewer has done their private safety check (shown to them alone)."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> bool:
+        return safety.check_of(viewer()) is not None
+
+
 class MeSchema(UserSchema):
     """The caller's own account, with what only they should see."""
 
-    safety_check_completed = ma.fields.Boolean(dump_only=True)
-    safety_notice = ma.fields.Nested(
-        SafetyNoticeSchema,
+    safety_check_completed = SafetyCheckCompleted(dump_only=True)
+    safety_notice = SafetyNoticeField(
         dump_only=True,
-        allow_none=True,
         metadata={"description": "For you alone: help and the quiet way to leave."},
     )
 
@@ -204,6 +214,18 @@ class SessionSchema(ma.Schema):
         },
     )
 
+    @ma.pre_dump
+    def _as_listed(self, session: AuthSession, **kwargs: object) -> dict[str, object]:
+        # "This device" is the sign-in the viewer asks from.
+        return {
+            "id": session.id,
+            "client_description": session.client_description or service.UNKNOWN_DEVICE,
+            "created_at": session.created_at,
+            "last_used_at": session.last_used_at or session.created_at,
+            "is_current": session.id == current_viewing().get("session_id"),
+            "is_fresh": service.is_fresh(session),
+        }
+
 
 class SessionListSchema(ma.Schema):
     """A page of your live sign-ins, newest first."""
@@ -255,6 +277,11 @@ class ActivitySchema(ma.Schema):
             "`counselor_link_id` and `feed_id` of those."
         },
     )
+
+    @ma.pre_dump
+    def _as_told(self, event: AccountActivity, **kwargs: object) -> dict[str, object]:
+        # In plain words (the activity's own rule, the export's too), from the viewer's sign-in.
+        return activity.view(event, current_session_id=current_viewing().get("session_id"))
 
 
 class ActivityListSchema(ma.Schema):

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,14 +17,16 @@ from jwt import PyJWTError
 
 from backend import clock
 from backend.accounts import activity
+from backend.accounts.clients import UNKNOWN as UNKNOWN_DEVICE
 from backend.accounts.clients import describe_client
+
+# User is also how other domains name a person: `accounts.User`, through this service.
 from backend.accounts.models import AuthSession, RefreshToken, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
 from backend.config import ACCESS_TOKEN_MINUTES, FRESH_LOGIN_MINUTES, REFRESH_TOKEN_DAYS
 from backend.database import claim
 from backend.errors import Conflict, Invalid, NotFound, Unauthorized
 from backend.extensions import db
-from backend.notifications.models import Device
 from backend.pagination import Page, keyset_page
 from backend.ratelimit import (
     LOGIN_PER_ACCOUNT,
@@ -35,10 +37,31 @@ from backend.ratelimit import (
     limiter,
     report_limits,
 )
+from backend.unit_of_work import use_case
 
 LOGIN_FAILED = "The e-mail or password is not right."
 TOO_MANY_LOGINS = "Too many failed attempts. Please wait a little and try again."
 TOO_MANY_REGISTRATIONS = "Too many attempts. Please wait a little and try again."
+
+# What must stop when a sign-in ends (its push devices): given the session's id, a hook does
+# it in the same transaction and returns how many push devices went with it.
+SessionEndedHook = Callable[[str], int]
+_session_ended_hooks: list[SessionEndedHook] = []
+
+
+def on_session_ended(hook: SessionEndedHook) -> SessionEndedHook:
+    """Register what must stop when a sign-in ends (logout, password change, ended by its
+    owner, a refresh token used twice): notifications forgets the devices it registered."""
+    _session_ended_hooks.append(hook)
+    return hook
+
+
+def record_activity(
+    *, user_id: str, kind: str, session_id: str | None = None, details: dict | None = None
+) -> None:
+    """Add an event to the person's account activity, in the caller's use case (the kinds
+    and what `details` may hold: `backend.accounts.activity`)."""
+    activity.record(user_id=user_id, kind=kind, session_id=session_id, details=details)
 
 
 @dataclass(frozen=True)
@@ -72,9 +95,15 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.email == normalize_email(email)))
 
 
+def find_user(user_id: str) -> User | None:
+    """The person with this id, if any (erased accounts included: check `erased_at`)."""
+    return db.session.get(User, user_id)
+
+
 EMAIL_TAKEN = "An account with this e-mail already exists."
 
 
+@use_case
 def register(
     *,
     email: str,
@@ -103,11 +132,10 @@ def register(
     try:
         db.session.flush()
     except sa.exc.IntegrityError:
-        db.session.rollback()
+        # Taken by a concurrent registration: the use case rolls back as the 409 leaves.
         _refuse_taken_email(client_address)
     tokens = _start_session(user, fresh=True, client_label=client_label, user_agent=user_agent)
     activity.record(user_id=user.id, kind="account_created", session_id=tokens.session_id)
-    db.session.commit()
     return tokens
 
 
@@ -155,19 +183,30 @@ def login(
     if not verify_password(user.password_hash if user else None, password) or user is None:
         limiter().record_failure(rules.counted)
         if user is not None and user.erased_at is None:
-            # The account holder sees that someone tried (counted per hour, never per try).
+            # The account holder sees that someone tried (counted per hour, never per try):
+            # written and committed on its own, before the 401, outside any use case.
             activity.record_failed_sign_in(user_id=user.id)
         raise Unauthorized(LOGIN_FAILED)
+    return _sign_in(user, password=password, client_label=client_label, user_agent=user_agent)
+
+
+@use_case
+def _sign_in(
+    user: User, *, password: str, client_label: str | None, user_agent: str | None
+) -> Tokens:
+    """Open a session for a person whose password was right (rehashing it if due)."""
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     tokens = _start_session(user, fresh=True, client_label=client_label, user_agent=user_agent)
     activity.record(user_id=user.id, kind="signed_in", session_id=tokens.session_id)
-    db.session.commit()
     return tokens
 
 
 def refresh(*, refresh_token: str) -> Tokens:
-    """Exchange a refresh token for a new pair; a token used twice revokes its session."""
+    """Exchange a refresh token for a new pair; a token used twice revokes its session.
+
+    Two use cases, not one: the rotation, and (when the token was used before) the
+    revocation, which must be kept although the answer is then a 401."""
     try:
         claims = decode_token(refresh_token)
     except (PyJWTError, JWTExtendedException) as exc:
@@ -178,37 +217,52 @@ def refresh(*, refresh_token: str) -> Tokens:
     session = db.session.get(AuthSession, claims.get("sid", ""))
     if session is None or session.revoked or session.user_id != claims["sub"]:
         raise Unauthorized("This session has ended. Please log in again.")
-    # Claim the token atomically: of two concurrent uses, exactly one wins.
-    claimed = claim(
-        db.session,
-        sa.update(RefreshToken)
-        .where(RefreshToken.jti == claims["jti"], RefreshToken.session_id == session.id)
-        .where(RefreshToken.used_at.is_(None))
-        .values(used_at=now),
-    )
-    if not claimed:
-        removed = _revoke(session, "refresh_reuse", now)
-        _record_ended(session, reason="refresh_reuse", by_session_id=None, devices_removed=removed)
-        db.session.commit()
+    tokens = _rotate(session, jti=claims["jti"], now=now)
+    if tokens is None:
+        _revoke_reused(session_id=session.id, now=now)
         raise Unauthorized(
             "This refresh token was already used, so every token of this login was revoked. "
             "Please log in again."
         )
-    session.last_used_at = now
-    tokens = _issue_tokens(session.user, session, fresh=False)
-    db.session.commit()
     return tokens
 
 
+@use_case
+def _rotate(session: AuthSession, *, jti: str, now: datetime) -> Tokens | None:
+    """Spend the refresh token `jti` for a new pair; None if it was spent already."""
+    # Claim the token atomically: of two concurrent uses, exactly one wins.
+    claimed = claim(
+        db.session,
+        sa.update(RefreshToken)
+        .where(RefreshToken.jti == jti, RefreshToken.session_id == session.id)
+        .where(RefreshToken.used_at.is_(None))
+        .values(used_at=now),
+    )
+    if not claimed:
+        return None
+    session.last_used_at = now
+    return _issue_tokens(session.user, session, fresh=False)
+
+
+# Its own use case, called before the 401 that reports the reuse: the revocation is kept.
+@use_case
+def _revoke_reused(*, session_id: str, now: datetime) -> None:
+    """Revoke a login one of whose refresh tokens was used twice (a copy may exist)."""
+    session = db.session.get(AuthSession, session_id)
+    removed = _revoke(session, "refresh_reuse", now)
+    _record_ended(session, reason="refresh_reuse", by_session_id=None, devices_removed=removed)
+
+
+@use_case
 def logout(*, session_id: str) -> None:
     """End the session: its access and refresh tokens stop working at once."""
     session = db.session.get(AuthSession, session_id)
     if session is not None and not session.revoked:
         removed = _revoke(session, "logout", clock.now())
         _record_ended(session, reason="signed_out", by_session_id=None, devices_removed=removed)
-    db.session.commit()
 
 
+@use_case
 def change_password(
     *, user: User, session_id: str, current_password: str, new_password: str, client_address: str
 ) -> None:
@@ -238,7 +292,6 @@ def change_password(
         _record_ended(
             session, reason="password_change", by_session_id=session_id, devices_removed=removed
         )
-    db.session.commit()
 
 
 def check_own_password(
@@ -263,6 +316,7 @@ def check_own_password(
         raise Invalid.field(field, "The password is not right.")
 
 
+@use_case
 def update_profile(
     *,
     user: User,
@@ -299,7 +353,6 @@ def update_profile(
     for field in ("display_name", "timezone", "discreet_notifications"):
         if field in changes:
             setattr(user, field, changes[field])
-    db.session.commit()
     return user
 
 
@@ -340,6 +393,7 @@ def needs_touch(session: AuthSession, *, now: datetime | None = None) -> bool:
     return last is None or last <= (now or clock.now()) - TOUCH_EVERY
 
 
+@use_case
 def touch_session(*, session_id: str) -> None:
     """Note that the session was used now: one conditional UPDATE, so of many concurrent
     requests at most one writes, and a session touched within the minute is left alone."""
@@ -356,7 +410,6 @@ def touch_session(*, session_id: str) -> None:
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
 
 
 def live_sessions(*, user: User, limit: int, cursor: str | None) -> Page[AuthSession]:
@@ -375,18 +428,6 @@ def live_sessions(*, user: User, limit: int, cursor: str | None) -> Page[AuthSes
     )
 
 
-def session_view(session: AuthSession, *, current_session_id: str) -> dict[str, Any]:
-    """A sign-in as its owner's sessions list shows it."""
-    return {
-        "id": session.id,
-        "client_description": session.client_description or "Unknown device",
-        "created_at": session.created_at,
-        "last_used_at": session.last_used_at or session.created_at,
-        "is_current": session.id == current_session_id,
-        "is_fresh": is_fresh(session),
-    }
-
-
 def is_fresh(session: AuthSession, *, now: datetime | None = None) -> bool:
     """Whether the session holds a fresh access token (one that can export, add a push device
     or turn discreet notifications off): only a password login issues one, for 5 minutes."""
@@ -401,6 +442,7 @@ def session_of(user: User, session_id: str) -> AuthSession:
     return session
 
 
+@use_case
 def end_session(*, user: User, session: AuthSession, by_session_id: str) -> None:
     """End one of the person's sign-ins: its tokens stop at its next request, its push
     devices go. Protective, so no fresh login; ending an ended one changes nothing."""
@@ -410,9 +452,9 @@ def end_session(*, user: User, session: AuthSession, by_session_id: str) -> None
         removed = _revoke(session, "ended_by_owner", clock.now())
         reason = "ended_here" if session.id == by_session_id else "ended"
         _record_ended(session, reason=reason, by_session_id=by_session_id, devices_removed=removed)
-    db.session.commit()
 
 
+@use_case
 def end_other_sessions(*, user: User, by_session_id: str) -> int:
     """End every live sign-in of the person except the caller's; returns how many ended."""
     now = clock.now()
@@ -426,18 +468,16 @@ def end_other_sessions(*, user: User, by_session_id: str) -> int:
     for session in others:
         removed = _revoke(session, "ended_by_owner", now)
         _record_ended(session, reason="ended", by_session_id=by_session_id, devices_removed=removed)
-    db.session.commit()
     return len(others)
 
 
+@use_case
 def purge_expired_sessions(*, now: datetime | None = None) -> int:
     """Delete sessions (and their refresh tokens) whose last refresh token has expired."""
     now = now or clock.now()
     expired = sa.select(AuthSession.id).where(AuthSession.expires_at <= now)
     db.session.execute(sa.delete(RefreshToken).where(RefreshToken.session_id.in_(expired)))
-    count = db.session.execute(sa.delete(AuthSession).where(AuthSession.expires_at <= now)).rowcount
-    db.session.commit()
-    return count
+    return db.session.execute(sa.delete(AuthSession).where(AuthSession.expires_at <= now)).rowcount
 
 
 def _start_session(
@@ -488,8 +528,8 @@ def _revoke(session: AuthSession, reason: str, now: datetime) -> int:
     session.revoked_at = now
     session.revoked_reason = reason
     # A phone that logged out (or was signed out by a password change, or ended by its
-    # owner from another device) gets no more pushes.
-    return db.session.execute(sa.delete(Device).where(Device.session_id == session.id)).rowcount
+    # owner from another device) gets no more pushes: notifications forgets its devices.
+    return sum(hook(session.id) for hook in _session_ended_hooks)
 
 
 def _record_ended(
@@ -502,7 +542,7 @@ def _record_ended(
         session_id=by_session_id,
         details={
             "ended_session_id": session.id,
-            "ended_session": session.client_description or "Unknown device",
+            "ended_session": session.client_description or UNKNOWN_DEVICE,
             "reason": reason,
             "devices_removed": devices_removed,
         },

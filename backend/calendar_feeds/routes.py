@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -15,7 +15,6 @@ from backend.calendar_feeds.schemas import (
     CalendarFeedCreateSchema,
     CalendarFeedListSchema,
 )
-from backend.couples.models import Couple
 from backend.idempotency.middleware import takes_no_part
 from backend.pagination import PageArgsSchema
 from backend.ratelimit import reports_limits
@@ -44,23 +43,14 @@ class CalendarFeeds(MethodView):
     @blp.response(201, CalendarFeedCreatedSchema)
     @blp.alt_response(401, description="Needs a password login within the last 5 minutes.")
     @blp.alt_response(409, description="The couple has ended, or you have 10 feeds already.")
-    def post(self, data: dict, couple: Couple) -> dict[str, Any]:
+    def post(self, data: dict, couple: service.Couple) -> service.NewFeed:
         """Make a private calendar feed address (needs a fresh login; shown once)."""
-        made = service.create_feed(
+        return service.create_feed(
             user=current_user(),
             couple=couple,
             label=data["label"],
             session_id=current_session_id(),
         )
-        url = url_for("calendar_feeds.CalendarFeedDocument", token=made.token, _external=True)
-        return {
-            "id": made.feed.id,
-            "label": made.feed.label,
-            "created_at": made.feed.created_at,
-            "last_fetched_at": made.feed.last_fetched_at,
-            "url": url,
-            "webcal_url": "webcal://" + url.split("://", 1)[1],
-        }
 
 
 @blp.route("/me/calendar-feeds/<feed_id>")

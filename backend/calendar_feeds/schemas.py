@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
+from flask import url_for
 from marshmallow import validate
 
 from backend.fields import Trimmed, UTCDateTime
@@ -36,17 +39,31 @@ class CalendarFeedSchema(ma.Schema):
     )
 
 
+class FeedAddress(ma.fields.String):
+    """The private address of a feed just made, from the token only `NewFeed` holds (this
+    once): as https://, or as webcal:// (`webcal=True`), which opens a calendar app."""
+
+    def __init__(self, *, webcal: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.webcal = webcal
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> str:
+        url = url_for("calendar_feeds.CalendarFeedDocument", token=obj.token, _external=True)
+        return "webcal://" + url.split("://", 1)[1] if self.webcal else url
+
+
 class CalendarFeedCreatedSchema(CalendarFeedSchema):
     """A feed just made, with its private address: shown this once."""
 
-    url = ma.fields.String(
+    url = FeedAddress(
         metadata={
             "description": "The feed's private HTTPS address. Anyone with it can read the "
             "feed until you revoke it: give it only to your own calendar app."
         }
     )
-    webcal_url = ma.fields.String(
-        metadata={"description": "The same address as webcal://, which opens a calendar app."}
+    webcal_url = FeedAddress(
+        webcal=True,
+        metadata={"description": "The same address as webcal://, which opens a calendar app."},
     )
 
 

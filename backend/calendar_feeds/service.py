@@ -22,20 +22,23 @@ from icalendar import Calendar, Event, vDuration
 from limits import parse_many
 
 from backend import clock
-from backend.accounts import activity
-from backend.accounts.models import User
+from backend.accounts import service as accounts
 from backend.agreements import service as agreements
 from backend.calendar_feeds.models import CalendarFeed
 from backend.counseling import service as counseling
 from backend.couples import service as couples
-from backend.couples.models import Couple
-from backend.couples.service import active_couple_of, require_active
 from backend.errors import Conflict, NotFound
 from backend.extensions import db
 from backend.notifications import service as notifications
 from backend.pagination import Page, keyset_page
 from backend.ratelimit import hashed_key, limiter
 from backend.scheduling import service as scheduling
+from backend.unit_of_work import use_case
+
+# The people and couples a feed belongs to are the accounts' and couples' own objects, named
+# through their services.
+User = accounts.User
+Couple = couples.Couple
 
 TOKEN_BYTES = 32
 # At most this many live feeds per person: enough for a phone, a laptop and a work calendar.
@@ -65,6 +68,23 @@ class NewFeed:
     feed: CalendarFeed
     token: str
 
+    # What the list shows of the feed, shown of it here too.
+    @property
+    def id(self) -> str:
+        return self.feed.id
+
+    @property
+    def label(self) -> str | None:
+        return self.feed.label
+
+    @property
+    def created_at(self) -> datetime:
+        return self.feed.created_at
+
+    @property
+    def last_fetched_at(self) -> datetime | None:
+        return self.feed.last_fetched_at
+
 
 def hash_token(token: str) -> str:
     """The stored form of a feed token: SHA-256 is enough for 32 random bytes, and unlike a
@@ -72,11 +92,12 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@use_case
 def create_feed(
     *, user: User, couple: Couple, label: str | None = None, session_id: str | None = None
 ) -> NewFeed:
     """Make a new private feed URL for a partner of an active couple."""
-    require_active(couple)
+    couples.require_active(couple)
     count = db.session.scalar(
         sa.select(sa.func.count()).select_from(CalendarFeed).where(CalendarFeed.user_id == user.id)
     )
@@ -101,13 +122,12 @@ def create_feed(
         "every other login.",
         subject=("calendar_feed", feed.id),
     )
-    activity.record(
+    accounts.record_activity(
         user_id=user.id,
         kind="calendar_feed_created",
         session_id=session_id,
         details={"feed_id": feed.id},
     )
-    db.session.commit()
     return NewFeed(feed=feed, token=token)
 
 
@@ -148,16 +168,16 @@ def feed_of(user_id: str, feed_id: str) -> CalendarFeed:
     return feed
 
 
+@use_case
 def revoke_feed(*, feed: CalendarFeed, session_id: str | None = None) -> None:
     """Stop a feed at once: its URL answers 404 from now on."""
-    activity.record(
+    accounts.record_activity(
         user_id=feed.user_id,
         kind="calendar_feed_revoked",
         session_id=session_id,
         details={"feed_id": feed.id},
     )
     db.session.delete(feed)
-    db.session.commit()
 
 
 @couples.on_couple_ended
@@ -183,19 +203,20 @@ def feed_for_token(*, token: str, client_address: str) -> CalendarFeed:
 
 
 def _still_together(feed: CalendarFeed) -> bool:
-    user = db.session.get(User, feed.user_id)
+    user = accounts.find_user(feed.user_id)
     if user is None or user.erased_at is not None:
         return False
-    couple = active_couple_of(feed.user_id)
+    couple = couples.active_couple_of(feed.user_id)
     return couple is not None and couple.id == feed.couple_id
 
 
+@use_case
 def calendar_of(*, feed: CalendarFeed) -> bytes:
     """The feed as an iCalendar document (RFC 5545), in its partner's time zone; records the
     fetch for the partner's list of feeds."""
     now = clock.now()
-    user = db.session.get(User, feed.user_id)
-    couple = db.session.get(Couple, feed.couple_id)
+    user = accounts.find_user(feed.user_id)
+    couple = couples.couple_by_id(feed.couple_id)
     zone = ZoneInfo(user.timezone)
     today = now.astimezone(zone).date()
     calendar = Calendar()
@@ -233,7 +254,6 @@ def calendar_of(*, feed: CalendarFeed) -> bytes:
         .values(last_fetched_at=now)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
     return calendar.to_ical()
 
 

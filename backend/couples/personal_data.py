@@ -63,7 +63,7 @@ def leave_the_couple(erasure: privacy.Erasure) -> None:
     """Their active couple ends, quietly: the partner is not notified."""
     active = next((c for c in couples_of(erasure.user.id) if c.is_active), None)
     if active is not None:
-        couples.leave(couple=active, user=erasure.user, notify_partner=False, commit=False)
+        couples.leave(couple=active, user=erasure.user, notify_partner=False)
 
 
 @privacy.on_erase(Step.FIND_COUPLES)

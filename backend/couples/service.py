@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from flask import current_app
-from limits import parse_many
 from sqlalchemy.orm import selectinload
 
-from backend import clock
-from backend.accounts.models import User
+from backend import clock, codes
+from backend.accounts import service as accounts
+from backend.codes import hash_code as hash_code
 from backend.couples.models import Couple, CoupleMember, PairingInvite
-from backend.database import claim
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.notifications import service as notifications
-from backend.ratelimit import hashed_key, limiter
 from backend.timeline import service as timeline
+from backend.unit_of_work import use_case
 
-# No 0/O, 1/I/L: a code read aloud or copied by hand should not be mistyped.
-CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 8
+# A person: the accounts domain's own object, named through its service.
+User = accounts.User
+
+# Kept importable from here for counseling's link codes, until it imports `backend.codes`.
+CODE_ALPHABET = codes.ALPHABET
+CODE_LENGTH = codes.LENGTH
 INVITE_LIFETIME = timedelta(hours=24)
-WRONG_CODES = parse_many("10/hour")
+WRONG_CODES = codes.WrongCodes("pairing-code")
 PARTNERS_ONLY = "Pairing is for partners; counselors are linked by a couple instead."
+UNKNOWN_CODE = "This code is unknown, already used or expired. Ask for a new one."
+ALREADY_PAIRED = "You are already paired. Leave your current couple before pairing again."
 # How an ended couple shows a member whose name is not kept (erased, or ended before names
 # were kept).
 FORMER_PARTNER = "Former partner"
@@ -172,80 +172,46 @@ class NewInvite:
     expires_at: datetime
 
 
-def hash_code(code: str) -> str:
-    """The stored form of a pairing code: an HMAC keyed with the app's secret, so a copy of
-    the database alone is not enough to find codes (compared case- and space-insensitively)."""
-    normalized = "".join(code.split()).replace("-", "").upper()
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, normalized.encode(), hashlib.sha256).hexdigest()
-
-
+@use_case
 def create_invite(*, user: User) -> NewInvite:
     """Make a new pairing code for a partner not yet in a couple; it replaces older ones."""
     if user.role != "partner":
         raise NotFound(PARTNERS_ONLY)
     if active_couple_of(user.id) is not None:
-        raise Conflict("You are already paired. Leave your current couple before pairing again.")
+        raise Conflict(ALREADY_PAIRED)
     db.session.execute(
         sa.delete(PairingInvite).where(
             PairingInvite.inviter_id == user.id, PairingInvite.used_at.is_(None)
         )
     )
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    code = codes.generate()
     invite = PairingInvite(
-        code_hash=hash_code(code),
+        code_hash=codes.hash_code(code),
         inviter_id=user.id,
         expires_at=clock.now() + INVITE_LIFETIME,
     )
     db.session.add(invite)
-    db.session.commit()
     return NewInvite(code=code, expires_at=invite.expires_at)
 
 
+@use_case
 def accept_invite(*, user: User, code: str) -> Couple:
     """Pair the caller with the partner who made `code`. Exactly one acceptance can win."""
     if user.role != "partner":
         raise NotFound(PARTNERS_ONLY)
-    rules = [(WRONG_CODES, hashed_key("pairing-code", user.id))]
-    limiter().check(rules, "Too many wrong codes. Please wait a little and try again.")
     now = clock.now()
-    invite = db.session.scalar(
-        sa.select(PairingInvite).where(PairingInvite.code_hash == hash_code(code))
+    invite = codes.find_unused(
+        PairingInvite, code, now=now, limit=WRONG_CODES, guesser=user.id, unknown=UNKNOWN_CODE
     )
-    if invite is None or invite.used_at is not None or invite.expires_at <= now:
-        limiter().record_failure(rules)
-        raise NotFound("This code is unknown, already used or expired. Ask for a new one.")
-    if invite.inviter_id == user.id:
-        raise Invalid.field("code", "This is your own code. Give it to your partner to enter.")
-    if active_couple_of(user.id) is not None:
-        raise Conflict("You are already paired. Leave your current couple before pairing again.")
+    _check_both_free(invite, user)
     # Claim the code atomically: of two people accepting at once, exactly one gets it, and
     # every other one hears the same "used" (404), however their requests interleave.
-    claimed = claim(
-        db.session,
-        sa.update(PairingInvite)
-        .where(PairingInvite.id == invite.id, PairingInvite.used_at.is_(None))
-        .values(used_at=now, used_by_id=user.id),
-    )
-    if not claimed:
-        db.session.rollback()
-        raise NotFound("This code is unknown, already used or expired. Ask for a new one.")
+    if not codes.claim_code(invite, now=now, used_by_id=user.id):
+        raise NotFound(UNKNOWN_CODE)
     if active_couple_of(invite.inviter_id) is not None:
-        db.session.rollback()
         raise Conflict("The person who made this code is already paired.")
-    inviter = db.session.get(User, invite.inviter_id)
-    couple = Couple(status="active", timezone=inviter.timezone, created_at=now)
-    couple.members = [
-        CoupleMember(user_id=inviter.id, joined_at=now),
-        CoupleMember(user_id=user.id, joined_at=now),
-    ]
-    db.session.add(couple)
-    try:
-        db.session.flush()
-    except sa.exc.IntegrityError as exc:
-        # One of the two was paired by another request in the meantime.
-        db.session.rollback()
-        raise Conflict("One of you was paired in the meantime.") from exc
+    inviter = accounts.find_user(invite.inviter_id)
+    couple = _form_couple(inviter, user, now)
     invite.couple_id = couple.id
     # Codes either of them made and did not use are void now (and must not reveal the pairing).
     db.session.execute(
@@ -263,10 +229,34 @@ def accept_invite(*, user: User, code: str) -> Couple:
         title="You are paired",
         body=f"{user.display_name} entered your code. You can start together now.",
     )
-    db.session.commit()
     return couple
 
 
+def _check_both_free(invite: PairingInvite, user: User) -> None:
+    """Refuse one's own code (422), and a caller already in a couple (409)."""
+    if invite.inviter_id == user.id:
+        raise Invalid.field("code", "This is your own code. Give it to your partner to enter.")
+    if active_couple_of(user.id) is not None:
+        raise Conflict(ALREADY_PAIRED)
+
+
+def _form_couple(inviter: User, user: User, now: datetime) -> Couple:
+    """The new couple of the two, in the inviter's time zone; 409 if the database finds one
+    of them paired by another request in the meantime (its unique index on active members)."""
+    couple = Couple(status="active", timezone=inviter.timezone, created_at=now)
+    couple.members = [
+        CoupleMember(user_id=inviter.id, joined_at=now),
+        CoupleMember(user_id=user.id, joined_at=now),
+    ]
+    db.session.add(couple)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise Conflict("One of you was paired in the meantime.") from exc
+    return couple
+
+
+@use_case
 def update_couple(*, couple: Couple, user: User, changes: dict) -> Couple:
     """Change the couple's time zone or name; both partners are told."""
     require_active(couple)
@@ -291,14 +281,14 @@ def update_couple(*, couple: Couple, user: User, changes: dict) -> Couple:
         title="Couple settings changed",
         body=f"{user.display_name} changed the couple's {what}.",
     )
-    db.session.commit()
     return couple
 
 
-def leave(
-    *, couple: Couple, user: User, notify_partner: bool = False, commit: bool = True
-) -> Couple:
-    """End the couple at once, alone. Quiet unless the leaving partner asks to tell the other."""
+@use_case
+def leave(*, couple: Couple, user: User, notify_partner: bool = False) -> Couple:
+    """End the couple at once, alone. Quiet unless the leaving partner asks to tell the other.
+
+    Its own use case, or part of the caller's (erasure ends the couple first)."""
     require_active(couple)
     now = clock.now()
     couple.status = "ended"
@@ -327,8 +317,6 @@ def leave(
             body=f"{user.display_name} ended your couple in Trustline.",
             subject=("couple", couple.id),
         )
-    if commit:
-        db.session.commit()
     return couple
 
 

@@ -16,6 +16,7 @@ from backend import clock
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.idempotency.models import IdempotencyRecord
+from backend.unit_of_work import use_case
 
 RETENTION = timedelta(hours=24)
 # A request still "in flight" after this long died with its worker; its key may be reused.
@@ -46,17 +47,14 @@ def begin(*, user_id: str, key: str, request_hash: str) -> StoredResponse | str:
         record.status_code is None and record.created_at <= now - ABANDONED_AFTER
     )
     if record is not None and (abandoned or record.created_at <= now - RETENTION):
-        db.session.delete(record)
-        db.session.commit()
+        _forget(record)
         record = None
     if record is None:
-        record = IdempotencyRecord(user_id=user_id, key=key, request_hash=request_hash)
-        db.session.add(record)
         try:
-            db.session.commit()
-            return record.id
+            return _claim(user_id=user_id, key=key, request_hash=request_hash)
         except sa.exc.IntegrityError:
-            db.session.rollback()
+            # A concurrent request with the same key claimed it first (its use case rolled
+            # back): answer as that one's retry.
             record = _find(user_id, key)
             if record is None:  # pragma: no cover - deleted between our two statements
                 raise Conflict("Retry this request.") from None
@@ -76,6 +74,23 @@ def begin(*, user_id: str, key: str, request_hash: str) -> StoredResponse | str:
     )
 
 
+# The key's record lives in transactions of its own, before and after the view's use case:
+# a claim must be seen by a concurrent retry at once, and forgetting a stale one is kept.
+@use_case
+def _forget(record: IdempotencyRecord) -> None:
+    """Delete a stale record (abandoned, or past its retention)."""
+    db.session.delete(record)
+
+
+@use_case
+def _claim(*, user_id: str, key: str, request_hash: str) -> str:
+    """Claim the key for this request (IntegrityError if another claimed it first)."""
+    record = IdempotencyRecord(user_id=user_id, key=key, request_hash=request_hash)
+    db.session.add(record)
+    db.session.flush()
+    return record.id
+
+
 def finish(
     *, record_id: str, status_code: int, content_type: str | None, headers: dict, body: str
 ) -> None:
@@ -84,7 +99,23 @@ def finish(
     A 5xx, a 401 (the request needs a fresh login: the client logs in and sends it again) and
     a 429 (wait, then send it again) did nothing, so a retry with the same key runs anew.
     """
-    db.session.rollback()  # whatever the view left behind is not ours to commit
+    # After the view, at the request's edge: whatever it left uncommitted (a view outside any
+    # use case) is not ours to commit.
+    db.session.rollback()
+    _store(
+        record_id=record_id,
+        status_code=status_code,
+        content_type=content_type,
+        headers=headers,
+        body=body,
+    )
+
+
+@use_case
+def _store(
+    *, record_id: str, status_code: int, content_type: str | None, headers: dict, body: str
+) -> None:
+    """Keep the response of the key's request, or forget the key so a retry runs anew."""
     record = db.session.get(IdempotencyRecord, record_id)
     if record is None:
         return
@@ -95,16 +126,15 @@ def finish(
         record.content_type = content_type
         record.response_headers = {k: v for k, v in headers.items() if k in REPLAYED_HEADERS}
         record.response_body = body
-    db.session.commit()
 
 
+@use_case
 def purge_expired(*, now: datetime | None = None) -> int:
     """Delete records older than 24 hours."""
     cutoff = (now or clock.now()) - RETENTION
     count = db.session.execute(
         sa.delete(IdempotencyRecord).where(IdempotencyRecord.created_at <= cutoff)
     ).rowcount
-    db.session.commit()
     return count
 
 

@@ -35,10 +35,11 @@ from flask import current_app
 from standardwebhooks import Webhook
 
 from backend import clock, metrics
-from backend.accounts.models import User
+from backend.accounts import service as accounts
 from backend.database import lock_rows
 from backend.extensions import db
 from backend.notifications.models import Device, Notification, PushAttempt
+from backend.unit_of_work import use_case
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=2)
@@ -112,7 +113,32 @@ def signature_headers(secret: str, message_id: str, timestamp: int, body: bytes)
     return headers
 
 
-def payload(notification: Notification, user: User, devices: list[Device]) -> dict:
+@dataclass(frozen=True)
+class Push:
+    """One leased notification, read and ready to hand over (nothing of it is read again
+    after its transaction ended: a device removed meanwhile can't break the send)."""
+
+    notification_id: str
+    body: bytes
+    device_ids: list[str]
+    lease: datetime | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class RelayAnswer:
+    """What the relay said to one push: its HTTP status, or the error that kept one away."""
+
+    status_code: int | None
+    error: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the relay took it (any 2xx)."""
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def payload(notification: Notification, user: accounts.User, devices: list[Device]) -> dict:
     """What the relay receives: never private content, and generic text when discreet."""
     discreet = user.discreet_notifications
     return {
@@ -124,6 +150,7 @@ def payload(notification: Notification, user: User, devices: list[Device]) -> di
     }
 
 
+@use_case
 def _lease(now: datetime, limit: int) -> tuple[list[str], int]:
     """Take a batch of due notifications for this process; mark the hopeless ones."""
     url = current_app.config["TRUSTLINE_PUSH_WEBHOOK_URL"]
@@ -153,70 +180,101 @@ def _lease(now: datetime, limit: int) -> tuple[list[str], int]:
             notification.push_status = "sending"
             notification.push_lease_until = now + LEASE
             leased.append(notification.id)
-    db.session.commit()
     return leased, skipped
 
 
 def _send(notification_id: str, now: datetime) -> str:
     """Hand one leased notification to the relay; returns delivered/retried/failed."""
-    config = current_app.config
+    push = _prepare(notification_id)
+    # No transaction is open while we wait on the network.
+    answer = _post_to_relay(push, now)
+    outcome = _record_attempt(push, answer, now)
+    if not answer.succeeded:
+        log.warning(
+            "push %s: %s (attempt %d)", outcome, answer.error or answer.status_code, push.attempts
+        )
+    return outcome
+
+
+# A use case although it only reads: it ends its transaction before the network wait.
+@use_case
+def _prepare(notification_id: str) -> Push:
+    """Read a leased notification, its person's discretion and devices into a `Push`."""
     notification = db.session.get(Notification, notification_id)
-    user = db.session.get(User, notification.user_id)
+    user = accounts.find_user(notification.user_id)
     devices = list(db.session.scalars(sa.select(Device).where(Device.user_id == user.id)))
-    lease = notification.push_lease_until
-    # Read everything before the commit expires it: a device removed meanwhile can't break this.
     body = json.dumps(payload(notification, user, devices), separators=(",", ":")).encode()
-    device_ids = [d.id for d in devices]
-    db.session.commit()  # no transaction stays open while we wait on the network
+    return Push(
+        notification_id=notification_id,
+        body=body,
+        device_ids=[d.id for d in devices],
+        lease=notification.push_lease_until,
+        attempts=notification.push_attempts + 1,
+    )
+
+
+def _post_to_relay(push: Push, now: datetime) -> RelayAnswer:
+    """POST the push to the relay, signed; what it answered (or why nothing came back)."""
+    config = current_app.config
     timestamp = int(now.timestamp())
     request = urllib.request.Request(  # noqa: S310 - an operator-configured https relay
         config["TRUSTLINE_PUSH_WEBHOOK_URL"],
-        data=body,
+        data=push.body,
         method="POST",
         headers={
             "Content-Type": "application/json",
             "User-Agent": "Trustline-Push/1",
             # The notification's id is the webhook-id: the same on every retry of this push.
             **signature_headers(
-                config["TRUSTLINE_PUSH_WEBHOOK_SECRET"], notification_id, timestamp, body
+                config["TRUSTLINE_PUSH_WEBHOOK_SECRET"], push.notification_id, timestamp, push.body
             ),
         },
     )
-    status_code, error = None, None
     try:
         with urllib.request.urlopen(  # noqa: S310
             request, timeout=config["TRUSTLINE_PUSH_TIMEOUT_SECONDS"]
         ) as response:
-            status_code = response.status
+            return RelayAnswer(status_code=response.status, error=None)
     except urllib.error.HTTPError as exc:
-        status_code, error = exc.code, f"HTTP {exc.code}"
+        return RelayAnswer(status_code=exc.code, error=f"HTTP {exc.code}")
     except (urllib.error.URLError, OSError) as exc:
-        error = type(exc).__name__
-    succeeded = status_code is not None and 200 <= status_code < 300
-    attempts = notification.push_attempts + 1
-    if succeeded:
-        outcome, values = "delivered", {"push_status": "delivered", "pushed_at": clock.now()}
-    elif attempts >= config["TRUSTLINE_PUSH_MAX_ATTEMPTS"]:
-        outcome, values = "failed", {"push_status": "failed"}
-    else:
-        backoff = timedelta(seconds=config["TRUSTLINE_PUSH_BACKOFF_SECONDS"] * 2 ** (attempts - 1))
-        outcome = "retried"
-        values = {"push_status": "pending", "push_next_attempt_at": now + min(backoff, MAX_BACKOFF)}
+        return RelayAnswer(status_code=None, error=type(exc).__name__)
+
+
+def _next_state(push: Push, answer: RelayAnswer, now: datetime) -> tuple[str, dict]:
+    """The outcome of an attempt, and the notification's columns after it: delivered, given
+    up after the most attempts, or pending again after an exponential backoff."""
+    config = current_app.config
+    if answer.succeeded:
+        return "delivered", {"push_status": "delivered", "pushed_at": clock.now()}
+    if push.attempts >= config["TRUSTLINE_PUSH_MAX_ATTEMPTS"]:
+        return "failed", {"push_status": "failed"}
+    backoff = timedelta(seconds=config["TRUSTLINE_PUSH_BACKOFF_SECONDS"] * 2 ** (push.attempts - 1))
+    return "retried", {
+        "push_status": "pending",
+        "push_next_attempt_at": now + min(backoff, MAX_BACKOFF),
+    }
+
+
+@use_case
+def _record_attempt(push: Push, answer: RelayAnswer, now: datetime) -> str:
+    """Record one attempt and its outcome (if this process still holds the lease)."""
+    outcome, values = _next_state(push, answer, now)
     db.session.add(
         PushAttempt(
-            notification_id=notification_id,
+            notification_id=push.notification_id,
             attempted_at=now,
-            status_code=status_code,
-            error=error,
-            succeeded=succeeded,
+            status_code=answer.status_code,
+            error=answer.error,
+            succeeded=answer.succeeded,
         )
     )
-    if succeeded:
+    if answer.succeeded:
         # A device's "last used" is the last push handed over for it: what the person sees
         # in GET /me/devices to tell a device that still receives their notifications.
         db.session.execute(
             sa.update(Device)
-            .where(Device.id.in_(device_ids))
+            .where(Device.id.in_(push.device_ids))
             .values(last_used_at=clock.now())
             .execution_options(synchronize_session=False)
         )
@@ -224,19 +282,17 @@ def _send(notification_id: str, now: datetime) -> str:
     db.session.execute(
         sa.update(Notification)
         .where(
-            Notification.id == notification_id,
+            Notification.id == push.notification_id,
             Notification.push_status == "sending",
-            Notification.push_lease_until == lease,
+            Notification.push_lease_until == push.lease,
         )
-        .values(push_attempts=attempts, push_lease_until=None, **values)
+        .values(push_attempts=push.attempts, push_lease_until=None, **values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
-    if not succeeded:
-        log.warning("push %s: %s (attempt %d)", outcome, error or status_code, attempts)
     return outcome
 
 
+@use_case
 def _skip_undeliverable(now: datetime) -> int:
     """In one statement, mark pending notifications that can't be pushed: no relay is
     configured, the person has no device, or it is too old to be worth a buzz now."""
@@ -258,7 +314,6 @@ def _skip_undeliverable(now: datetime) -> int:
         .values(push_status="skipped")
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
     return skipped
 
 

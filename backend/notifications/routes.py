@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from flask_jwt_extended import jwt_required, verify_jwt_in_request
+from flask_jwt_extended import verify_jwt_in_request
 from flask_smorest import Blueprint
 
-from backend.access import current_session_id, current_user, with_own_device
+from backend.access import current_session_id, current_user, role_required, with_own_device
 from backend.notifications import service
-from backend.notifications.models import Device
+from backend.notifications.models import Device, Notification
 from backend.notifications.schemas import (
     DeviceCreateSchema,
     DeviceListSchema,
@@ -20,7 +20,7 @@ from backend.notifications.schemas import (
     MarkedSchema,
     MarkReadSchema,
 )
-from backend.pagination import PageArgsSchema
+from backend.pagination import Page, PageArgsSchema
 
 blp = Blueprint(
     "notifications", __name__, url_prefix="/api/v1", description="Notifications and devices."
@@ -29,31 +29,26 @@ blp = Blueprint(
 
 @blp.route("/me/notifications")
 class Feed(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(FeedArgsSchema, location="query")
     @blp.response(200, FeedSchema)
-    def get(self, args: dict) -> dict[str, Any]:
+    def get(self, args: dict) -> Page[Notification]:
         """Your notifications, newest first (`unread=true` for the unread ones)."""
-        user = current_user()
-        page = service.feed(user_id=user.id, **args)
-        return {
-            "items": page.items,
-            "next_cursor": page.next_cursor,
-            "unread_count": service.unread_count(user_id=user.id),
-        }
+        return service.feed(user_id=current_user().id, **args)
 
 
 @blp.route("/me/notifications/read")
 class MarkRead(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(MarkReadSchema)
     @blp.response(200, MarkedSchema)
     @blp.doc(operationId="mark_my_notifications_read")
     def post(self, data: dict) -> dict[str, int]:
         """Mark notifications read: `{ids: [...]}` or `{all: true}`."""
-        user = current_user()
-        marked = service.mark_read(user_id=user.id, ids=data.get("ids"), everything=data["all"])
-        return {"marked": marked, "unread_count": service.unread_count(user_id=user.id)}
+        marked = service.mark_read(
+            user_id=current_user().id, ids=data.get("ids"), everything=data["all"]
+        )
+        return {"marked": marked}
 
 
 def require_fresh_login() -> None:
@@ -63,14 +58,14 @@ def require_fresh_login() -> None:
 
 @blp.route("/me/devices")
 class Devices(MethodView):
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, DeviceListSchema)
     def get(self, args: dict) -> Any:
         """Every device that receives your notifications, newest first."""
         return service.devices(user_id=current_user().id, **args)
 
-    @jwt_required()
+    @role_required(None)
     @blp.arguments(DeviceCreateSchema)
     @blp.response(201, DeviceSchema)
     @blp.alt_response(

@@ -8,8 +8,10 @@ import marshmallow as ma
 from marshmallow import validate
 
 from backend.fields import StrictBoolean, Trimmed, UTCDateTime
+from backend.notifications import service
 from backend.notifications.models import PLATFORMS
 from backend.pagination import PageArgsSchema
+from backend.viewer import viewer
 
 
 class FeedArgsSchema(PageArgsSchema):
@@ -48,12 +50,19 @@ class NotificationSchema(ma.Schema):
     read_at = UTCDateTime(allow_none=True)
 
 
+class UnreadCount(ma.fields.Integer):
+    """How many of the viewer's notifications are unread, counted as the answer is written."""
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> int:
+        return service.unread_count(user_id=viewer().id)
+
+
 class FeedSchema(ma.Schema):
     """A page of notifications, newest first."""
 
     items = ma.fields.List(ma.fields.Nested(NotificationSchema))
     next_cursor = ma.fields.String(allow_none=True)
-    unread_count = ma.fields.Integer()
+    unread_count = UnreadCount()
 
 
 class MarkReadSchema(ma.Schema):
@@ -78,7 +87,7 @@ class MarkedSchema(ma.Schema):
     """How many were marked read."""
 
     marked = ma.fields.Integer()
-    unread_count = ma.fields.Integer()
+    unread_count = UnreadCount()
 
 
 class DeviceCreateSchema(ma.Schema):

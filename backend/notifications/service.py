@@ -8,12 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend import clock
-from backend.accounts import activity
+from backend.accounts import service as accounts
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.ids import new_id
 from backend.notifications.models import Device, Notification
 from backend.pagination import Page, keyset_page
+from backend.unit_of_work import use_case
 
 
 def notification_rows(
@@ -98,6 +99,7 @@ def feed(
     )
 
 
+@use_case
 def mark_read(*, user_id: str, ids: list[str] | None, everything: bool) -> int:
     """Mark some (or all) of the person's notifications read; returns how many changed."""
     statement = sa.update(Notification).where(
@@ -105,11 +107,9 @@ def mark_read(*, user_id: str, ids: list[str] | None, everything: bool) -> int:
     )
     if not everything:
         statement = statement.where(Notification.id.in_(ids or []))
-    changed = db.session.execute(
+    return db.session.execute(
         statement.values(read_at=clock.now()).execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
-    return changed
 
 
 # How the new-device notice names a platform: plain words, nothing about the person.
@@ -120,6 +120,7 @@ PLATFORM_NAMES = {
 }
 
 
+@use_case
 def register_device(
     *,
     user_id: str,
@@ -160,7 +161,6 @@ def _update_device(device: Device, *, platform: str, label: str | None) -> Devic
     device.platform = platform
     if label is not None:
         device.label = label
-    db.session.commit()
     return device
 
 
@@ -187,6 +187,7 @@ def _add_device(
         db.session.flush()
     except sa.exc.IntegrityError:
         # The same token registered by a concurrent request of this account: that one stands.
+        # Rolling back loses nothing of this use case, whose only write was this device.
         db.session.rollback()
         return db.session.scalars(
             sa.select(Device).where(Device.user_id == user_id, Device.token == token)
@@ -207,13 +208,12 @@ def _add_device(
         # Its only recipient would be the device just added, which needs no telling; the
         # feed shows the notice to whoever opens the account.
         notice.push_status = "skipped"
-    activity.record(
+    accounts.record_activity(
         user_id=user_id,
         kind="device_added",
         session_id=session_id,
         details={"device_id": device.id, "platform": platform},
     )
-    db.session.commit()
     return device
 
 
@@ -229,16 +229,23 @@ def devices(*, user_id: str, limit: int, cursor: str | None) -> Page[Device]:
     )
 
 
+@use_case
 def remove_device(*, device: Device, session_id: str | None = None) -> None:
     """Stop pushes to a device."""
-    activity.record(
+    accounts.record_activity(
         user_id=device.user_id,
         kind="device_removed",
         session_id=session_id,
         details={"device_id": device.id, "platform": device.platform},
     )
     db.session.delete(device)
-    db.session.commit()
+
+
+@accounts.on_session_ended
+def forget_devices_of_session(session_id: str) -> int:
+    """A sign-in that ended pushes to no device it registered: they are removed, in the
+    ending's transaction. Returns how many went."""
+    return db.session.execute(sa.delete(Device).where(Device.session_id == session_id)).rowcount
 
 
 def device_of(user_id: str, device_id: str) -> Device:

@@ -108,7 +108,7 @@ def test_every_line_a_request_writes_is_json_without_bodies_tokens_emails_or_nam
         assert client.get(f"/{feed_path}").status_code == 200
         # an error inside a view whose message quotes what was sent: logged by type only
         monkeypatch.setattr(
-            "backend.accounts.routes._me",
+            "backend.safety.service.check_of",
             lambda user: (_ for _ in ()).throw(RuntimeError(f"{EMAIL} {BODY_MARKER}")),
         )
         assert quillon.get("/me", headers={"X-Request-ID": "req-json-12345"}).status_code == 500

@@ -13,17 +13,39 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import accumulate
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, Response, g, request
-from flask_smorest import abort
+from flask_smorest import Blueprint, abort
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from backend.config import MAX_BODY_BYTES
 from backend.errors import Invalid, NotFound
 from backend.fields import text_problem
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# A route declares here whether it takes part in idempotency: set on a view by `takes_no_part`,
+# read by the idempotency hook (idempotency/middleware.py) and by the OpenAPI plugin.
+EXEMPT_ATTRIBUTE = "trustline_takes_no_idempotency"
+EXEMPT_DOC = "x-trustline-no-idempotency"
+
+
+def takes_no_part(view: F) -> F:
+    """Mark a POST view whose request or response holds a secret: it is never stored."""
+    setattr(view, EXEMPT_ATTRIBUTE, True)
+    # Also tell the OpenAPI plugin, which sees only the doc, not to offer the header (the
+    # wrapper that Blueprint.doc returns carries the attribute over).
+    return Blueprint.doc(**{EXEMPT_DOC: True})(view)
+
+
+def is_exempt(view: Callable[..., Any] | None, method: str) -> bool:
+    """Whether `method` requests to this view function never take part in idempotency."""
+    handler = getattr(getattr(view, "view_class", None), method.lower(), None) or view
+    return bool(getattr(handler, EXEMPT_ATTRIBUTE, False))
+
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")

@@ -19,7 +19,7 @@ from apispec import BasePlugin
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_instance
 
-from backend.idempotency.middleware import EXEMPT_DOC
+from backend.http import EXEMPT_DOC
 from backend.ratelimit import LIMIT_FIELDS_DOC, LIMITS_DOC
 
 BEARER = "bearerAuth"

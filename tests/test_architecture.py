@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BACKEND = ROOT / "backend"
 # Packages of the application that are not domains (no models, routes or service of their own).
 NOT_DOMAINS = {"migrations", "content"}
-# What today's tree holds; the parts of issue #15 bring it down, and nothing may raise it.
-MODEL_IMPORTS_CEILING = 59
+# The one left: couples.models -> accounts.models, an ORM relationship (docs/architecture.md,
+# "Domains meet only through services"). 59 before issue #15; nothing may raise it again.
+MODEL_IMPORTS_CEILING = 1
 
 
 def domains() -> set[str]:

@@ -25,7 +25,7 @@ from backend.accounts.schemas import (
     SessionsEndedSchema,
     TokensSchema,
 )
-from backend.idempotency.middleware import takes_no_part
+from backend.http import takes_no_part
 from backend.ids import ID_LENGTH
 from backend.pagination import PageArgsSchema
 from backend.privacy import service as privacy

@@ -15,7 +15,7 @@ from backend.calendar_feeds.schemas import (
     CalendarFeedCreateSchema,
     CalendarFeedListSchema,
 )
-from backend.idempotency.middleware import takes_no_part
+from backend.http import takes_no_part
 from backend.pagination import PageArgsSchema
 from backend.ratelimit import reports_limits
 

@@ -19,6 +19,7 @@ from backend.accounts import service as accounts
 from backend.checkins.answers import normalized, value_problem
 from backend.checkins.library import notice_applies
 from backend.checkins.models import (
+    PROMPT_KINDS,  # noqa: F401  - named here for other domains' descriptions
     Answer,
     Checkin,
     CheckinItem,

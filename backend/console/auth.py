@@ -26,7 +26,7 @@ from backend.accounts.clients import describe_client
 from backend.viewer import viewing
 
 if TYPE_CHECKING:
-    from backend.accounts.models import User
+    from backend.accounts.service import User
 
 F = TypeVar("F", bound=Callable[..., Any])
 COOKIE = "trustline_console"

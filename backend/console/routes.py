@@ -29,7 +29,7 @@ from backend.accounts.schemas import LoginSchema
 from backend.checkins import service as checkins
 from backend.checkins.schemas import PromptSchema, PromptSetSchema, TrendsSchema
 from backend.console import auth, present
-from backend.conversations import library as conversation_library
+from backend.conversations import service as conversations
 from backend.conversations.schemas import TemplateSchema
 from backend.counseling import service as counseling
 from backend.counseling.schemas import (
@@ -49,7 +49,7 @@ from backend.notifications import service as notifications
 from backend.notifications.schemas import NotificationSchema
 
 if TYPE_CHECKING:
-    from backend.accounts.models import User
+    from backend.accounts.service import User
 
 blp = Blueprint(
     "console",
@@ -364,7 +364,7 @@ def _prompts() -> dict[str, dict[str, Any]]:
 def _template_titles() -> dict[str, str]:
     """Titles of prompt sets and conversation templates, for naming an exercise."""
     titles = {prompt_set.key: prompt_set.title for prompt_set in _prompt_sets()}
-    for key, template in conversation_library.templates().items():
+    for key, template in conversations.templates().items():
         titles[key] = template["title"]
     return titles
 
@@ -449,7 +449,7 @@ def _exercise_form(
         form=form,
         errors=errors,
         prompt_sets=PromptSetSchema(many=True).dump(_prompt_sets()),
-        templates=TemplateSchema(many=True).dump(conversation_library.templates().values()),
+        templates=TemplateSchema(many=True).dump(conversations.templates().values()),
         today=present.today_in(couple.timezone).isoformat(),
     )
 

@@ -31,6 +31,16 @@ CompletedHook = Callable[[Conversation], None]
 _completed_hooks: list[CompletedHook] = []
 
 
+def templates() -> dict[str, dict[str, Any]]:
+    """The guided conversation templates (content/conversations.yaml), by key."""
+    return library.templates()
+
+
+def template(key: str) -> dict[str, Any] | None:
+    """One template by its key, or None."""
+    return library.template(key)
+
+
 def on_conversation_completed(hook: CompletedHook) -> CompletedHook:
     """Register what follows a completed conversation (an exercise), in the same transaction."""
     _completed_hooks.append(hook)

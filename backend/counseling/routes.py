@@ -32,12 +32,12 @@ from backend.counseling.schemas import (
     LinkSchema,
     StartConversationSchema,
 )
-from backend.idempotency.middleware import takes_no_part
+from backend.http import takes_no_part
 from backend.ratelimit import reports_limits
 from backend.viewer import note_written
 
 if TYPE_CHECKING:
-    from backend.couples.models import Couple
+    from backend.couples.service import Couple
 
 blp = Blueprint("counseling", __name__, url_prefix="/api/v1", description="Counselors.")
 FRESH = "Needs a password login within the last 5 minutes: it widens who sees your data."

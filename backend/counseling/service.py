@@ -19,11 +19,9 @@ import sqlalchemy as sa
 from limits import parse_many
 
 from backend import clock
-from backend.accounts import activity
 from backend.accounts import service as accounts
 from backend.agreements import service as agreements
 from backend.checkins import service as checkins
-from backend.conversations import library as conversation_library
 from backend.conversations import service as conversations
 from backend.counseling.models import (
     CounselorLink,
@@ -44,8 +42,8 @@ from backend.unit_of_work import use_case
 if TYPE_CHECKING:
     # Who acts and on which couple: every signature here names them; nothing reads their
     # tables (the accounts and couples services do).
-    from backend.accounts.models import User
-    from backend.couples.models import Couple
+    from backend.accounts.service import User
+    from backend.couples.service import Couple
 
 CODE_LIFETIME = timedelta(days=7)
 WRONG_CODES = parse_many("10/hour")
@@ -210,7 +208,7 @@ def consent_link(
 
 def _record(user: User, kind: str, link: CounselorLink, session_id: str | None) -> None:
     """Add a counselor-link event to the acting person's own account activity."""
-    activity.record(
+    accounts.record_activity(
         user_id=user.id,
         kind=kind,
         session_id=session_id,
@@ -419,7 +417,7 @@ def _check_exercise(
             raise Invalid.field("template", "Name the prompt set of the check-in.")
         checkins.find_prompt_set(template, field="template")
     elif kind == "conversation":
-        if not template or conversation_library.template(template) is None:
+        if not template or conversations.template(template) is None:
             raise Invalid.field("template", "Name a conversation template.")
     elif not prompts and not instructions:
         raise Invalid.field("prompts", "Give the couple something to reflect on.")

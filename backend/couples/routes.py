@@ -17,7 +17,7 @@ from backend.couples.schemas import (
     InviteSchema,
     LeaveSchema,
 )
-from backend.idempotency.middleware import takes_no_part
+from backend.http import takes_no_part
 from backend.ratelimit import reports_limits
 
 blp = Blueprint("couples", __name__, url_prefix="/api/v1", description="Pairing and the couple.")

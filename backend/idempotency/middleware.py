@@ -13,37 +13,17 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
-from flask_smorest import Blueprint
 
 from backend.errors import Invalid
+from backend.http import is_exempt
 from backend.idempotency import service
 
-F = TypeVar("F", bound=Callable[..., Any])
 HEADER = "Idempotency-Key"
-# Set on a view by `takes_no_part`; read by the hook below and by the OpenAPI plugin.
-EXEMPT_ATTRIBUTE = "trustline_takes_no_idempotency"
-EXEMPT_DOC = "x-trustline-no-idempotency"
 # Separates this use of the secret key from its others (tokens, code HMACs).
 FINGERPRINT_CONTEXT = b"trustline idempotency request fingerprint"
-
-
-def takes_no_part(view: F) -> F:
-    """Mark a POST view whose request or response holds a secret: it is never stored."""
-    setattr(view, EXEMPT_ATTRIBUTE, True)
-    # Also tell the OpenAPI plugin, which sees only the doc, not to offer the header (the
-    # wrapper that Blueprint.doc returns carries the attribute over).
-    return Blueprint.doc(**{EXEMPT_DOC: True})(view)
-
-
-def is_exempt(view: Callable[..., Any] | None, method: str) -> bool:
-    """Whether `method` requests to this view function never take part in idempotency."""
-    handler = getattr(getattr(view, "view_class", None), method.lower(), None) or view
-    return bool(getattr(handler, EXEMPT_ATTRIBUTE, False))
 
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,255}$")

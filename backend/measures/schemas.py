@@ -32,8 +32,8 @@ from backend.measures.models import (
     MeasureVersion,
 )
 from backend.pagination import PageArgsSchema
+from backend.recurrence import WEEKDAYS, parse_local_time
 from backend.safety.schemas import SafetyNoticeField
-from backend.scheduling.rules import WEEKDAYS, parse_local_time
 from backend.viewer import viewer
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from backend import clock
-from backend.accounts import activity
+from backend.accounts import service as accounts
 from backend.counseling import service as counseling
 from backend.couples import service as couples
 from backend.database import lock_rows
@@ -38,11 +38,11 @@ from backend.measures.models import (
 from backend.measures.schemas import measure_as_asked, response_as_seen
 from backend.notifications import service as notifications
 from backend.pagination import Page, keyset_page
-from backend.scheduling.rules import WEEKDAYS, Rule, next_occurrence, parse_local_time
+from backend.recurrence import WEEKDAYS, Rule, next_occurrence, parse_local_time
 from backend.unit_of_work import use_case
 
 if TYPE_CHECKING:
-    from backend.accounts.models import User
+    from backend.accounts.service import User
 
 NO_MEASURE = "There is no questionnaire with this key that you can see."
 NO_RESPONSE = "There is no questionnaire response with this id that you can see."
@@ -500,7 +500,7 @@ def set_sharing(
     choice.updated_at = now
     db.session.add(choice)
     if share != was_sharing:
-        activity.record(
+        accounts.record_activity(
             user_id=user.id,
             kind="measure_sharing_on" if share else "measure_sharing_off",
             session_id=session_id,

@@ -11,15 +11,15 @@ from typing import Any
 import marshmallow as ma
 
 from backend.agreements.schemas import AgreementSchema
-from backend.checkins.models import PROMPT_KINDS
 from backend.checkins.schemas import CheckinSchema
+from backend.checkins.service import PROMPT_KINDS
 from backend.conversations.schemas import ConversationSchema
 from backend.counseling.schemas import ExerciseSchema, LinkSchema
 from backend.couples.schemas import MemberSchema
 from backend.measures.schemas import ExportMeasuresSchema
 from backend.scheduling.schemas import ScheduleSchema
-from backend.timeline.models import KINDS as TIMELINE_KINDS
 from backend.timeline.schemas import SubjectSchema
+from backend.timeline.service import KINDS as TIMELINE_KINDS
 
 DATE_TIME = {"format": "date-time"}
 

@@ -34,9 +34,9 @@ from backend.errors import DomainError
 from backend.extensions import db
 from backend.jobs import count_names, run_jobs
 from backend.metrics import counts_ticks
+from backend.recurrence import next_occurrence
 from backend.scheduling import service as schedules_service
 from backend.scheduling.models import Schedule
-from backend.scheduling.rules import next_occurrence
 from backend.scheduling.service import rule_in
 from backend.unit_of_work import unit_of_work
 

@@ -9,8 +9,8 @@ from marshmallow import validate
 
 from backend.couples import service as couples
 from backend.fields import StrictBoolean, TimeZoneName, UTCDateTime
+from backend.recurrence import WEEKDAYS, parse_local_time
 from backend.scheduling.models import FREQUENCIES, STATUSES, Schedule
-from backend.scheduling.rules import WEEKDAYS, parse_local_time
 from backend.scheduling.service import effective_timezone
 
 

@@ -14,20 +14,20 @@ from backend.couples import service as couples
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.notifications import service as notifications
-from backend.scheduling.models import Schedule
-from backend.scheduling.rules import (
+from backend.recurrence import (
     WEEKDAYS,
     Rule,
     next_occurrence,
     parse_local_time,
     upcoming,
 )
+from backend.scheduling.models import Schedule
 from backend.timeline import service as timeline
 from backend.unit_of_work import use_case
 
 if TYPE_CHECKING:  # annotations only: couples and people are read through their services
-    from backend.accounts.models import User
-    from backend.couples.models import Couple
+    from backend.accounts.service import User
+    from backend.couples.service import Couple
 
 RULE_FIELDS = ("frequency", "weekdays", "local_time", "timezone")
 SETTINGS = (*RULE_FIELDS, "prompt_set", "window_hours", "reminder_hours_before_close", "paused")

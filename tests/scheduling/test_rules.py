@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backend.scheduling.rules import WEEKDAYS, Rule, local_instant, parse_local_time, upcoming
+from backend.recurrence import WEEKDAYS, Rule, local_instant, parse_local_time, upcoming
 
 
 def local(instant: datetime, zone: str) -> str:

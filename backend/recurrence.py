@@ -1,4 +1,4 @@
-"""When a schedule fires: local-time rules turned into UTC instants, correct across DST.
+"""When something recurs: local-time rules turned into UTC instants, correct across DST.
 
 Trustline computes occurrences itself instead of using APScheduler's cron trigger, which
 fires a 02:30 Europe/Berlin job twice on the fall-back day and at 03:30 on the spring-forward

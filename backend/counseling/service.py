@@ -8,7 +8,6 @@ answers once revealed and conversation entries. Private answers and journals: ne
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -16,9 +15,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from limits import parse_many
 
-from backend import clock
+from backend import clock, codes
 from backend.accounts import service as accounts
 from backend.agreements import service as agreements
 from backend.checkins import service as checkins
@@ -30,12 +28,11 @@ from backend.counseling.models import (
     ExerciseParticipant,
 )
 from backend.couples import service as couples
-from backend.couples.service import CODE_ALPHABET, CODE_LENGTH, hash_code, require_active
+from backend.couples.service import require_active
 from backend.database import claim
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
 from backend.notifications import service as notifications
-from backend.ratelimit import hashed_key, limiter
 from backend.timeline import service as timeline
 from backend.unit_of_work import use_case
 
@@ -46,7 +43,8 @@ if TYPE_CHECKING:
     from backend.couples.service import Couple
 
 CODE_LIFETIME = timedelta(days=7)
-WRONG_CODES = parse_many("10/hour")
+WRONG_CODES = codes.WrongCodes("counselor-code")
+UNKNOWN_CODE = "This code is unknown, already used or expired. Ask your counselor for a new one."
 COUNSELORS_ONLY = "Link codes are made by counselors."
 
 
@@ -108,11 +106,11 @@ def create_link_code(*, counselor: User) -> tuple[str, datetime]:
     """A single-use code the counselor gives a couple; valid 7 days."""
     if counselor.role != "counselor":
         raise NotFound(COUNSELORS_ONLY)
-    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    code = codes.generate()
     expires_at = clock.now() + CODE_LIFETIME
     db.session.add(
         CounselorLinkCode(
-            counselor_id=counselor.id, code_hash=hash_code(code), expires_at=expires_at
+            counselor_id=counselor.id, code_hash=codes.hash_code(code), expires_at=expires_at
         )
     )
     return code, expires_at
@@ -124,27 +122,12 @@ def propose_link(
 ) -> CounselorLink:
     """One partner proposes linking the counselor whose code this is; the other must consent."""
     require_active(couple)
-    rules = [(WRONG_CODES, hashed_key("counselor-code", user.id))]
-    limiter().check(rules, "Too many wrong codes. Please wait a little and try again.")
     now = clock.now()
-    link_code = db.session.scalar(
-        sa.select(CounselorLinkCode).where(CounselorLinkCode.code_hash == hash_code(code))
+    link_code = codes.find_unused(
+        CounselorLinkCode, code, now=now, limit=WRONG_CODES, guesser=user.id, unknown=UNKNOWN_CODE
     )
-    if link_code is None or link_code.used_at is not None or link_code.expires_at <= now:
-        limiter().record_failure(rules)
-        raise NotFound(
-            "This code is unknown, already used or expired. Ask your counselor for a new one."
-        )
-    claimed = claim(
-        db.session,
-        sa.update(CounselorLinkCode)
-        .where(CounselorLinkCode.id == link_code.id, CounselorLinkCode.used_at.is_(None))
-        .values(used_at=now),
-    )
-    if not claimed:
-        raise NotFound(
-            "This code is unknown, already used or expired. Ask your counselor for a new one."
-        )
+    if not codes.claim_code(link_code, now=now):
+        raise NotFound(UNKNOWN_CODE)
     link = CounselorLink(
         couple_id=couple.id,
         counselor_id=link_code.counselor_id,

@@ -12,7 +12,6 @@ from sqlalchemy.orm import selectinload
 
 from backend import clock, codes
 from backend.accounts import service as accounts
-from backend.codes import hash_code as hash_code
 from backend.couples.models import Couple, CoupleMember, PairingInvite
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
@@ -23,9 +22,6 @@ from backend.unit_of_work import use_case
 # A person: the accounts domain's own object, named through its service.
 User = accounts.User
 
-# Kept importable from here for counseling's link codes, until it imports `backend.codes`.
-CODE_ALPHABET = codes.ALPHABET
-CODE_LENGTH = codes.LENGTH
 INVITE_LIFETIME = timedelta(hours=24)
 WRONG_CODES = codes.WrongCodes("pairing-code")
 PARTNERS_ONLY = "Pairing is for partners; counselors are linked by a couple instead."

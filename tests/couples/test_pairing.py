@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import time_machine
 
 from backend import clock
+from backend.codes import ALPHABET as CODE_ALPHABET
 from backend.couples.models import Couple, PairingInvite
-from backend.couples.service import CODE_ALPHABET
 from backend.extensions import db
 from backend.notifications.models import Notification
 from tests.helpers import assert_problem

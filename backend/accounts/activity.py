@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from backend import clock
 from backend.accounts.models import AccountActivity, AuthSession
 from backend.extensions import db
-from backend.fields import UTCDateTime
 from backend.pagination import Page, keyset_page
 from backend.unit_of_work import use_case
 
@@ -163,40 +162,15 @@ def page(*, user_id: str, limit: int, cursor: str | None) -> Page[AccountActivit
     )
 
 
-def view(event: AccountActivity, *, current_session_id: str | None) -> dict[str, Any]:
-    """An event as its owner sees it, with a plain-words summary."""
-    details = dict(event.details or {})
-    if event.kind == "sign_in_failed":
-        details = {
-            "attempts": event.count,
-            "last_attempt_at": UTCDateTime()._serialize(event.updated_at, None, None),
-        }
-    return {
-        "id": event.id,
-        "kind": event.kind,
-        "at": event.created_at,
-        "summary": SUMMARIES[event.kind](event, details),
-        "session": (
-            {
-                "id": event.session_id,
-                "description": event.session_description or "Unknown device",
-                "is_current": event.session_id == current_session_id,
-            }
-            if event.session_id
-            else None
-        ),
-        "details": details,
-    }
-
-
-def everything_of(*, user_id: str) -> list[dict[str, Any]]:
+def everything_of(*, user_id: str) -> list[AccountActivity]:
     """The whole activity of an account, oldest first (for the export)."""
-    events = db.session.scalars(
-        sa.select(AccountActivity)
-        .where(AccountActivity.user_id == user_id)
-        .order_by(AccountActivity.created_at, AccountActivity.id)
+    return list(
+        db.session.scalars(
+            sa.select(AccountActivity)
+            .where(AccountActivity.user_id == user_id)
+            .order_by(AccountActivity.created_at, AccountActivity.id)
+        )
     )
-    return [view(event, current_session_id=None) for event in events]
 
 
 @use_case

@@ -15,9 +15,11 @@ from backend.accounts import activity
 from backend.accounts import service as accounts
 from backend.accounts.models import AuthSession, RefreshToken
 from backend.accounts.passwords import hash_password
+from backend.accounts.schemas import ActivitySchema
 from backend.extensions import db
 from backend.privacy import service as privacy
 from backend.privacy.service import Step
+from backend.viewer import viewing
 
 
 @privacy.on_export("account")
@@ -62,7 +64,8 @@ def export_activity(request: privacy.Export) -> list[dict[str, Any]]:
     activity.record(
         user_id=request.user.id, kind="export_downloaded", session_id=request.session_id
     )
-    return activity.everything_of(user_id=request.user.id)
+    with viewing(request.user):
+        return ActivitySchema(many=True).dump(activity.everything_of(user_id=request.user.id))
 
 
 @privacy.on_erase(Step.CONFIRM)

@@ -280,8 +280,30 @@ class ActivitySchema(ma.Schema):
 
     @ma.pre_dump
     def _as_told(self, event: AccountActivity, **kwargs: object) -> dict[str, object]:
-        # In plain words (the activity's own rule, the export's too), from the viewer's sign-in.
-        return activity.view(event, current_session_id=current_viewing().get("session_id"))
+        """The event in plain words, its sign-in seen from the viewer's own ("this device")."""
+        details = dict(event.details or {})
+        if event.kind == "sign_in_failed":
+            details = {
+                "attempts": event.count,
+                "last_attempt_at": UTCDateTime()._serialize(event.updated_at, None, None),
+            }
+        current_session_id = current_viewing().get("session_id")
+        return {
+            "id": event.id,
+            "kind": event.kind,
+            "at": event.created_at,
+            "summary": activity.SUMMARIES[event.kind](event, details),
+            "session": (
+                {
+                    "id": event.session_id,
+                    "description": event.session_description or "Unknown device",
+                    "is_current": event.session_id == current_session_id,
+                }
+                if event.session_id
+                else None
+            ),
+            "details": details,
+        }
 
 
 class ActivityListSchema(ma.Schema):

@@ -18,6 +18,14 @@ MAX_BODY_BYTES = 1024 * 1024
 FRESH_LOGIN_MINUTES = 5
 
 
+def setting(name: str, *args: Any) -> Any:
+    """One setting of the running app (`args`: a default when it is not set), so that services
+    read their settings without importing the web framework."""
+    from flask import current_app
+
+    return current_app.config.get(name, *args) if args else current_app.config[name]
+
+
 def instance_dir() -> Path:
     """The folder holding the embedded database and generated secrets: ./instance."""
     return Path(os.environ.get("TRUSTLINE_INSTANCE_DIR", "instance")).resolve()

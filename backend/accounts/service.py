@@ -9,21 +9,18 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
-from flask_jwt_extended.exceptions import JWTExtendedException
 from itsdangerous import BadSignature, URLSafeSerializer
-from jwt import PyJWTError
 
 from backend import clock
-from backend.accounts import activity
-from backend.accounts.clients import UNKNOWN as UNKNOWN_DEVICE
-from backend.accounts.clients import describe_client
 
 # User is also how other domains name a person: `accounts.User`, through this service.
+from backend.accounts import activity
+from backend.accounts import tokens as jwts
+from backend.accounts.clients import UNKNOWN as UNKNOWN_DEVICE
+from backend.accounts.clients import describe_client
 from backend.accounts.models import AuthSession, RefreshToken, User
 from backend.accounts.passwords import hash_password, needs_rehash, verify_password
-from backend.config import ACCESS_TOKEN_MINUTES, FRESH_LOGIN_MINUTES, REFRESH_TOKEN_DAYS
+from backend.config import ACCESS_TOKEN_MINUTES, FRESH_LOGIN_MINUTES, REFRESH_TOKEN_DAYS, setting
 from backend.database import claim
 from backend.errors import Conflict, Invalid, NotFound, Unauthorized
 from backend.extensions import db
@@ -208,8 +205,8 @@ def refresh(*, refresh_token: str) -> Tokens:
     Two use cases, not one: the rotation, and (when the token was used before) the
     revocation, which must be kept although the answer is then a 401."""
     try:
-        claims = decode_token(refresh_token)
-    except (PyJWTError, JWTExtendedException) as exc:
+        claims = jwts.claims_of(refresh_token)
+    except jwts.InvalidToken as exc:
         raise Unauthorized("The refresh token is not valid or has expired.") from exc
     if claims.get("type") != "refresh":
         raise Unauthorized("This is not a refresh token.")
@@ -506,14 +503,13 @@ def _issue_tokens(
         RefreshToken(jti=jti, session_id=session.id, issued_at=now, expires_at=expires_at)
     )
     session.expires_at = expires_at
-    access = create_access_token(
-        identity=user.id,
-        fresh=timedelta(minutes=FRESH_LOGIN_MINUTES) if fresh else False,
-        additional_claims={"sid": session.id, "role": user.role},
+    access = jwts.access_token(
+        user_id=user.id,
+        session_id=session.id,
+        role=user.role,
+        fresh_for=timedelta(minutes=FRESH_LOGIN_MINUTES) if fresh else None,
     )
-    refresh_token = create_refresh_token(
-        identity=user.id, additional_claims={"sid": session.id, "jti": jti}
-    )
+    refresh_token = jwts.refresh_token(user_id=user.id, session_id=session.id, jti=jti)
     return Tokens(
         user=user,
         access_token=access,
@@ -550,7 +546,7 @@ def _record_ended(
 
 
 def _device_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="trustline-login-device")
+    return URLSafeSerializer(setting("SECRET_KEY"), salt="trustline-login-device")
 
 
 def _new_device_token(user: User) -> str:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import current_app
 
 from backend import clock
+from backend.config import setting
 from backend.errors import Invalid
 from backend.extensions import db
 from backend.safety import phrases
@@ -57,7 +57,7 @@ def check_override(path: str) -> None:
 def resources() -> dict[str, Any]:
     """The help lines and guidance (the operator's file, when configured, replaces them)."""
     content = dict(_content())
-    path = current_app.config.get("TRUSTLINE_SAFETY_RESOURCES")
+    path = setting("TRUSTLINE_SAFETY_RESOURCES", None)
     if path:
         override = _override(path)
         content = {

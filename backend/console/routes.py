@@ -323,7 +323,7 @@ def _measure_definitions(me: User, shared: dict[str, Any]) -> dict[str, dict[str
     """The questionnaires the counselor may open (GET /measures), by key: their score ranges."""
     if not any(p["measures"] for p in shared["partners"]):
         return {}
-    listed = [measures.measure_view(m.current()) for m in measures.list_measures(user=me)]
+    listed = [m.current() for m in measures.list_measures(user=me)]
     return {m["key"]: m for m in MeasureSchema(many=True).dump(listed)}
 
 

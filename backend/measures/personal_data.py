@@ -10,14 +10,33 @@ from __future__ import annotations
 from typing import Any
 
 from backend.measures import service as measures
+from backend.measures.schemas import MeasureResponseSchema, MeasureSchema
 from backend.privacy import service as privacy
 from backend.privacy.service import Step
+from backend.viewer import viewing
 
 
 @privacy.on_export("measures")
 def export_measures(request: privacy.Export) -> dict[str, Any]:
-    """Their questionnaire responses, sharing choices and, for a counselor, questionnaires."""
-    return measures.export_of(user=request.user)
+    """Their questionnaire responses, sharing choices and, for a counselor, questionnaires,
+    each as the API shows it to them."""
+    user = request.user
+    with viewing(user):
+        return {
+            "responses": MeasureResponseSchema(many=True).dump(measures.responses_of(user=user)),
+            "sharing": [
+                {
+                    "counselor_link_id": choice.link_id,
+                    "share": choice.share,
+                    "alert_on_risk": choice.alert_on_risk,
+                    "shared_since": choice.shared_since,
+                }
+                for choice in measures.sharing_choices_of(user=user)
+            ],
+            "authored": MeasureSchema(many=True).dump(
+                [measure.current() for measure in measures.own_measures(counselor=user)]
+            ),
+        }
 
 
 @privacy.on_erase(Step.REMOVE)

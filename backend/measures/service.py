@@ -35,7 +35,6 @@ from backend.measures.models import (
     MeasureSharing,
     MeasureVersion,
 )
-from backend.measures.schemas import measure_as_asked, response_as_seen
 from backend.notifications import service as notifications
 from backend.pagination import Page, keyset_page
 from backend.recurrence import WEEKDAYS, Rule, next_occurrence, parse_local_time
@@ -98,12 +97,6 @@ def find_measure(*, user: User, key: str, field: str | None = None) -> Measure:
             raise Invalid.field(field, "There is no questionnaire with this key you can use.")
         raise NotFound(NO_MEASURE)
     return measure
-
-
-def measure_view(version: MeasureVersion) -> dict[str, Any]:
-    """A measure as its version asks it, as a plain dict: `schemas.measure_as_asked`, kept for
-    the export (`export_of`) and the console until they dump through `MeasureSchema`."""
-    return measure_as_asked(version)
 
 
 # --- counselors' own questionnaires ---------------------------------------------------------
@@ -389,12 +382,6 @@ def _alert_counselors(*, response: MeasureResponse, user: User) -> None:
             "any risk answer. Their answers are not shown here.",
             subject=("couple", link.couple_id),
         )
-
-
-def response_view(response: MeasureResponse, *, detail: bool = True) -> dict[str, Any]:
-    """A response as its author sees it, as a plain dict: `schemas.response_as_seen`, kept for
-    the export (`export_of`) until it dumps through `MeasureResponseSchema`."""
-    return response_as_seen(response, detail=detail)
 
 
 @dataclass(frozen=True)
@@ -712,28 +699,22 @@ def end_with_the_couple(couple: Any, when: datetime) -> None:
 # --- export and erasure ---------------------------------------------------------------------
 
 
-def export_of(*, user: User) -> dict[str, Any]:
-    """Everything of the user's measures for their export: responses, sharing, and (for a
-    counselor) the questionnaires they wrote."""
-    responses = db.session.scalars(
-        sa.select(MeasureResponse)
-        .where(MeasureResponse.user_id == user.id)
-        .order_by(MeasureResponse.opened_at, MeasureResponse.id)
+def responses_of(*, user: User) -> list[MeasureResponse]:
+    """Every response of the person, oldest first (for their export)."""
+    return list(
+        db.session.scalars(
+            sa.select(MeasureResponse)
+            .where(MeasureResponse.user_id == user.id)
+            .order_by(MeasureResponse.opened_at, MeasureResponse.id)
+        )
     )
-    sharing = db.session.scalars(sa.select(MeasureSharing).where(MeasureSharing.user_id == user.id))
-    return {
-        "responses": [response_view(r) for r in responses],
-        "sharing": [
-            {
-                "counselor_link_id": s.link_id,
-                "share": s.share,
-                "alert_on_risk": s.alert_on_risk,
-                "shared_since": s.shared_since,
-            }
-            for s in sharing
-        ],
-        "authored": [measure_view(m.current()) for m in own_measures(counselor=user)],
-    }
+
+
+def sharing_choices_of(*, user: User) -> list[MeasureSharing]:
+    """The person's sharing choices, one per counselor link (for their export)."""
+    return list(
+        db.session.scalars(sa.select(MeasureSharing).where(MeasureSharing.user_id == user.id))
+    )
 
 
 def erase_of(*, user: User, now: datetime) -> None:

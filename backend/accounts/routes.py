@@ -25,11 +25,11 @@ from backend.accounts.schemas import (
     SessionsEndedSchema,
     TokensSchema,
 )
+from backend.export_schemas import ExportSchema
 from backend.http import takes_no_part
 from backend.ids import ID_LENGTH
 from backend.pagination import PageArgsSchema
 from backend.privacy import service as privacy
-from backend.privacy.schemas import ExportSchema
 from backend.ratelimit import reports_limits
 
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Accounts and sessions.")

@@ -8,9 +8,9 @@ from backend import PERSONAL_DATA
 from backend.accounts.models import User
 from backend.couples.models import Couple
 from backend.errors import Invalid
+from backend.export_schemas import ExportCoupleSchema, ExportSchema
 from backend.extensions import db
 from backend.privacy import service as privacy
-from backend.privacy.schemas import ExportCoupleSchema, ExportSchema
 from backend.privacy.service import Step
 from tests.helpers import PASSWORD, answers_for
 from tests.privacy.test_erasure import database_dump

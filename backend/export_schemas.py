@@ -1,7 +1,10 @@
 """The shape of an export (each part is documented in docs/privacy-and-safety.md).
 
-The export service builds the document as plain JSON itself; these schemas write it out as
-given and only describe it, so a generated client gets typed parts.
+The export (`privacy.service`) gathers each domain's part, dumped by that domain's own
+viewer-aware schema (`<domain>/personal_data.py`); these schemas write the document out as
+given and only describe it, so a generated client gets typed parts. The description is made of
+every domain's response schemas, so it lives above the domains, like `backend/access.py`,
+and privacy itself imports no domain.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from typing import Any
 
 import marshmallow as ma
 
+from backend.accounts.schemas import ActivitySchema
 from backend.agreements.schemas import AgreementSchema
 from backend.checkins.schemas import CheckinSchema
 from backend.checkins.service import PROMPT_KINDS
@@ -187,10 +191,7 @@ class ExportSchema(ma.Schema):
     devices = ma.fields.List(AsBuilt(ExportDeviceSchema))
     sessions = ma.fields.List(AsBuilt(ExportSessionSchema))
     activity = ma.fields.List(
-        # Named, not imported: accounts (whose routes serve this document) imports privacy,
-        # so privacy does not import accounts. The spec resolves the name once accounts'
-        # schemas are loaded, as they are by the time its routes are registered.
-        AsBuilt("backend.accounts.schemas.ActivitySchema"),
+        AsBuilt(ActivitySchema),
         metadata={
             "description": "Your account's activity of the last 90 days, oldest first, as "
             "GET /me/activity shows it."

@@ -107,22 +107,30 @@ def record(
 
 
 def record_failed_sign_in(*, user_id: str, now: datetime | None = None) -> None:
-    """Count a wrong password for the account: one row per hour, counted in place, committed.
+    """Count a wrong password for the account: one row per hour, counted in place.
 
     Never a row per attempt: a flood of guesses must not push everything else off the list.
-    Its own transaction, outside any use case (it is kept although the login then fails with
-    401), and the one that may roll back: when a concurrent failure made the hour's row
-    first, it counts on that one instead.
+    Its own use case, called before the 401 that reports the wrong password (so it is kept):
+    when a concurrent failure made the hour's row first, the insert fails at its commit and
+    the count goes on that row instead, in a second use case.
     """
     now = now or clock.now()
     key = f"sign_in_failed:{now:%Y-%m-%dT%H}"
+    try:
+        _count_failure(user_id=user_id, key=key, now=now, may_insert=True)
+    except sa.exc.IntegrityError:
+        _count_failure(user_id=user_id, key=key, now=now, may_insert=False)
+
+
+@use_case
+def _count_failure(*, user_id: str, key: str, now: datetime, may_insert: bool) -> None:
     bump = (
         sa.update(AccountActivity)
         .where(AccountActivity.user_id == user_id, AccountActivity.group_key == key)
         .values(count=AccountActivity.count + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if db.session.execute(bump).rowcount == 0:
+    if db.session.execute(bump).rowcount == 0 and may_insert:
         db.session.add(
             AccountActivity(
                 user_id=user_id,
@@ -132,14 +140,6 @@ def record_failed_sign_in(*, user_id: str, now: datetime | None = None) -> None:
                 updated_at=now,
             )
         )
-        try:
-            db.session.commit()
-            return
-        except sa.exc.IntegrityError:
-            # A concurrent failure made this hour's row first: count on it instead.
-            db.session.rollback()
-            db.session.execute(bump)
-    db.session.commit()
 
 
 def _description_of(session_id: str | None) -> str | None:

@@ -238,14 +238,14 @@ def test_crossed_pairing_accepts_on_postgresql_end_in_one_couple(app, alice, bob
         pytest.skip("SQLite has one writer at a time: the two can't cross")
     import threading
 
-    from backend.couples import service as couples
+    from backend import codes  # pairing claims its code through the single-use codes module
 
     alices_code = alice.post("/pairing-invites").get_json()["code"]
     bobs_code = bob.post("/pairing-invites").get_json()["code"]
     # Hold each request after it claimed the other's code, so that both hold a row the other
     # needs next: the crossing happens every time, not once in a while.
     claimed = threading.Barrier(2)
-    real_claim = couples.claim
+    real_claim = codes.claim
     waited = threading.local()
 
     def claim_and_wait(*args, **kwargs):
@@ -255,7 +255,7 @@ def test_crossed_pairing_accepts_on_postgresql_end_in_one_couple(app, alice, bob
             claimed.wait(timeout=10)
         return won
 
-    monkeypatch.setattr(couples, "claim", claim_and_wait)
+    monkeypatch.setattr(codes, "claim", claim_and_wait)
     statuses: dict[str, int] = {}
 
     def accept(who, code):

@@ -27,6 +27,8 @@ class Viewing(TypedDict, total=False):
     flagged: list[str]
     offer_check: bool
     notice: dict[str, Any] | None
+    # Names found once for a whole response (a list's counselors, in one query).
+    counselor_names: dict[str, str]
 
 
 ViewerContext = Context[Viewing]

@@ -8,7 +8,7 @@ counselor what their link's scope lets them see, reading the viewer of the respo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any
 
 import marshmallow as ma
 from marshmallow import validate
@@ -58,7 +58,7 @@ class ShownList(ma.fields.List):
 def _known_names() -> dict[str, str]:
     """Counselors' names found for this response (a list's, in one query); outside a viewer's
     response, a fresh dict each time, so nothing is kept."""
-    return cast(dict[str, Any], current_viewing()).setdefault("counselor_names", {})
+    return current_viewing().setdefault("counselor_names", {})
 
 
 def _find_names(counselor_ids: Iterable[str | None]) -> None:

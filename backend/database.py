@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from backend import clock
@@ -109,6 +110,26 @@ def claim(session: Any, statement: sa.Update) -> bool:
     """
     result = session.execute(statement.execution_options(synchronize_session=False))
     return result.rowcount == 1
+
+
+def insert_unless_present(
+    session: Any, model: type, values: dict[str, Any], *, unique: Sequence[str]
+) -> bool:
+    """Insert one row of `model` unless a row with the same `unique` columns exists; True if
+    this call inserted it.
+
+    `INSERT ... ON CONFLICT DO NOTHING` on both databases: of two requests inserting the same
+    row at once, one inserts and the other is told so, with nothing rolled back (the rest of
+    its use case stands). The columns' defaults apply as for any insert.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    key = sa.inspect(model).primary_key[0]
+    statement = (
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=unique).returning(key)
+    )
+    # RETURNING, not the rowcount, which drivers report differently for this statement.
+    return session.execute(statement).first() is not None
 
 
 # serialization_failure and deadlock_detected: PostgreSQL rolled the transaction back and says

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from backend.accounts.models import User
+from backend.database import insert_unless_present
 from backend.extensions import db
 from backend.unit_of_work import in_use_case, unit_of_work, use_case
 
@@ -142,4 +143,23 @@ def test_a_database_error_rolls_back_and_restores_the_depth(app: Flask) -> None:
         create_two("b@example.com", "a@example.com")
 
     assert committed_emails() == {"a@example.com"}
+    assert depth() == 0
+
+
+@use_case
+def create_and_insert_twice(email: str, other: str) -> tuple[bool, bool]:
+    """A use case that writes a row, then inserts another twice as two racing requests would."""
+    create(other)
+    values = {"email": email, "display_name": email, "role": "partner"}
+    values["password_hash"] = NO_PASSWORD
+    first = insert_unless_present(db.session, User, values, unique=("email",))
+    second = insert_unless_present(db.session, User, values, unique=("email",))
+    return first, second
+
+
+def test_an_insert_that_finds_its_row_there_rolls_nothing_back(app: Flask) -> None:
+    """The second insert is told the row is there; the use case's other write still commits."""
+    assert create_and_insert_twice("a@example.com", "b@example.com") == (True, False)
+
+    assert committed_emails() == {"a@example.com", "b@example.com"}
     assert depth() == 0

@@ -18,6 +18,7 @@ from flask import Flask, Response, current_app, g, request
 from flask_jwt_extended import get_jwt_identity, verify_jwt_in_request
 
 from backend.errors import Invalid
+from backend.extensions import db
 from backend.http import is_exempt
 from backend.idempotency import service
 
@@ -84,6 +85,9 @@ def after_request(response: Response) -> Response:
     """Store the first response for the claimed key."""
     record_id = g.pop("idempotency_record_id", None)
     if record_id is not None:
+        # At the request's edge: whatever the view left uncommitted (a view outside any use
+        # case) is not ours to commit with the stored response.
+        db.session.rollback()
         service.finish(
             record_id=record_id,
             status_code=response.status_code,

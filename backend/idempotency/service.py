@@ -99,9 +99,6 @@ def finish(
     A 5xx, a 401 (the request needs a fresh login: the client logs in and sends it again) and
     a 429 (wait, then send it again) did nothing, so a retry with the same key runs anew.
     """
-    # After the view, at the request's edge: whatever it left uncommitted (a view outside any
-    # use case) is not ours to commit.
-    db.session.rollback()
     _store(
         record_id=record_id,
         status_code=status_code,

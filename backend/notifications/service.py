@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from backend import clock
 from backend.accounts import service as accounts
+from backend.database import insert_unless_present
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.ids import new_id
@@ -179,19 +180,21 @@ def _add_device(
 ) -> Device:
     """A device new to the account, and the notice that tells the account holder."""
     had_devices = db.session.scalar(sa.select(sa.exists().where(Device.user_id == user_id)))
-    device = Device(
-        user_id=user_id, platform=platform, token=token, session_id=session_id, label=label
-    )
-    db.session.add(device)
-    try:
-        db.session.flush()
-    except sa.exc.IntegrityError:
-        # The same token registered by a concurrent request of this account: that one stands.
-        # Rolling back loses nothing of this use case, whose only write was this device.
-        db.session.rollback()
-        return db.session.scalars(
-            sa.select(Device).where(Device.user_id == user_id, Device.token == token)
-        ).one()
+    values = {
+        "user_id": user_id,
+        "platform": platform,
+        "token": token,
+        "session_id": session_id,
+        "label": label,
+    }
+    added = insert_unless_present(db.session, Device, values, unique=("user_id", "token"))
+    device = db.session.scalars(
+        sa.select(Device).where(Device.user_id == user_id, Device.token == token)
+    ).one()
+    if not added:
+        # The same token registered by a concurrent request of this account: that one stands
+        # (and told the account holder).
+        return device
     named = (
         f"{PLATFORM_NAMES[platform]} (\u201c{label}\u201d)" if label else PLATFORM_NAMES[platform]
     )

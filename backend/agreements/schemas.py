@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -26,7 +25,7 @@ from backend.viewer import viewer
 
 APPLIES_TO = ("both", "me", "partner")
 # A person named as the couple's views name them: {id, display_name}, None for nobody.
-Person = Callable[[str | None], dict[str, Any] | None]
+Person = couples.Person
 
 
 class ItemInSchema(ma.Schema):
@@ -197,18 +196,6 @@ def _applies_to(binds: list[str], viewer_id: str) -> str:
     return "me" if binds == [viewer_id] else "partner"
 
 
-def _people(couple: couples.Couple) -> Person:
-    """A person of the couple as its views show them (`couples.member_names`)."""
-    names = couples.member_names(couple)
-
-    def person(user_id: str | None) -> dict[str, Any] | None:
-        if user_id is None:
-            return None
-        return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
-
-    return person
-
-
 def _item(item: AgreementItem, person: Person, viewer_id: str) -> dict[str, Any]:
     return {
         "category": item.category,
@@ -244,7 +231,7 @@ def seen_agreement(agreement: Agreement, viewer_id: str) -> dict[str, Any]:
     """The agreement as `viewer_id` sees it (`AgreementSchema`'s fields but the notice and the
     ETag): whom each item binds is said from their side, each person by the couple's name."""
     couple = couples.couple_by_id(agreement.couple_id)
-    person = _people(couple)
+    person = couples.people_of(couple)
     current = agreement.current
     kind = service.reciprocity(current, couple)
     return {

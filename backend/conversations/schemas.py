@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import marshmallow as ma
@@ -22,7 +21,7 @@ from backend.safety.schemas import SafetyNoticeField
 ROLES = library.role_keys()
 WRITERS = (*ROLES, *library.SHARED_WRITERS)
 # A person named as the couple's views name them: {id, display_name}, None for nobody.
-Person = Callable[[str | None], dict[str, Any] | None]
+Person = couples.Person
 
 
 class StepTemplateSchema(ma.Schema):
@@ -188,18 +187,6 @@ class ConversationPageSchema(ma.Schema):
     next_cursor = ma.fields.String(allow_none=True)
 
 
-def _people(couple: couples.Couple) -> Person:
-    """A person of the couple as its views show them (`couples.member_names`)."""
-    names = couples.member_names(couple)
-
-    def person(user_id: str | None) -> dict[str, Any] | None:
-        if user_id is None:
-            return None
-        return {"id": user_id, "display_name": names.get(user_id, couples.FORMER_PARTNER)}
-
-    return person
-
-
 def _current_step(conversation: Conversation, person: Person) -> dict[str, Any] | None:
     """The step the conversation is at, with who writes in it; None once it is finished."""
     index = conversation.current_step
@@ -247,7 +234,7 @@ def _steps_so_far(conversation: Conversation, person: Person) -> list[dict[str, 
 def seen_conversation(conversation: Conversation) -> dict[str, Any]:
     """The conversation as the couple (or a counselor they let in) sees it:
     `ConversationSchema`'s fields but the notice, each person by the couple's name."""
-    person = _people(couples.couple_by_id(conversation.couple_id))
+    person = couples.people_of(couples.couple_by_id(conversation.couple_id))
     index = conversation.current_step
     current = _current_step(conversation, person)
     roles = service.roles_at(conversation, min(index, len(conversation.steps) - 1))

@@ -150,6 +150,22 @@ def member_names(couple: Couple) -> dict[str, str]:
     return {member.user_id: name_in_couple(member) for member in couple.members}
 
 
+# A person as the couple's views show them: {id, display_name}, or None for nobody.
+Person = Callable[[str | None], dict[str, Any] | None]
+
+
+def people_of(couple: Couple) -> Person:
+    """How the couple's views name a person by id (its members' names found once)."""
+    names = member_names(couple)
+
+    def person(user_id: str | None) -> dict[str, Any] | None:
+        if user_id is None:
+            return None
+        return {"id": user_id, "display_name": names.get(user_id, FORMER_PARTNER)}
+
+    return person
+
+
 def member_names_of(couple_id: str) -> dict[str, str]:
     """`member_names` of the couple with this id."""
     return member_names(db.session.get(Couple, couple_id))

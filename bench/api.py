@@ -170,6 +170,8 @@ def write_workloads(app: Any, alice: Any, bob: Any, *, writes: int, answers_body
     body) lists that wrk's script walks through."""
     from tests.helpers import ApiClient, register
 
+    if not writes:
+        return {name: [] for name in WRITES}
     print(f"  {writes} check-ins, agreements and pairing codes for the writes...")
     checkins = [
         alice.post("/couple/checkins", json={"prompt_set": "daily_pulse"}).get_json()["id"]
@@ -407,7 +409,8 @@ def measure(
     url = fresh_database(backend)
     sizes = SIZES[size]
     print(f"{backend}: filling {sizes['events']} events and {sizes['couples']} couples...")
-    data = fill(url, **sizes)
+    # The write workloads' objects are made only when a write is measured (they take a while).
+    data = fill(url, **{**sizes, "writes": sizes["writes"] if set(endpoints) & set(WRITES) else 0})
     common = {"seconds": seconds, "connections": connections}
     results = load("gunicorn", url, data, endpoints, common)
     results["ratio_timeline_to_healthz"] = ratio(results, "timeline_first", "healthz")

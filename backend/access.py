@@ -24,13 +24,16 @@ Flask. `tests/test_authorization.py` walks every route of the app through these.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask_jwt_extended import current_user as _jwt_current_user
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_jwt_extended import get_jwt
 
+from backend.accounts import service as accounts
+from backend.accounts.access import authenticate
 from backend.accounts.models import User
 from backend.counseling import service as counseling
 from backend.couples import service as couples
@@ -38,6 +41,7 @@ from backend.errors import NotFound
 from backend.journal import service as journal
 from backend.measures import service as measures
 from backend.notifications import service as notifications
+from backend.unit_of_work import reading
 from backend.viewer import viewing
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,8 +53,11 @@ NOT_FOR_ROLE = {
     PARTNER: "There is nothing here for a counselor's account: this is for partners.",
     COUNSELOR: "There is nothing here for a partner's account: this is for counselors.",
 }
-# Swaps what the URL names for what this caller may reach (404 otherwise), in the view's kwargs.
-Resolve = Callable[[User, dict[str, Any]], None]
+# Swaps what the URL names for what this caller may reach (404 otherwise), in the view's kwargs;
+# after the caller, it is given whatever the session check's statement added (`also`).
+Resolve = Callable[..., None]
+# The session check and the caller's couple in one round trip (built once, at import).
+_WITH_COUPLE = couples.with_caller_couple(accounts.live_session_statement(), User.id)
 
 
 def current_user() -> User:
@@ -71,20 +78,30 @@ def require_role(user: User, role: str | None) -> User:
 
 
 def guarded(
-    role: str | None, resolve: Resolve | None = None, *, fresh: bool = False
+    role: str | None,
+    resolve: Resolve | None = None,
+    *,
+    fresh: bool = False,
+    also: Any = None,
+    reads: bool = False,
 ) -> Callable[[F], F]:
     """The decorator every other one is made of: authenticate, check the role, resolve what
-    the URL names, and run the view (and the dump of its answer) with the caller as viewer."""
+    the URL names, and run the view (and the dump of its answer) with the caller as viewer.
+    `also`: the session check's statement with more found in the same query
+    (`accounts.live_session_statement()` extended); `resolve` receives what it adds.
+    `reads`: the view only reads, so its statements run outside a transaction
+    (`unit_of_work.reading`), each seeing what is committed when it runs."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            verify_jwt_in_request(fresh=fresh)
-            user = require_role(current_user(), role)
-            if resolve is not None:
-                resolve(user, kwargs)
-            with viewing(user, session_id=current_session_id()):
-                return view(*args, **kwargs)
+            with reading() if reads else contextlib.nullcontext():
+                user, *found = authenticate(fresh=fresh, statement=also)
+                require_role(user, role)
+                if resolve is not None:
+                    resolve(user, kwargs, *found)
+                with viewing(user, session_id=current_session_id()):
+                    return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
@@ -96,14 +113,17 @@ def role_required(role: str | None, *, fresh: bool = False) -> Callable[[F], F]:
     return guarded(role, fresh=fresh)
 
 
-def with_couple(*, write: bool = False, fresh: bool = False) -> Callable[[F], F]:
+def with_couple(
+    *, write: bool = False, fresh: bool = False, reads: bool = False
+) -> Callable[[F], F]:
     """Decorate a partner's view: pass the caller's couple as `couple` (404 if none; 409 if
-    `write` and it has ended)."""
+    `write` and it has ended), found in the same query as the session check. `reads`: the
+    view writes nothing (see `guarded`)."""
 
-    def resolve(user: User, kwargs: dict[str, Any]) -> None:
-        kwargs["couple"] = couples.caller_couple(user, write=write)
+    def resolve(user: User, kwargs: dict[str, Any], couple: Any) -> None:
+        kwargs["couple"] = couples.require_couple(couple, write=write)
 
-    return guarded(PARTNER, resolve, fresh=fresh)
+    return guarded(PARTNER, resolve, fresh=fresh, also=_WITH_COUPLE, reads=reads)
 
 
 def with_couple_object(

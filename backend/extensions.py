@@ -11,7 +11,7 @@ from flask_migrate import Migrate
 from flask_smorest import Api, Blueprint, abort
 from flask_smorest.spec import prepare_response
 from flask_sqlalchemy import SQLAlchemy
-from marshmallow import RAISE, missing
+from marshmallow import RAISE, Schema, missing
 from webargs.flaskparser import FlaskParser
 
 from backend.database import Base
@@ -52,9 +52,26 @@ class BodyRequiredParser(FlaskParser):
     a tap) accept no body at all, and their operations document the body as optional.
 
     Unknown query parameters are refused too (422 naming them), like unknown body fields.
+
+    Each arguments schema is made once: flask-smorest hands webargs the schema class, and
+    webargs would make an instance of it on every request (marshmallow copies every declared
+    field to do so, 30 µs and more). A schema keeps no state of a load, so one instance serves
+    every request, as flask-smorest's response schemas already do.
     """
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "query": RAISE}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type, Schema] = {}
+
+    def _get_schema(self, argmap: Any, req: Any) -> Schema:
+        if isinstance(argmap, type) and issubclass(argmap, Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas.setdefault(argmap, argmap())
+            return schema
+        return super()._get_schema(argmap, req)
 
     def load_json(self, req: Any, schema: Any) -> Any:
         data = super().load_json(req, schema)

@@ -94,3 +94,43 @@ def keyset_page(
     last = rows[limit - 1]
     next_cursor = encode_cursor(getattr(last, moment_column.key), getattr(last, id_column.key))
     return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+def keyset_statements(statement: sa.Select[Any], *, moment_column: Any, id_column: Any) -> Any:
+    """`statement` (a Core select with its `:params`) made, once, into the two statements of a
+    keyset page: (first page, page after `:moment`, `:row_id`), newest first, `:limit` rows.
+    Run them with `keyset_rows`; built at import, their SQL is compiled once."""
+    first = statement.order_by(moment_column.desc(), id_column.desc()).limit(
+        sa.bindparam("limit", type_=sa.Integer())
+    )
+    after = first.where(
+        sa.tuple_(moment_column, id_column)
+        < sa.tuple_(
+            sa.bindparam("moment", type_=moment_column.type),
+            sa.bindparam("row_id", type_=id_column.type),
+        )
+    )
+    return first, after
+
+
+def keyset_rows(
+    statements: Any,
+    params: dict[str, Any],
+    *,
+    moment_key: str,
+    id_key: str,
+    limit: int,
+    cursor: str | None,
+    connection: Any,
+) -> Page[Any]:
+    """`keyset_page` over statements made by `keyset_statements`: a page of plain rows
+    (tuples), no ORM objects built."""
+    first, after = statements
+    if cursor:
+        moment, row_id = decode_cursor(cursor)
+        params = {**params, "moment": moment, "row_id": row_id}
+    rows = connection.execute(after if cursor else first, {**params, "limit": limit + 1}).all()
+    if len(rows) <= limit:
+        return Page(items=rows, next_cursor=None)
+    last = rows[limit - 1]._mapping
+    return Page(items=rows[:limit], next_cursor=encode_cursor(last[moment_key], last[id_key]))

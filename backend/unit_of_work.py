@@ -23,6 +23,7 @@ from backend.extensions import db
 P = ParamSpec("P")
 R = TypeVar("R")
 _DEPTH = "trustline_use_case_depth"
+_READING = "trustline_reading"
 
 
 def in_use_case() -> bool:
@@ -35,6 +36,8 @@ def unit_of_work() -> Iterator[None]:
     """Run the block as one use case: committed when the outermost block ends, rolled back
     (the outermost's whole transaction) when anything in it raises."""
     session = db.session
+    if session.info.get(_READING):
+        raise RuntimeError("a use case inside `reading()`: that work would not be one transaction")
     depth = session.info.get(_DEPTH, 0)
     session.info[_DEPTH] = depth + 1
     try:
@@ -58,3 +61,22 @@ def use_case(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
 
     return wrapper
+
+
+@contextmanager
+def reading() -> Iterator[None]:
+    """Run the block's statements outside a transaction, for work that only reads: each
+    statement sees what is committed when it runs, and PostgreSQL is spared the BEGIN and
+    ROLLBACK round trips around them (SQLite starts no transaction for a read anyway). A use
+    case inside the block is a programming error (`unit_of_work` refuses it). If the session
+    has begun a transaction already, the block runs in that one."""
+    session = db.session
+    if session().in_transaction():
+        yield
+        return
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    session.info[_READING] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_READING, None)

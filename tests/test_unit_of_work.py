@@ -13,7 +13,7 @@ from flask import Flask
 from backend.accounts.models import User
 from backend.database import insert_unless_present
 from backend.extensions import db
-from backend.unit_of_work import in_use_case, unit_of_work, use_case
+from backend.unit_of_work import in_use_case, reading, unit_of_work, use_case
 
 NO_PASSWORD = "$argon2id$v=19$m=1024,t=1,p=1$bm9uZQ$bm9uZQ"
 
@@ -163,3 +163,33 @@ def test_an_insert_that_finds_its_row_there_rolls_nothing_back(app: Flask) -> No
 
     assert committed_emails() == {"a@example.com", "b@example.com"}
     assert depth() == 0
+
+
+def test_reading_runs_its_statements_outside_a_transaction(app: Flask) -> None:
+    with reading():
+        connection = db.session.connection()
+        assert connection.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+    db.session.rollback()
+    # Afterwards the session begins transactions as before, on a connection reset to them.
+    with pytest.raises(Boom):
+        create_then_fail("a@example.com")
+    assert committed_emails() == set()
+    assert "isolation_level" not in db.session.connection().get_execution_options()
+
+
+def test_a_use_case_inside_reading_is_refused_and_writes_nothing(app: Flask) -> None:
+    with reading(), pytest.raises(RuntimeError, match="use case inside"):
+        create("a@example.com")
+    db.session.rollback()
+    assert committed_emails() == set()
+    create("b@example.com")
+    assert committed_emails() == {"b@example.com"}
+
+
+def test_reading_inside_a_begun_transaction_stays_in_it(app: Flask) -> None:
+    add_user("a@example.com")  # begins the session's transaction
+    with reading():
+        assert "isolation_level" not in db.session.connection().get_execution_options()
+        create("b@example.com")  # allowed: this is the transaction it joined
+    assert committed_emails() == {"a@example.com", "b@example.com"}

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -365,18 +365,31 @@ _LIVE_SESSION = (
 )
 
 
-def live_session(*, user_id: str, session_id: str | None) -> tuple[AuthSession, User] | None:
-    """The live session and its user, in one query: the check every request makes. None if
-    the session is unknown, revoked or expired."""
+def live_session_statement() -> sa.Select[Any]:
+    """The session check's statement: (session, user) of `:session_id` and `:user_id`. A caller
+    may add what it needs in the same round trip (another entity joined on `User.id`) and keep
+    the result to pass to `live_session` for every request."""
+    return _LIVE_SESSION
+
+
+def live_session(
+    *, user_id: str, session_id: str | None, statement: sa.Select[Any] | None = None
+) -> tuple[Any, ...] | None:
+    """The live session and its user (and whatever `statement`, made from
+    `live_session_statement`, adds), in one query: the check every request makes. None if the
+    session is unknown, revoked or expired."""
     if not session_id:
         return None
-    row = db.session.execute(_LIVE_SESSION, {"session_id": session_id, "user_id": user_id}).first()
+    row = db.session.execute(
+        _LIVE_SESSION if statement is None else statement,
+        {"session_id": session_id, "user_id": user_id},
+    ).first()
     if row is None:
         return None
-    session, user = row
+    session = row[0]
     if session.revoked or session.expires_at <= clock.now():
         return None
-    return session, user
+    return tuple(row)
 
 
 # How stale a session's `last_used_at` may be: it is written at most this often, so a

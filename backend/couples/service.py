@@ -38,15 +38,27 @@ ENDED = (
 )
 
 
-def couple_of(user: User) -> Couple | None:
-    """The caller's active couple, else the one they were in most recently (read-only)."""
-    return db.session.scalar(
-        sa.select(Couple)
-        .join(CoupleMember, CoupleMember.couple_id == Couple.id)
-        .where(CoupleMember.user_id == user.id)
+def _couple_id_of(user_id: Any) -> sa.ScalarSelect[Any]:
+    """The id of the person's active couple, else of the one they were in most recently."""
+    return (
+        sa.select(CoupleMember.couple_id)
+        .where(CoupleMember.user_id == user_id)
         .order_by(CoupleMember.ended_at.is_not(None), CoupleMember.joined_at.desc())
         .limit(1)
+        .scalar_subquery()
     )
+
+
+def couple_of(user: User) -> Couple | None:
+    """The caller's active couple, else the one they were in most recently (read-only)."""
+    return db.session.scalar(sa.select(Couple).where(Couple.id == _couple_id_of(user.id)))
+
+
+def with_caller_couple(statement: sa.Select[Any], user_id: Any) -> sa.Select[Any]:
+    """`statement` with the couple `couple_of` would find for `user_id` (a column of it)
+    added as its last entity (None if they were never in one): the couple found in the same
+    round trip as the session check (`backend.access.with_couple`)."""
+    return statement.add_columns(Couple).outerjoin(Couple, Couple.id == _couple_id_of(user_id))
 
 
 def active_couple_of(user_id: str) -> Couple | None:
@@ -63,14 +75,19 @@ def couple_by_id(couple_id: str) -> Couple | None:
     return db.session.get(Couple, couple_id)
 
 
-def caller_couple(user: User, *, write: bool = False) -> Couple:
-    """The caller's couple; 404 if none, 409 if `write` and it has ended."""
-    couple = couple_of(user)
+def require_couple(couple: Couple | None, *, write: bool = False) -> Couple:
+    """The caller's couple as found (by `couple_of` or `with_caller_couple`); 404 if none,
+    409 if `write` and it has ended."""
     if couple is None:
         raise NotFound(NO_COUPLE)
     if write and not couple.is_active:
         raise Conflict(ENDED)
     return couple
+
+
+def caller_couple(user: User, *, write: bool = False) -> Couple:
+    """The caller's couple; 404 if none, 409 if `write` and it has ended."""
+    return require_couple(couple_of(user), write=write)
 
 
 def couples_by_id(couple_ids: list[str]) -> dict[str, Couple]:

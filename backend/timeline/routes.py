@@ -17,7 +17,7 @@ blp = Blueprint("timeline", __name__, url_prefix="/api/v1", description="The sha
 
 @blp.route("/couple/timeline")
 class Timeline(MethodView):
-    @with_couple()
+    @with_couple(reads=True)
     @blp.arguments(TimelineQueryArgsSchema, location="query")
     @blp.response(200, TimelinePageSchema)
     @blp.doc(operationId="list_couple_timeline")

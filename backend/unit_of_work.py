@@ -67,14 +67,16 @@ def use_case(function: Callable[P, R]) -> Callable[P, R]:
 def reading() -> Iterator[None]:
     """Run the block's statements outside a transaction, for work that only reads: each
     statement sees what is committed when it runs, and PostgreSQL is spared the BEGIN and
-    ROLLBACK round trips around them (SQLite starts no transaction for a read anyway). A use
-    case inside the block is a programming error (`unit_of_work` refuses it). If the session
-    has begun a transaction already, the block runs in that one."""
+    ROLLBACK round trips around them. A use case inside the block is a programming error
+    (`unit_of_work` refuses it). If the session has begun a transaction already, the block
+    runs in that one; on SQLite, which begins none for a read, it changes nothing."""
     session = db.session
     if session().in_transaction():
         yield
         return
-    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    if session.get_bind().dialect.name != "sqlite":
+        # SQLite begins no transaction for a read; resetting its connection would cost a PRAGMA.
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
     session.info[_READING] = True
     try:
         yield

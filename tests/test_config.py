@@ -148,3 +148,11 @@ def test_a_separate_scheduler_needs_the_shared_secret(tmp_path):
         "separate `trustline scheduler` runs"
     )
     assert "Traceback" not in done.stderr
+
+
+def test_only_a_database_server_s_connections_are_checked_before_use(app):
+    # A PostgreSQL connection may have been closed by a restart while pooled; a SQLite file's
+    # can't, and checking it would cost a statement on every request.
+    expected = app.extensions["sqlalchemy"].engine.dialect.name != "sqlite"
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] is expected
+    assert app.extensions["sqlalchemy"].engine.pool._pre_ping is expected

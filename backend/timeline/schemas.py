@@ -51,10 +51,12 @@ def event_json(row: Any) -> dict[str, Any]:
     occurred_at = row.occurred_at
     if occurred_at.tzinfo is None:
         occurred_at = occurred_at.replace(tzinfo=UTC)
+    # UTCDateTime's format; isoformat is three times as fast as strftime.
+    occurred = occurred_at.astimezone(UTC).isoformat(timespec="seconds")[:19] + "Z"
     return {
         "id": row.id,
         "kind": row.kind,
-        "occurred_at": occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "occurred_at": occurred,
         "actor_id": row.actor_id,
         "subject": None
         if row.subject_type is None

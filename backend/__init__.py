@@ -69,10 +69,9 @@ def _configure_libraries(app: Flask) -> None:
         from backend.notifications.delivery import signing_key
 
         signing_key(config["TRUSTLINE_PUSH_WEBHOOK_SECRET"])  # a malformed whsec_ stops the start
-    # A server's connection may have been closed while it sat in the pool: test it when taken
-    # out. A SQLite file has no connection to lose, so no statement is spent on it.
-    server = not str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite")
-    engine_options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {"pool_pre_ping": server})
+    # No test statement when a connection leaves the pool: a connection the server closed is
+    # found by its first statement and the request runs again (backend/database.py, `is_stale`).
+    engine_options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {"pool_pre_ping": False})
     # A statement's parameters are what people typed (a journal entry, a name, an e-mail): a
     # failing statement is raised and logged without them (backend/redaction.py does the rest).
     engine_options["hide_parameters"] = True

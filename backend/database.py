@@ -144,6 +144,43 @@ TRANSIENT_ATTEMPTS = 3
 TRANSIENT_PAUSE_SECONDS = 0.02
 
 
+# A pooled connection that the database server closed (a restart, an idle timeout) is found out
+# by its first statement, not by a test statement on every checkout (SQLAlchemy's "optimistic"
+# disconnect handling; a `pool_pre_ping` would cost each request a round trip): that error
+# marks the connection's whole pool invalid, and the request runs again on a new connection.
+# Only a connection that has run nothing since it was taken out of the pool counts as stale,
+# so nothing of the request can have reached the database before it failed.
+_USED = "trustline_used"
+
+
+@sa.event.listens_for(sa.pool.Pool, "checkout")
+def _taken_out(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    record.info[_USED] = False
+
+
+@sa.event.listens_for(sa.engine.Engine, "after_cursor_execute")
+def _used(connection: Any, *_args: Any) -> None:
+    connection.info[_USED] = True
+
+
+@sa.event.listens_for(sa.engine.Engine, "handle_error")
+def _mark_stale(context: Any) -> None:
+    error = context.sqlalchemy_exception
+    if error is None or not context.is_disconnect or context.connection is None:
+        return
+    try:
+        used = context.connection.info.get(_USED, True)
+    except sa.exc.SQLAlchemyError:  # the connection could not even be asked
+        used = True
+    error.trustline_stale = not used
+
+
+def is_stale(error: BaseException) -> bool:
+    """Whether `error` is a pooled connection found closed by its first statement (so the work
+    may run again, on a new connection)."""
+    return getattr(error, "trustline_stale", False)
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether `error` is a conflict that the database resolved by rolling this work back."""
     if not isinstance(error, sa.exc.DBAPIError) or error.connection_invalidated:
@@ -176,7 +213,15 @@ def run_with_retries(
             return work()
         except sa.exc.DBAPIError as error:
             committed = session.info.get("commits", 0) != commits_before
-            if attempt == attempts or committed or not is_transient(error):
+            if attempt == attempts or committed:
+                raise
+            if is_stale(error):
+                session.rollback()
+                log.warning(
+                    "a pooled database connection had been closed; running the request again"
+                )
+                continue
+            if not is_transient(error):
                 raise
             session.rollback()
             # The class of the error only: its text would carry the statement's parameters.

@@ -276,3 +276,41 @@ def test_crossed_pairing_accepts_on_postgresql_end_in_one_couple(app, alice, bob
     assert sorted(statuses.values())[1] in (404, 409), statuses
     assert count(Couple) == 1 and count(CoupleMember) == 2
     assert count(TimelineEvent, TimelineEvent.kind == "paired") == 1
+
+
+def test_a_connection_the_server_closed_costs_no_request(app, alice, backend_name):
+    """A restart (or an idle timeout) closes the pooled connections; the next request finds
+    its connection closed at its first statement and runs again on a new one."""
+    if backend_name != "postgresql":
+        pytest.skip("a SQLite file has no server connection to lose")
+    assert alice.get("/me").status_code == 200
+    db.session.close()  # the test's context shares the requests' session: back to the pool
+    with db.engine.connect() as conn:
+        ended = conn.scalar(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    assert ended >= 1
+    for person in (alice, alice):
+        answer = person.get("/me")
+        assert answer.status_code == 200, answer.get_json()
+    assert alice.patch("/me", json={"display_name": "Alice B"}).status_code == 200
+    assert alice.get("/me").get_json()["display_name"] == "Alice B"
+
+
+def test_a_closed_connection_after_work_began_is_not_run_again(app):
+    """Only a connection that ran nothing since leaving the pool is stale: a failure later in
+    the work may have reached the database, and is not retried."""
+    calls = []
+
+    def work():
+        calls.append(1)
+        error = sa.exc.OperationalError("SELECT 1", {}, Exception("server closed"))
+        error.connection_invalidated = True
+        raise error
+
+    with pytest.raises(sa.exc.OperationalError):
+        run_with_retries(work, session=db.session)
+    assert len(calls) == 1

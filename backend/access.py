@@ -57,7 +57,9 @@ NOT_FOR_ROLE = {
 # after the caller, it is given whatever the session check's statement added (`also`).
 Resolve = Callable[..., None]
 # The session check and the caller's couple in one round trip (built once, at import).
-_WITH_COUPLE = couples.with_caller_couple(accounts.live_session_statement(), User.id)
+_WITH_COUPLE = couples.with_caller_couple(accounts.caller_statement(), User.id)
+# ... and for a view that only reads the couple's rows, its id and status (no ORM objects).
+_WITH_COUPLE_REF = couples.with_caller_couple(accounts.caller_statement(), User.id, whole=False)
 
 
 def current_user() -> User:
@@ -88,7 +90,7 @@ def guarded(
     """The decorator every other one is made of: authenticate, check the role, resolve what
     the URL names, and run the view (and the dump of its answer) with the caller as viewer.
     `also`: the session check's statement with more found in the same query
-    (`accounts.live_session_statement()` extended); `resolve` receives what it adds.
+    (`accounts.caller_statement()` extended); `resolve` receives what it adds.
     `reads`: the view only reads, so its statements run outside a transaction
     (`unit_of_work.reading`), each seeing what is committed when it runs."""
 
@@ -118,12 +120,20 @@ def with_couple(
 ) -> Callable[[F], F]:
     """Decorate a partner's view: pass the caller's couple as `couple` (404 if none; 409 if
     `write` and it has ended), found in the same query as the session check. `reads`: the
-    view writes nothing (see `guarded`)."""
+    view writes nothing (see `guarded`) and needs only the couple's id and status
+    (`couples.CoupleRef`)."""
 
     def resolve(user: User, kwargs: dict[str, Any], couple: Any) -> None:
         kwargs["couple"] = couples.require_couple(couple, write=write)
 
-    return guarded(PARTNER, resolve, fresh=fresh, also=_WITH_COUPLE, reads=reads)
+    def resolve_ref(user: User, kwargs: dict[str, Any], couple_id: Any, status: Any) -> None:
+        kwargs["couple"] = couples.require_couple(couples.couple_ref(couple_id, status))
+
+    if reads:
+        if write:
+            raise ValueError("a view that reads only does not write")
+        return guarded(PARTNER, resolve_ref, fresh=fresh, also=_WITH_COUPLE_REF, reads=True)
+    return guarded(PARTNER, resolve, fresh=fresh, also=_WITH_COUPLE)
 
 
 def with_couple_object(

@@ -30,7 +30,7 @@ def authenticate(*, fresh: bool = False, statement: Any = None) -> tuple[Any, ..
     """The caller of this request, checked as flask-jwt-extended's `verify_jwt_in_request`
     checks them, in one parse of the token and one query: (user, *what `statement` adds).
 
-    `statement` is `service.live_session_statement()` with more joined on (the caller's couple,
+    `statement` is `service.caller_statement()` with more joined on (the caller's couple,
     found in the same round trip). The token's session is read on every request, so a logout
     or a password change holds on the next one. Raises flask-jwt-extended's own errors, which
     its handlers (set in `init_jwt`) answer as 401 problem+json, exactly as before.
@@ -43,14 +43,14 @@ def authenticate(*, fresh: bool = False, statement: Any = None) -> tuple[Any, ..
         _verify_token_is_fresh(header, claims)
     found = None
     if claims["type"] == "access":
-        found = service.live_session(
+        found = service.live_caller(
             user_id=claims["sub"], session_id=claims.get("sid"), statement=statement
         )
     if found is None:
         raise RevokedTokenError(header, claims)
-    session, user, *extra = found
-    if service.needs_touch(session):
-        g.trustline_touch_session = session.id
+    session_id, _revoked_at, _expires_at, last_used_at, user, *extra = found
+    if service.needs_touch(last_used_at):
+        g.trustline_touch_session = session_id
     # What flask-jwt-extended's `current_user` and `get_jwt()` read.
     g._jwt_extended_jwt_user = {"loaded_user": user}
     g._jwt_extended_jwt_header = header
@@ -97,7 +97,7 @@ def init_jwt(app: Flask) -> None:
             return True
         found = service.live_session(user_id=payload["sub"], session_id=payload.get("sid"))
         g.trustline_user = found[1] if found else None
-        if found and service.needs_touch(found[0]):
+        if found and service.needs_touch(found[0].last_used_at):
             g.trustline_touch_session = found[0].id
         return found is None
 

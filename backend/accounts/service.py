@@ -365,29 +365,58 @@ _LIVE_SESSION = (
 )
 
 
-def live_session_statement() -> sa.Select[Any]:
-    """The session check's statement: (session, user) of `:session_id` and `:user_id`. A caller
-    may add what it needs in the same round trip (another entity joined on `User.id`) and keep
-    the result to pass to `live_session` for every request."""
-    return _LIVE_SESSION
+def live_session(*, user_id: str, session_id: str | None) -> tuple[AuthSession, User] | None:
+    """The live session and its user, in one query. None if the session is unknown, revoked
+    or expired."""
+    if not session_id:
+        return None
+    row = db.session.execute(_LIVE_SESSION, {"session_id": session_id, "user_id": user_id}).first()
+    if row is None:
+        return None
+    session, user = row
+    if session.revoked or session.expires_at <= clock.now():
+        return None
+    return session, user
 
 
-def live_session(
+# The check every API request makes: the session's columns (no ORM object is built for it) and
+# its user.
+_CALLER = (
+    sa.select(
+        AuthSession.id,
+        AuthSession.revoked_at,
+        AuthSession.expires_at,
+        AuthSession.last_used_at,
+        User,
+    )
+    .join(User, User.id == AuthSession.user_id)
+    .where(
+        AuthSession.id == sa.bindparam("session_id"),
+        AuthSession.user_id == sa.bindparam("user_id"),
+    )
+)
+
+
+def caller_statement() -> sa.Select[Any]:
+    """The statement of `live_caller`: (session id, revoked_at, expires_at, last_used_at, user)
+    of `:session_id` and `:user_id`. A caller may add what it needs in the same round trip
+    (more columns or entities, joined on `User.id`) and keep the result to pass to
+    `live_caller` on every request."""
+    return _CALLER
+
+
+def live_caller(
     *, user_id: str, session_id: str | None, statement: sa.Select[Any] | None = None
 ) -> tuple[Any, ...] | None:
-    """The live session and its user (and whatever `statement`, made from
-    `live_session_statement`, adds), in one query: the check every request makes. None if the
-    session is unknown, revoked or expired."""
+    """The row of `statement` (made from `caller_statement`) for a live session, in one query:
+    the check every request makes. None if the session is unknown, revoked or expired."""
     if not session_id:
         return None
     row = db.session.execute(
-        _LIVE_SESSION if statement is None else statement,
+        _CALLER if statement is None else statement,
         {"session_id": session_id, "user_id": user_id},
     ).first()
-    if row is None:
-        return None
-    session = row[0]
-    if session.revoked or session.expires_at <= clock.now():
+    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         return None
     return tuple(row)
 
@@ -397,10 +426,9 @@ def live_session(
 TOUCH_EVERY = timedelta(minutes=1)
 
 
-def needs_touch(session: AuthSession, *, now: datetime | None = None) -> bool:
-    """Whether the session's last use is older than a minute (so it should be written)."""
-    last = session.last_used_at
-    return last is None or last <= (now or clock.now()) - TOUCH_EVERY
+def needs_touch(last_used_at: datetime | None, *, now: datetime | None = None) -> bool:
+    """Whether a session last used then should be noted as used now (a minute has passed)."""
+    return last_used_at is None or last_used_at <= (now or clock.now()) - TOUCH_EVERY
 
 
 @use_case

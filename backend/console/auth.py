@@ -143,7 +143,7 @@ def signed_in_counselor() -> User | None:
     if user.role != COUNSELOR:  # pragma: no cover - sign_in lets only counselors in
         session.clear()
         return None
-    if accounts.needs_touch(login, now=now):
+    if accounts.needs_touch(login.last_used_at, now=now):
         accounts.touch_session(session_id=sid)
     return user
 

@@ -54,11 +54,32 @@ def couple_of(user: User) -> Couple | None:
     return db.session.scalar(sa.select(Couple).where(Couple.id == _couple_id_of(user.id)))
 
 
-def with_caller_couple(statement: sa.Select[Any], user_id: Any) -> sa.Select[Any]:
-    """`statement` with the couple `couple_of` would find for `user_id` (a column of it)
-    added as its last entity (None if they were never in one): the couple found in the same
-    round trip as the session check (`backend.access.with_couple`)."""
-    return statement.add_columns(Couple).outerjoin(Couple, Couple.id == _couple_id_of(user_id))
+def with_caller_couple(
+    statement: sa.Select[Any], user_id: Any, *, whole: bool = True
+) -> sa.Select[Any]:
+    """`statement` with the couple `couple_of` would find for `user_id` (a column of it) added
+    at its end (None if they were never in one): the couple found in the same round trip as
+    the session check (`backend.access.with_couple`). `whole`: the `Couple`; else only its
+    id and status (for `couple_ref`), with no ORM object to build."""
+    found = (Couple,) if whole else (Couple.id.label("couple_id"), Couple.status)
+    return statement.add_columns(*found).outerjoin(Couple, Couple.id == _couple_id_of(user_id))
+
+
+class CoupleRef(NamedTuple):
+    """A couple as a view that only reads its rows needs it: its id and status."""
+
+    id: str
+    status: str
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the couple is active (not ended)."""
+        return self.status == "active"
+
+
+def couple_ref(couple_id: str | None, status: str | None) -> CoupleRef | None:
+    """The couple `with_caller_couple(..., whole=False)` found, or None."""
+    return None if couple_id is None or status is None else CoupleRef(couple_id, status)
 
 
 def active_couple_of(user_id: str) -> Couple | None:
@@ -75,7 +96,7 @@ def couple_by_id(couple_id: str) -> Couple | None:
     return db.session.get(Couple, couple_id)
 
 
-def require_couple(couple: Couple | None, *, write: bool = False) -> Couple:
+def require_couple(couple: Any, *, write: bool = False) -> Any:
     """The caller's couple as found (by `couple_of` or `with_caller_couple`); 404 if none,
     409 if `write` and it has ended."""
     if couple is None:

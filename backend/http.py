@@ -10,9 +10,11 @@ database conflict runs again (see TrustlineFlask).
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from itertools import accumulate
 from typing import Any, TypeVar
@@ -197,6 +199,25 @@ class TrustlineFlask(Flask):
         from backend.extensions import db
 
         return run_with_retries(super().dispatch_request, session=db.session)
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """As Flask's, asking once per function whether it is a coroutine function.
+
+        Flask asks `inspect.iscoroutinefunction` each time it calls a view, a hook or one of
+        flask-smorest's wrappers, some twenty times a request; the answer of a function never
+        changes. Bound methods (a MethodView's, made anew for each request) are asked by their
+        function, and the answers are held weakly, so nothing grows with the requests."""
+        key = getattr(func, "__func__", func)
+        try:
+            coroutine = _COROUTINES.get(key)
+        except TypeError:  # not weakly referable: ask Flask
+            return super().ensure_sync(func)
+        if coroutine is None:
+            coroutine = _COROUTINES[key] = inspect.iscoroutinefunction(func)
+        return self.async_to_sync(func) if coroutine else func
+
+
+_COROUTINES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 def add_request_id(response: Response) -> Response:

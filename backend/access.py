@@ -59,7 +59,9 @@ Resolve = Callable[..., None]
 # The session check and the caller's couple in one round trip (built once, at import).
 _WITH_COUPLE = couples.with_caller_couple(accounts.caller_statement(), User.id)
 # ... and for a view that only reads the couple's rows, its id and status (no ORM objects).
-_WITH_COUPLE_REF = couples.with_caller_couple(accounts.caller_statement(), User.id, whole=False)
+_WITH_COUPLE_REF = couples.with_caller_couple(
+    accounts.plain_caller_statement(), User.__table__.c.id, whole=False
+)
 
 
 def current_user() -> User:
@@ -92,13 +94,15 @@ def guarded(
     `also`: the session check's statement with more found in the same query
     (`accounts.caller_statement()` extended); `resolve` receives what it adds.
     `reads`: the view only reads, so its statements run outside a transaction
-    (`unit_of_work.reading`), each seeing what is committed when it runs."""
+    (`unit_of_work.reading`), each seeing what is committed when it runs, and the caller is
+    an `accounts.Caller` (id and role), not the whole account; `also` then extends
+    `accounts.plain_caller_statement()`."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             with reading() if reads else contextlib.nullcontext():
-                user, *found = authenticate(fresh=fresh, statement=also)
+                user, *found = authenticate(fresh=fresh, statement=also, plain=reads)
                 require_role(user, role)
                 if resolve is not None:
                     resolve(user, kwargs, *found)

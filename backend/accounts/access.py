@@ -26,14 +26,18 @@ def _unauthorized(detail: str) -> Response:
     return problem(401, detail, slug="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(*, fresh: bool = False, statement: Any = None) -> tuple[Any, ...]:
+def authenticate(
+    *, fresh: bool = False, statement: Any = None, plain: bool = False
+) -> tuple[Any, ...]:
     """The caller of this request, checked as flask-jwt-extended's `verify_jwt_in_request`
     checks them, in one parse of the token and one query: (user, *what `statement` adds).
 
     `statement` is `service.caller_statement()` with more joined on (the caller's couple,
-    found in the same round trip). The token's session is read on every request, so a logout
-    or a password change holds on the next one. Raises flask-jwt-extended's own errors, which
-    its handlers (set in `init_jwt`) answer as 401 problem+json, exactly as before.
+    found in the same round trip); with `plain`, `service.plain_caller_statement()` extended,
+    and the caller is a `service.Caller` (id and role), not the account. The token's session
+    is read on every request, so a logout or a password change holds on the next one. Raises
+    flask-jwt-extended's own errors, which its handlers (set in `init_jwt`) answer as 401
+    problem+json, exactly as before.
     """
     token, _ = _decode_jwt_from_headers()
     header, claims = _verified(token)
@@ -44,11 +48,15 @@ def authenticate(*, fresh: bool = False, statement: Any = None) -> tuple[Any, ..
     found = None
     if claims["type"] == "access":
         found = service.live_caller(
-            user_id=claims["sub"], session_id=claims.get("sid"), statement=statement
+            user_id=claims["sub"], session_id=claims.get("sid"), statement=statement, plain=plain
         )
     if found is None:
         raise RevokedTokenError(header, claims)
-    session_id, _revoked_at, _expires_at, last_used_at, user, *extra = found
+    if plain:
+        session_id, _revoked_at, _expires_at, last_used_at, user_id, role, *extra = found
+        user: Any = service.Caller(user_id, role)
+    else:
+        session_id, _revoked_at, _expires_at, last_used_at, user, *extra = found
     if service.needs_touch(last_used_at):
         g.trustline_touch_session = session_id
     # What flask-jwt-extended's `current_user` and `get_jwt()` read.

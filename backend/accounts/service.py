@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -397,6 +397,42 @@ _CALLER = (
 )
 
 
+# The same check for a view that only reads: plain columns of the tables (no ORM object at all,
+# and no ORM execution), the caller as a `Caller`.
+_SESSIONS = AuthSession.__table__
+_USERS = User.__table__
+_PLAIN_CALLER = (
+    sa.select(
+        _SESSIONS.c.id,
+        _SESSIONS.c.revoked_at,
+        _SESSIONS.c.expires_at,
+        _SESSIONS.c.last_used_at,
+        _USERS.c.id.label("user_id"),
+        _USERS.c.role,
+    )
+    .join(_USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .where(
+        _SESSIONS.c.id == sa.bindparam("session_id"),
+        _SESSIONS.c.user_id == sa.bindparam("user_id"),
+    )
+)
+
+
+class Caller(NamedTuple):
+    """Who is calling, as a view that only reads needs them (`plain_caller_statement`): their
+    id and role, not the whole account."""
+
+    id: str
+    role: str
+
+
+def plain_caller_statement() -> sa.Select[Any]:
+    """The statement of `live_caller(..., plain=True)`: (session id, revoked_at, expires_at,
+    last_used_at, user id, role) as plain columns, for a caller to extend as with
+    `caller_statement`."""
+    return _PLAIN_CALLER
+
+
 def caller_statement() -> sa.Select[Any]:
     """The statement of `live_caller`: (session id, revoked_at, expires_at, last_used_at, user)
     of `:session_id` and `:user_id`. A caller may add what it needs in the same round trip
@@ -406,16 +442,26 @@ def caller_statement() -> sa.Select[Any]:
 
 
 def live_caller(
-    *, user_id: str, session_id: str | None, statement: sa.Select[Any] | None = None
+    *,
+    user_id: str,
+    session_id: str | None,
+    statement: sa.Select[Any] | None = None,
+    plain: bool = False,
 ) -> tuple[Any, ...] | None:
-    """The row of `statement` (made from `caller_statement`) for a live session, in one query:
-    the check every request makes. None if the session is unknown, revoked or expired."""
+    """The row of `statement` (made from `caller_statement`, or `plain_caller_statement` if
+    `plain`) for a live session, in one query: the check every request makes. None if the
+    session is unknown, revoked or expired."""
     if not session_id:
         return None
-    row = db.session.execute(
-        _CALLER if statement is None else statement,
-        {"session_id": session_id, "user_id": user_id},
-    ).first()
+    params = {"session_id": session_id, "user_id": user_id}
+    if plain:  # no ORM objects: run on the session's connection, as Core
+        row = (
+            db.session.connection()
+            .execute(_PLAIN_CALLER if statement is None else statement, params)
+            .first()
+        )
+    else:
+        row = db.session.execute(_CALLER if statement is None else statement, params).first()
     if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
         return None
     return tuple(row)

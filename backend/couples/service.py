@@ -49,6 +49,18 @@ def _couple_id_of(user_id: Any) -> sa.ScalarSelect[Any]:
     )
 
 
+def _plain_couple_id_of(user_id: Any) -> sa.ScalarSelect[Any]:
+    """`_couple_id_of` over the table's columns, for a statement without ORM entities."""
+    members = CoupleMember.__table__
+    return (
+        sa.select(members.c.couple_id)
+        .where(members.c.user_id == user_id)
+        .order_by(members.c.ended_at.is_not(None), members.c.joined_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def couple_of(user: User) -> Couple | None:
     """The caller's active couple, else the one they were in most recently (read-only)."""
     return db.session.scalar(sa.select(Couple).where(Couple.id == _couple_id_of(user.id)))
@@ -61,8 +73,12 @@ def with_caller_couple(
     at its end (None if they were never in one): the couple found in the same round trip as
     the session check (`backend.access.with_couple`). `whole`: the `Couple`; else only its
     id and status (for `couple_ref`), with no ORM object to build."""
-    found = (Couple,) if whole else (Couple.id.label("couple_id"), Couple.status)
-    return statement.add_columns(*found).outerjoin(Couple, Couple.id == _couple_id_of(user_id))
+    if whole:
+        return statement.add_columns(Couple).outerjoin(Couple, Couple.id == _couple_id_of(user_id))
+    couples = Couple.__table__  # plain columns: no ORM in the statement
+    return statement.add_columns(couples.c.id.label("couple_id"), couples.c.status).outerjoin(
+        couples, couples.c.id == _plain_couple_id_of(user_id)
+    )
 
 
 class CoupleRef(NamedTuple):

@@ -4,7 +4,9 @@ What a caller may then reach is decided in `backend.access`, the one authorizati
 
 from __future__ import annotations
 
+import functools
 import logging
+from datetime import timedelta
 from typing import Any
 
 import jwt as pyjwt
@@ -14,6 +16,7 @@ from flask_jwt_extended.exceptions import JWTDecodeError, RevokedTokenError, Wro
 from flask_jwt_extended.view_decorators import _decode_jwt_from_headers, _verify_token_is_fresh
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend import clock
 from backend.accounts import service
 from backend.accounts.models import User
 from backend.errors import problem
@@ -68,32 +71,83 @@ def authenticate(
 
 
 def _verified(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The header and claims of a token signed with our key, in one parse (flask-jwt-extended
-    parses it four times); the same checks and defaults as its `decode_token`."""
-    options: dict[str, Any] = {"verify_aud": False, "verify_sub": jwt_config.verify_sub}
-    arguments: dict[str, Any] = {
-        "key": jwt_config.decode_key,
-        "algorithms": jwt_config.decode_algorithms,
-        "issuer": jwt_config.decode_issuer,
-        "leeway": jwt_config.leeway,
-    }
+    """The header and claims of a token signed with our key, with the same checks and defaults
+    as flask-jwt-extended's `decode_token` (which parses a token four times). The signature
+    and form of a token are checked once (`_signed`); its times on every request."""
+    leeway = jwt_config.leeway
+    leeway = float(leeway.total_seconds() if isinstance(leeway, timedelta) else leeway)
+    header, signed = _signed(
+        token,
+        jwt_config.decode_key,
+        tuple(jwt_config.decode_algorithms),
+        jwt_config.decode_issuer,
+        jwt_config.verify_sub,
+    )
+    claims = dict(signed)  # the request's own copy: defaults are added below
     try:
-        complete = pyjwt.api_jwt.decode_complete(token, options=options, **arguments)
+        _check_times(claims, clock.now().timestamp(), leeway)
     except pyjwt.ExpiredSignatureError as exc:
         # What the expired-token handler reads, as flask-jwt-extended attaches it.
-        expired = pyjwt.api_jwt.decode_complete(
-            token, options={**options, "verify_exp": False}, **arguments
-        )
-        exc.jwt_header = expired["header"]  # type: ignore[attr-defined]
-        exc.jwt_data = expired["payload"]  # type: ignore[attr-defined]
+        exc.jwt_header = header  # type: ignore[attr-defined]
+        exc.jwt_data = claims  # type: ignore[attr-defined]
         raise
-    claims = complete["payload"]
     if jwt_config.identity_claim_key not in claims:
         raise JWTDecodeError(f"Missing claim: {jwt_config.identity_claim_key}")
     claims.setdefault("type", "access")
     claims.setdefault("fresh", False)
     claims.setdefault("jti", None)
-    return complete["header"], claims
+    return header, claims
+
+
+@functools.lru_cache(maxsize=4096)
+def _signed(
+    token: str, key: str, algorithms: tuple[str, ...], issuer: str | None, verify_sub: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a token whose signature and claims' form PyJWT accepts, its times
+    left to `_check_times`. Kept for the tokens seen last: parsing a token is a fifth of a
+    short request, and a token's signature never changes. A token that fails raises, and
+    nothing of it is kept."""
+    complete = pyjwt.api_jwt.decode_complete(
+        token,
+        key=key,
+        algorithms=list(algorithms),
+        issuer=issuer,
+        options={
+            "verify_aud": False,
+            "verify_sub": verify_sub,
+            "verify_exp": False,
+            "verify_nbf": False,
+            "verify_iat": False,
+        },
+    )
+    return complete["header"], complete["payload"]
+
+
+def _check_times(claims: dict[str, Any], now: float, leeway: float) -> None:
+    """PyJWT's checks of `iat`, `nbf` and `exp`, in its order and with its errors
+    (`PyJWT._validate_iat`, `_validate_nbf`, `_validate_exp` in jwt/api_jwt.py)."""
+    if (
+        "iat" in claims
+        and _moment(claims["iat"], pyjwt.InvalidIssuedAtError, "Issued At", "iat") > now + leeway
+    ):
+        raise pyjwt.ImmatureSignatureError("The token is not yet valid (iat)")
+    if (
+        "nbf" in claims
+        and _moment(claims["nbf"], pyjwt.DecodeError, "Not Before", "nbf") > now + leeway
+    ):
+        raise pyjwt.ImmatureSignatureError("The token is not yet valid (nbf)")
+    if (
+        "exp" in claims
+        and _moment(claims["exp"], pyjwt.DecodeError, "Expiration Time", "exp") <= now - leeway
+    ):
+        raise pyjwt.ExpiredSignatureError("Signature has expired")
+
+
+def _moment(value: Any, error: type[Exception], name: str, claim: str) -> int:
+    try:
+        return int(value)
+    except (ValueError, TypeError, OverflowError):
+        raise error(f"{name} claim ({claim}) must be an integer.") from None
 
 
 def init_jwt(app: Flask) -> None:

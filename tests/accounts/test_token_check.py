@@ -90,3 +90,41 @@ def test_after_leaving_the_timeline_is_still_the_ended_couples(alice, bob, coupl
     first = alice.get(GUARDED)
     assert first.status_code == 200
     assert first.get_json()["items"][0]["kind"] == "partner_left"
+
+
+def test_a_token_seen_before_still_expires(api, alice, couple):
+    # The signature of a token is checked once and kept; its times are checked every time.
+    assert alice.get(GUARDED).status_code == 200
+    with time_machine.travel(clock.now() + timedelta(minutes=16), tick=False):
+        guarded, library = answers(api, {"Authorization": f"Bearer {alice.access_token}"})
+    assert guarded == library
+    assert guarded["detail"] == "The access token has expired. Refresh it or log in again."
+    assert alice.get(GUARDED).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"nbf": 600},
+        {"iat": 600},
+        {"exp": "soon"},
+        {"nbf": "later"},
+        {"iat": "then"},
+        {"sub": None},
+        {"sub": 42},
+    ],
+    ids=lambda change: "-".join(f"{k}={v}" for k, v in change.items()),
+)
+def test_a_token_signed_with_our_key_but_wrong_in_form_or_time_is_refused_alike(
+    app, api, alice, couple, change
+):
+    claims = jwt.decode(alice.access_token, options={"verify_signature": False})
+    now = int(clock.now().timestamp())
+    for claim, value in change.items():
+        if value is None:
+            claims.pop(claim)
+        else:
+            claims[claim] = now + value if isinstance(value, int) and claim != "sub" else value
+    token = forged(claims, key=app.config["JWT_SECRET_KEY"])
+    guarded, library = answers(api, {"Authorization": f"Bearer {token}"})
+    assert guarded == library

@@ -101,8 +101,8 @@ def seed() -> None:
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="gunicorn worker processes [default: TRUSTLINE_WORKERS, else 1 with threads, or 2 "
-    "when TRUSTLINE_RATELIMIT_STORAGE_URI is shared].",
+    help="gunicorn worker processes [default: TRUSTLINE_WORKERS, else 2; 1 with threads when "
+    "TRUSTLINE_RATELIMIT_STORAGE_URI is memory://].",
 )
 @click.option(
     "--scheduler/--no-scheduler",
@@ -142,9 +142,9 @@ def serve(host: str, port: int, workers: int | None, scheduler: bool, demo: bool
         # every allowance a guesser has: refuse rather than weaken the limits quietly.
         raise click.UsageError(
             f"{count} workers would each count failed logins and wrong codes on their own "
-            "(TRUSTLINE_RATELIMIT_STORAGE_URI is memory://). Point "
-            "TRUSTLINE_RATELIMIT_STORAGE_URI at one Redis to share the counts, or serve with "
-            "one worker (the default), which uses threads."
+            "(TRUSTLINE_RATELIMIT_STORAGE_URI is memory://). Unset it (the counts are then "
+            "shared in the instance folder's ratelimit.db) or point it at Redis, or serve "
+            "with one worker."
         )
     master = os.getpid()
     lock = None

@@ -159,12 +159,7 @@ def test_serve_stops_cleanly_on_ctrl_c_and_on_sigterm(tmp_path, signum):
         tmp_path,
         "--port",
         str(port),
-        env={
-            "TMPDIR": str(tmp_path),
-            "TRUSTLINE_WORKERS": "2",
-            # Several workers need one shared store of failure counts.
-            "TRUSTLINE_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/14",
-        },
+        env={"TMPDIR": str(tmp_path)},
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
@@ -188,32 +183,79 @@ def test_serve_stops_cleanly_on_ctrl_c_and_on_sigterm(tmp_path, signum):
     assert not list(tmp_path.glob("trustline-*"))
 
 
-def test_serve_counts_failed_logins_once_whatever_serves_them(tmp_path):
-    """One worker with threads by default: the limits hold as they do in production."""
+def failed_login(port: int) -> int:
+    """The status of one wrong password for the same account."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/auth/login",
+        data=json.dumps({"email": "nobody@example.com", "password": "wrong!"}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def served_by_only(worker: int, workers: list[int], port: int, times: int) -> list[int]:
+    """Send `times` failed logins while every other worker is stopped, so `worker` serves them."""
+    others = [other for other in workers if other != worker]
+    for other in others:
+        os.kill(other, signal.SIGSTOP)
+    try:
+        return [failed_login(port) for _ in range(times)]
+    finally:
+        for other in others:
+            os.kill(other, signal.SIGCONT)
+
+
+def test_serve_counts_a_guessers_failures_once_across_its_two_workers(tmp_path):
+    """Two sync workers by default, counting in one SQLite file: the limits hold as one."""
     port = free_port()
     process = start(tmp_path, "--port", str(port), "--no-scheduler")
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
-        assert len(workers_of(process.pid)) == 1
-        statuses = []
-        for _ in range(6):
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/v1/auth/login",
-                data=json.dumps({"email": "nobody@example.com", "password": "wrong!"}).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                    statuses.append(response.status)
-            except urllib.error.HTTPError as error:
-                statuses.append(error.code)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(workers_of(process.pid)) < 2:
+            time.sleep(0.2)
+        workers = workers_of(process.pid)
+        assert len(workers) == 2
+        # 5 failures a minute per account: 3 served by one worker, then 2 and the refused
+        # sixth by the other (counting alone, it would allow 5 more).
+        statuses = served_by_only(workers[0], workers, port, 3)
+        statuses += served_by_only(workers[1], workers, port, 3)
         assert statuses == [401] * 5 + [429]
+        assert (tmp_path / "instance" / "ratelimit.db").exists()
+    finally:
+        stop(process)
+
+
+def test_serve_with_counts_in_memory_runs_one_worker_with_threads(tmp_path):
+    port = free_port()
+    process = start(
+        tmp_path,
+        "--port",
+        str(port),
+        "--no-scheduler",
+        env={"TRUSTLINE_RATELIMIT_STORAGE_URI": "memory://"},
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        assert len(workers_of(process.pid)) == 1
+        assert [failed_login(port) for _ in range(6)] == [401] * 5 + [429]
     finally:
         stop(process)
 
 
 def test_serve_refuses_several_workers_that_would_each_count_alone(tmp_path):
-    process = start(tmp_path, "--port", str(free_port()), "--workers", "2")
+    process = start(
+        tmp_path,
+        "--port",
+        str(free_port()),
+        "--workers",
+        "2",
+        env={"TRUSTLINE_RATELIMIT_STORAGE_URI": "memory://"},
+    )
     assert process.wait(timeout=120) != 0
     output = process.stdout.read()
     assert "TRUSTLINE_RATELIMIT_STORAGE_URI" in output and "Traceback" not in output

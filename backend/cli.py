@@ -94,7 +94,11 @@ def seed() -> None:
     )
 
 
-@main.command("serve")
+# Not in an app context (Flask's commands get one unless told otherwise): the master's would be
+# inherited by every forked worker, and a sync worker serves in that same thread, so its requests
+# would reuse it instead of pushing their own: `g` and the database session would never be torn
+# down, and a request would see objects an earlier one loaded (an old password hash among them).
+@main.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option(

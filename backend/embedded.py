@@ -24,7 +24,7 @@ import threading
 from typing import IO, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
+from flask import Flask, has_app_context
 from gunicorn.app.base import BaseApplication
 
 # The failure counters are shared between processes by default (a SQLite file, or Redis):
@@ -128,6 +128,10 @@ class EmbeddedServer(BaseApplication):
 
 def run(app: Flask, *, host: str, port: int, workers: int, scheduler_lock: str | None) -> None:
     """Serve `app` until SIGTERM or SIGINT (Ctrl-C)."""
+    if has_app_context():
+        # Every worker would inherit it, and a sync worker's requests would run in it instead
+        # of their own: one `g` and one database session for all of them.
+        raise RuntimeError("the embedded server must start outside any app context")
     EmbeddedServer(
         app, bind=bind_address(host, port), workers=workers, scheduler_lock=scheduler_lock
     ).run()

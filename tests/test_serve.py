@@ -10,6 +10,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -183,30 +185,47 @@ def test_serve_stops_cleanly_on_ctrl_c_and_on_sigterm(tmp_path, signum):
     assert not list(tmp_path.glob("trustline-*"))
 
 
-def failed_login(port: int) -> int:
-    """The status of one wrong password for the same account."""
+def api(port: int, path: str, body: dict | None, token: str | None = None) -> tuple[int, dict]:
+    """POST a JSON body to the API (or GET, without one): the status and the JSON answer."""
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/v1/auth/login",
-        data=json.dumps({"email": "nobody@example.com", "password": "wrong!"}).encode(),
-        headers={"Content-Type": "application/json"},
+        f"http://127.0.0.1:{port}/api/v1{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-            return response.status
+            return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
-        return error.code
+        return error.code, {}
 
 
-def served_by_only(worker: int, workers: list[int], port: int, times: int) -> list[int]:
-    """Send `times` failed logins while every other worker is stopped, so `worker` serves them."""
+def failed_login(port: int) -> int:
+    """The status of one wrong password for the same account."""
+    return api(port, "/auth/login", {"email": "nobody@example.com", "password": "wrong!"})[0]
+
+
+@contextmanager
+def served_by_only(worker: int, workers: list[int]) -> Iterator[None]:
+    """Stop every worker but `worker` for the block, so that it serves the block's requests."""
     others = [other for other in workers if other != worker]
     for other in others:
         os.kill(other, signal.SIGSTOP)
     try:
-        return [failed_login(port) for _ in range(times)]
+        yield
     finally:
         for other in others:
             os.kill(other, signal.SIGCONT)
+
+
+def two_workers(process: subprocess.Popen) -> list[int]:
+    """The two workers of `trustline serve`, once both are forked."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(workers_of(process.pid)) < 2:
+        time.sleep(0.2)
+    workers = workers_of(process.pid)
+    assert len(workers) == 2
+    return workers
 
 
 def test_serve_counts_a_guessers_failures_once_across_its_two_workers(tmp_path):
@@ -215,17 +234,39 @@ def test_serve_counts_a_guessers_failures_once_across_its_two_workers(tmp_path):
     process = start(tmp_path, "--port", str(port), "--no-scheduler")
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(workers_of(process.pid)) < 2:
-            time.sleep(0.2)
-        workers = workers_of(process.pid)
-        assert len(workers) == 2
+        first, second = workers = two_workers(process)
         # 5 failures a minute per account: 3 served by one worker, then 2 and the refused
         # sixth by the other (counting alone, it would allow 5 more).
-        statuses = served_by_only(workers[0], workers, port, 3)
-        statuses += served_by_only(workers[1], workers, port, 3)
+        with served_by_only(first, workers):
+            statuses = [failed_login(port) for _ in range(3)]
+        with served_by_only(second, workers):
+            statuses += [failed_login(port) for _ in range(3)]
         assert statuses == [401] * 5 + [429]
         assert (tmp_path / "instance" / "ratelimit.db").exists()
+    finally:
+        stop(process)
+
+
+def test_a_worker_sees_what_the_other_changed_since_its_last_request(tmp_path):
+    """Each request has its own app context and database session, never a worker's old one."""
+    port = free_port()
+    process = start(tmp_path, "--port", str(port), "--no-scheduler")
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        first, second = workers = two_workers(process)
+        ana = {"email": "ana@example.com", "password": "a long passphrase"}
+        assert api(port, "/auth/register", {**ana, "display_name": "Ana"})[0] == 201
+        # The first worker's last request loads Ana; the second changes her password; the
+        # first must then check the new one, not the hash it loaded before.
+        with served_by_only(first, workers):
+            token = api(port, "/auth/login", ana)[1]["access_token"]
+            assert api(port, "/me", None, token)[0] == 200
+        with served_by_only(second, workers):
+            token = api(port, "/auth/login", ana)[1]["access_token"]
+            change = {"current_password": ana["password"], "new_password": "another passphrase"}
+            assert api(port, "/me/password", change, token)[0] == 204
+        with served_by_only(first, workers):
+            assert api(port, "/auth/login", {**ana, "password": "another passphrase"})[0] == 200
     finally:
         stop(process)
 

@@ -100,10 +100,11 @@ class SQLiteStorage(Storage, MovingWindowSupport):
             self._inherited.append(connection)
             self._local.held = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # `timeout` is SQLite's busy timeout; no isolation level: transactions are explicit.
         connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
         try:
-            connection.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            # Counts lost to a power cut are forgiven failures, not a breach: no fsync each.
+            # No fsync per count: a power cut may forget the last counts, a crash of the
+            # process never does (WAL), and a forgotten failure only gives one more try.
             connection.execute("PRAGMA synchronous = NORMAL")
             # Readers never wait for a writer. The mode is the file's: set once, kept.
             mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]

@@ -107,7 +107,7 @@ class SQLiteStorage(Storage, MovingWindowSupport):
             # process never does (WAL), and a forgotten failure only gives one more try.
             connection.execute("PRAGMA synchronous = NORMAL")
             # Readers never wait for a writer. The mode is the file's: set once, kept.
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _one(connection, "PRAGMA journal_mode = WAL")[0]
             if mode != "wal":
                 raise sqlite3.OperationalError(f"journal mode {mode}, not wal")
             with _immediate(connection):
@@ -157,27 +157,24 @@ class SQLiteStorage(Storage, MovingWindowSupport):
                 "ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
                 (key, amount, now + expiry),
             )
-            row = connection.execute("SELECT value FROM counters WHERE key = ?", (key,))
-            return int(row.fetchone()[0])
+            return int(_one(connection, "SELECT value FROM counters WHERE key = ?", (key,))[0])
 
     def get(self, key: str) -> int:
         """`key`'s counter (0 once it has expired)."""
-        row = (
-            self._connection()
-            .execute(
-                "SELECT value FROM counters WHERE key = ? AND expires_at > ?", (key, time.time())
-            )
-            .fetchone()
+        row = _one(
+            self._connection(),
+            "SELECT value FROM counters WHERE key = ? AND expires_at > ?",
+            (key, time.time()),
         )
         return int(row[0]) if row else 0
 
     def get_expiry(self, key: str) -> float:
         """When `key`'s counter expires (now when there is none)."""
         now = time.time()
-        row = (
-            self._connection()
-            .execute("SELECT expires_at FROM counters WHERE key = ? AND expires_at > ?", (key, now))
-            .fetchone()
+        row = _one(
+            self._connection(),
+            "SELECT expires_at FROM counters WHERE key = ? AND expires_at > ?",
+            (key, now),
         )
         return float(row[0]) if row else now
 
@@ -185,7 +182,7 @@ class SQLiteStorage(Storage, MovingWindowSupport):
 
     def check(self) -> bool:
         """Whether the file can be opened and read."""
-        self._connection().execute("SELECT count(*) FROM counters").fetchone()
+        _one(self._connection(), "SELECT count(*) FROM counters")
         return True
 
     def clear(self, key: str) -> None:
@@ -204,6 +201,16 @@ class SQLiteStorage(Storage, MovingWindowSupport):
         return entries + counters
 
 
+def _one(connection: sqlite3.Connection, sql: str, parameters: tuple[Any, ...] = ()) -> Any:
+    """The first row of `sql` (or None), its statement closed at once: a statement left open
+    would hold its read snapshot, and later reads on the connection would not see new counts."""
+    cursor = connection.execute(sql, parameters)
+    try:
+        return cursor.fetchone()
+    finally:
+        cursor.close()
+
+
 @contextmanager
 def _immediate(connection: sqlite3.Connection) -> Iterator[None]:
     """One write transaction, holding the file's write lock from its first statement."""
@@ -219,10 +226,11 @@ def _immediate(connection: sqlite3.Connection) -> Iterator[None]:
 
 def _entries_since(connection: sqlite3.Connection, key: str, since: float) -> tuple[float, int]:
     """(the oldest entry's time, the number of entries) under `key` after `since`."""
-    oldest, held = connection.execute(
+    oldest, held = _one(
+        connection,
         "SELECT min(at), coalesce(sum(amount), 0) FROM window_entries WHERE key = ? AND at > ?",
         (key, since),
-    ).fetchone()
+    )
     return (float(oldest) if oldest is not None else since), int(held)
 
 

@@ -39,8 +39,10 @@ def test_two_stores_on_one_file_count_as_one(tmp_path):
     second = MovingWindowRateLimiter(SQLiteStorage(uri_in(tmp_path)))
     for _ in range(3):
         assert first.hit(FIVE_A_MINUTE, "guesser")
+    assert first.get_window_stats(FIVE_A_MINUTE, "guesser").remaining == 2
     for _ in range(2):
         assert second.hit(FIVE_A_MINUTE, "guesser")
+    # A read sees what the other store wrote since this one last read.
     assert not first.test(FIVE_A_MINUTE, "guesser")
     assert not second.hit(FIVE_A_MINUTE, "guesser")
     assert first.get_window_stats(FIVE_A_MINUTE, "guesser").remaining == 0

@@ -94,15 +94,19 @@ def seed() -> None:
     )
 
 
-@main.command("serve")
+# Not in an app context (Flask's commands get one unless told otherwise): the master's would be
+# inherited by every forked worker, and a sync worker serves in that same thread, so its requests
+# would reuse it instead of pushing their own: `g` and the database session would never be torn
+# down, and a request would see objects an earlier one loaded (an old password hash among them).
+@main.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
     default=None,
-    help="gunicorn worker processes [default: TRUSTLINE_WORKERS, else 1 with threads, or 2 "
-    "when TRUSTLINE_RATELIMIT_STORAGE_URI is shared].",
+    help="gunicorn worker processes [default: TRUSTLINE_WORKERS, else 2; 1 with threads when "
+    "TRUSTLINE_RATELIMIT_STORAGE_URI is memory://].",
 )
 @click.option(
     "--scheduler/--no-scheduler",
@@ -142,9 +146,9 @@ def serve(host: str, port: int, workers: int | None, scheduler: bool, demo: bool
         # every allowance a guesser has: refuse rather than weaken the limits quietly.
         raise click.UsageError(
             f"{count} workers would each count failed logins and wrong codes on their own "
-            "(TRUSTLINE_RATELIMIT_STORAGE_URI is memory://). Point "
-            "TRUSTLINE_RATELIMIT_STORAGE_URI at one Redis to share the counts, or serve with "
-            "one worker (the default), which uses threads."
+            "(TRUSTLINE_RATELIMIT_STORAGE_URI is memory://). Unset it (the counts are then "
+            "shared in the instance folder's ratelimit.db) or point it at Redis, or serve "
+            "with one worker."
         )
     master = os.getpid()
     lock = None

@@ -139,21 +139,36 @@ def _database_url(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _default_storage_uri() -> str:
+    """The failure counters' default: a SQLite file in the instance folder, which every
+    process on this machine that shares the folder counts in (backend/ratelimit_sqlite.py)."""
+    return f"sqlite:///{instance_dir() / 'ratelimit.db'}"
+
+
 def _storage_uri(env: Mapping[str, str]) -> str:
-    """A storage URI of the limits library (memory://, redis://, rediss://, ...)."""
+    """A storage URI of the limits library (redis://, rediss://, memory://, ...), or
+    sqlite:///path of Trustline's own SQLite store."""
+    from limits.errors import ConfigurationError
     from limits.storage import SCHEMES
+
+    from backend import ratelimit_sqlite
 
     name = "TRUSTLINE_RATELIMIT_STORAGE_URI"
     raw = _raw(env, name)
     if raw is None:
-        return "memory://"
+        return _default_storage_uri()
     scheme = _scheme(raw)
     if scheme not in SCHEMES or scheme.startswith("async+"):
         shown = f"one starting {scheme}://" if scheme else "a value that is not a URI"
         raise ConfigError(
-            f"{name} must be a storage URI of the limits library such as memory:// or "
-            f"redis://host:6379/0; got {shown}"
+            f"{name} must be a storage URI of the limits library such as redis://host:6379/0, "
+            f"or sqlite:///path/to/ratelimit.db; got {shown}"
         )
+    if scheme == ratelimit_sqlite.SCHEME:
+        try:
+            ratelimit_sqlite.path_of(raw)
+        except ConfigurationError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
     return raw
 
 

@@ -1,8 +1,8 @@
 """The server of `trustline serve`: gunicorn, run through its own application API.
 
 The embedded default is one command over SQLite, yet not the slow path: gunicorn, as in
-production (see gunicorn_config.py) — one worker with threads while failure counts live in
-memory, two sync workers once they are shared — with these differences:
+production (see gunicorn_config.py) — two sync workers, whose failure counts are shared in a
+SQLite file of the instance folder (backend/ratelimit_sqlite.py) — with these differences:
 - the app is built, the database migrated and the secret key read once, in the master, before
   the workers are forked: every worker serves that app and signs with that key, so two
   workers need no TRUSTLINE_SECRET_KEY (they are one deployment on one machine);
@@ -24,22 +24,21 @@ import threading
 from typing import IO, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from flask import Flask
+from flask import Flask, has_app_context
 from gunicorn.app.base import BaseApplication
 
-# With the rate-limit counters in memory (the embedded default), one worker process with
-# threads: failed logins and wrong codes are counted once, as the limits promise, whatever
-# thread serves the attempt. Several processes would each count alone and multiply every
-# allowance, so they need a shared store (TRUSTLINE_RATELIMIT_STORAGE_URI=redis://...): then
-# two sync workers, twice the throughput of one on two cores; SQLite in WAL mode lets both
-# read at once.
+# The failure counters are shared between processes by default (a SQLite file, or Redis):
+# two sync workers, twice the throughput of one process on two cores (SQLite in WAL mode lets
+# both read at once), and every failed login and wrong code is counted once whichever worker
+# serves it. Only an operator's explicit memory:// keeps the counts in each process: then one
+# worker with threads, since several would each count alone and multiply every allowance.
 THREADS = 8
 SHARED_STORE_WORKERS = 2
 
 
 def several_workers_allowed(storage_uri: str) -> bool:
     """Whether failure counts are shared between processes (not in each process's memory)."""
-    return not storage_uri.startswith("memory://")
+    return storage_uri.split(":", 1)[0].lower() != "memory"
 
 
 def bind_address(host: str, port: int) -> str:
@@ -129,6 +128,10 @@ class EmbeddedServer(BaseApplication):
 
 def run(app: Flask, *, host: str, port: int, workers: int, scheduler_lock: str | None) -> None:
     """Serve `app` until SIGTERM or SIGINT (Ctrl-C)."""
+    if has_app_context():
+        # Every worker would inherit it, and a sync worker's requests would run in it instead
+        # of their own: one `g` and one database session for all of them.
+        raise RuntimeError("the embedded server must start outside any app context")
     EmbeddedServer(
         app, bind=bind_address(host, port), workers=workers, scheduler_lock=scheduler_lock
     ).run()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
@@ -28,7 +29,10 @@ from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from backend import metrics
+from backend import (
+    metrics,
+    ratelimit_sqlite,  # noqa: F401 - registers sqlite:// with storage_from_string
+)
 from backend.errors import RateLimited, ServiceUnavailable
 
 try:  # the Redis client is there when limits[redis] is installed (a dependency of Trustline)
@@ -37,7 +41,7 @@ except ImportError:  # pragma: no cover
     RedisError = OSError  # type: ignore[misc,assignment]
 
 # When the counters can't be read, refuse rather than let guessing run unlimited.
-STORAGE_ERRORS = (RedisError, OSError)
+STORAGE_ERRORS = (RedisError, OSError, sqlite3.Error)
 UNAVAILABLE = "This is briefly unavailable. Please try again in a minute."
 
 log = logging.getLogger(__name__)

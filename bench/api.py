@@ -228,6 +228,9 @@ def start_server(kind: str, url: str, port: int, workdir: Path) -> subprocess.Po
         TRUSTLINE_SECRET_KEY=SECRET,
         TRUSTLINE_LOG_LEVEL="WARNING",
         TRUSTLINE_INSTANCE_DIR=str(workdir),
+        # This checkout's code, also for the `trustline` script (an editable install of the
+        # venv may point at another checkout; gunicorn imports from its cwd, ROOT).
+        PYTHONPATH=str(ROOT),
     )
     bin_dir = Path(sys.executable).parent
     if kind == "serve":

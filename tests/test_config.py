@@ -62,6 +62,8 @@ BAD_VALUES = [
     ("TRUSTLINE_DATABASE_URL", "not a url hunter2pw", "not a URL"),
     ("TRUSTLINE_RATELIMIT_STORAGE_URI", "redis-ish://:hunter2pw@r:6379", "limits library"),
     ("TRUSTLINE_RATELIMIT_STORAGE_URI", "hunter2pw", "limits library"),
+    ("TRUSTLINE_RATELIMIT_STORAGE_URI", "sqlite://hunter2pw/x.db", "sqlite:///"),
+    ("TRUSTLINE_RATELIMIT_STORAGE_URI", "sqlite:///:memory:", "sqlite:///"),
     ("TRUSTLINE_PUSH_WEBHOOK_URL", "ftp://relay/hunter2pw", "https://"),
     ("TRUSTLINE_PUSH_WEBHOOK_URL", "https://", "https://"),
     ("TRUSTLINE_SECRET_KEY", "hunter2pw", "at least 32 characters"),

@@ -33,6 +33,7 @@ def test_seed_then_gunicorn_workers_then_a_scheduler_process(tmp_path):
         TRUSTLINE_DATABASE_URL=f"sqlite:///{tmp_path / 'trustline.db'}",
         TRUSTLINE_SECRET_KEY="d" * 48,
         TRUSTLINE_ARGON2_MEMORY_KIB="1024",
+        TRUSTLINE_INSTANCE_DIR=str(tmp_path / "instance"),
     )
     seeded = subprocess.run(
         clockshift.command("trustline", "seed"),
@@ -57,6 +58,9 @@ def test_seed_then_gunicorn_workers_then_a_scheduler_process(tmp_path):
     try:
         ready = wait_until_up(f"http://127.0.0.1:{port}/readyz", gunicorn)
         assert ready["database"] == "ok"
+        # Both workers count failures in the instance folder's file (no Redis set).
+        assert ready["ratelimit_store"] == "ok"
+        assert (tmp_path / "instance" / "ratelimit.db").exists()
     finally:
         gunicorn.send_signal(signal.SIGTERM)
         gunicorn.wait(timeout=30)
@@ -164,6 +168,7 @@ def _gunicorn_env(tmp_path: Path, **extra: str) -> dict[str, str]:
         **env,
         "TRUSTLINE_DATABASE_URL": f"sqlite:///{tmp_path / 'trustline.db'}",
         "TRUSTLINE_ARGON2_MEMORY_KIB": "1024",
+        "TRUSTLINE_INSTANCE_DIR": str(tmp_path / "instance"),
         **extra,
     }
 

@@ -10,6 +10,8 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -159,12 +161,7 @@ def test_serve_stops_cleanly_on_ctrl_c_and_on_sigterm(tmp_path, signum):
         tmp_path,
         "--port",
         str(port),
-        env={
-            "TMPDIR": str(tmp_path),
-            "TRUSTLINE_WORKERS": "2",
-            # Several workers need one shared store of failure counts.
-            "TRUSTLINE_RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/14",
-        },
+        env={"TMPDIR": str(tmp_path)},
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
@@ -188,32 +185,118 @@ def test_serve_stops_cleanly_on_ctrl_c_and_on_sigterm(tmp_path, signum):
     assert not list(tmp_path.glob("trustline-*"))
 
 
-def test_serve_counts_failed_logins_once_whatever_serves_them(tmp_path):
-    """One worker with threads by default: the limits hold as they do in production."""
+def api(port: int, path: str, body: dict | None, token: str | None = None) -> tuple[int, dict]:
+    """POST a JSON body to the API (or GET, without one): the status and the JSON answer."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1{path}",
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"}
+        | ({"Authorization": f"Bearer {token}"} if token else {}),
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, {}
+
+
+def failed_login(port: int) -> int:
+    """The status of one wrong password for the same account."""
+    return api(port, "/auth/login", {"email": "nobody@example.com", "password": "wrong!"})[0]
+
+
+@contextmanager
+def served_by_only(worker: int, workers: list[int]) -> Iterator[None]:
+    """Stop every worker but `worker` for the block, so that it serves the block's requests."""
+    others = [other for other in workers if other != worker]
+    for other in others:
+        os.kill(other, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for other in others:
+            os.kill(other, signal.SIGCONT)
+
+
+def two_workers(process: subprocess.Popen) -> list[int]:
+    """The two workers of `trustline serve`, once both are forked."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(workers_of(process.pid)) < 2:
+        time.sleep(0.2)
+    workers = workers_of(process.pid)
+    assert len(workers) == 2
+    return workers
+
+
+def test_serve_counts_a_guessers_failures_once_across_its_two_workers(tmp_path):
+    """Two sync workers by default, counting in one SQLite file: the limits hold as one."""
     port = free_port()
     process = start(tmp_path, "--port", str(port), "--no-scheduler")
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
-        assert len(workers_of(process.pid)) == 1
-        statuses = []
-        for _ in range(6):
-            request = urllib.request.Request(
-                f"http://127.0.0.1:{port}/api/v1/auth/login",
-                data=json.dumps({"email": "nobody@example.com", "password": "wrong!"}).encode(),
-                headers={"Content-Type": "application/json"},
-            )
-            try:
-                with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
-                    statuses.append(response.status)
-            except urllib.error.HTTPError as error:
-                statuses.append(error.code)
+        first, second = workers = two_workers(process)
+        # 5 failures a minute per account: 3 served by one worker, then 2 and the refused
+        # sixth by the other (counting alone, it would allow 5 more).
+        with served_by_only(first, workers):
+            statuses = [failed_login(port) for _ in range(3)]
+        with served_by_only(second, workers):
+            statuses += [failed_login(port) for _ in range(3)]
         assert statuses == [401] * 5 + [429]
+        assert (tmp_path / "instance" / "ratelimit.db").exists()
+    finally:
+        stop(process)
+
+
+def test_a_worker_sees_what_the_other_changed_since_its_last_request(tmp_path):
+    """Each request has its own app context and database session, never a worker's old one."""
+    port = free_port()
+    process = start(tmp_path, "--port", str(port), "--no-scheduler")
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        first, second = workers = two_workers(process)
+        ana = {"email": "ana@example.com", "password": "a long passphrase"}
+        assert api(port, "/auth/register", {**ana, "display_name": "Ana"})[0] == 201
+        # The first worker's last request loads Ana; the second changes her password; the
+        # first must then check the new one, not the hash it loaded before.
+        with served_by_only(first, workers):
+            token = api(port, "/auth/login", ana)[1]["access_token"]
+            assert api(port, "/me", None, token)[0] == 200
+        with served_by_only(second, workers):
+            token = api(port, "/auth/login", ana)[1]["access_token"]
+            change = {"current_password": ana["password"], "new_password": "another passphrase"}
+            assert api(port, "/me/password", change, token)[0] == 204
+        with served_by_only(first, workers):
+            assert api(port, "/auth/login", {**ana, "password": "another passphrase"})[0] == 200
+    finally:
+        stop(process)
+
+
+def test_serve_with_counts_in_memory_runs_one_worker_with_threads(tmp_path):
+    port = free_port()
+    process = start(
+        tmp_path,
+        "--port",
+        str(port),
+        "--no-scheduler",
+        env={"TRUSTLINE_RATELIMIT_STORAGE_URI": "memory://"},
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        assert len(workers_of(process.pid)) == 1
+        assert [failed_login(port) for _ in range(6)] == [401] * 5 + [429]
     finally:
         stop(process)
 
 
 def test_serve_refuses_several_workers_that_would_each_count_alone(tmp_path):
-    process = start(tmp_path, "--port", str(free_port()), "--workers", "2")
+    process = start(
+        tmp_path,
+        "--port",
+        str(free_port()),
+        "--workers",
+        "2",
+        env={"TRUSTLINE_RATELIMIT_STORAGE_URI": "memory://"},
+    )
     assert process.wait(timeout=120) != 0
     output = process.stdout.read()
     assert "TRUSTLINE_RATELIMIT_STORAGE_URI" in output and "Traceback" not in output

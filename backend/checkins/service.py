@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from backend import clock
 from backend.accounts import service as accounts
@@ -287,8 +288,13 @@ def open_checkin(
 
 
 def _lock(checkin: Checkin) -> Checkin:
-    """Re-read the check-in holding it, so two submissions take turns."""
-    statement = sa.select(Checkin).where(Checkin.id == checkin.id)
+    """Re-read the check-in holding it, so two submissions take turns: with its items, and its
+    responses with their answers (one query each)."""
+    statement = (
+        sa.select(Checkin)
+        .where(Checkin.id == checkin.id)
+        .options(selectinload(Checkin.responses).joinedload(CheckinResponse.answers))
+    )
     return lock_rows(statement, Checkin.__table__, db.session).one()
 
 
@@ -298,7 +304,9 @@ def ensure_open(checkin: Checkin, now: datetime) -> None:
         raise Conflict("This check-in is closed; answers can no longer be changed.")
 
 
-@use_case
+# Every change below goes through the ORM (a reveal refreshes the check-in it claimed), so the
+# answer is dumped from what was loaded and written, not read again.
+@use_case(expire_on_commit=False)
 def save_answers(
     *, checkin: Checkin, user: Any, answers: list[dict[str, Any]], submit: bool
 ) -> Checkin:
@@ -351,11 +359,13 @@ def _replace_answers(
     """Put these answers in place of the response's earlier ones."""
     response.answers.clear()
     db.session.flush()
-    for answer in answers:
+    # In the order the relationship reads them (by position): the answer is dumped from these.
+    for answer in sorted(answers, key=lambda answer: prompts[answer["prompt"]].position):
         item = prompts[answer["prompt"]]
         response.answers.append(
             Answer(
                 prompt_revision_id=item.prompt_revision_id,
+                prompt=item.prompt,
                 position=item.position,
                 value=normalized(item.prompt, answer["value"]),
                 # Left out, the prompt decides: some default to private, so that an answer a

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Load, joinedload, selectinload
 
 from backend import clock, codes
 from backend.accounts import service as accounts
@@ -31,6 +32,7 @@ ALREADY_PAIRED = "You are already paired. Leave your current couple before pairi
 # were kept).
 FORMER_PARTNER = "Former partner"
 
+NOT_YOURS = "There is nothing with this id that you can see."
 NO_COUPLE = "You are not in a couple yet. Pair with your partner first."
 ENDED = (
     "This couple has ended, so nothing in it can be changed any more. "
@@ -60,7 +62,21 @@ def active_couple_of(user_id: str) -> Couple | None:
 
 def couple_by_id(couple_id: str) -> Couple | None:
     """The couple with this id, if there is one."""
-    return db.session.get(Couple, couple_id)
+    return _kept(db.session.get(Couple, couple_id))
+
+
+# The session's identity map holds objects weakly: a couple read to check that it is active
+# would be gone, and read again, by the time the answer names its members. The session keeps
+# the couples it read last alive (it ends with the request), so a request reads its couple once.
+KEPT_COUPLES = 2
+
+
+def _kept(couple: Couple | None) -> Couple | None:
+    if couple is not None:
+        kept = db.session.info.setdefault("trustline_kept_couples", deque(maxlen=KEPT_COUPLES))
+        if couple not in kept:
+            kept.append(couple)
+    return couple
 
 
 def caller_couple(user: User, *, write: bool = False) -> Couple:
@@ -102,16 +118,35 @@ def require_active(couple: Couple) -> None:
 
 
 def object_of_caller(model: type, object_id: str, user: User, *, write: bool = False) -> Any:
-    """An object (with a `couple_id`) of a couple the caller is or was in; else 404."""
-    obj = db.session.scalar(
+    """An object (with a `couple_id`) of a couple the caller is or was in; else 404 (and 409
+    if `write` and that couple has ended).
+
+    For a write, one query reads the object alone and its couple with the members (the use
+    case checks the couple and tells its members); the object's relationships load when used,
+    as the use case reads again, holding it, what it is about to change."""
+    statement = (
         sa.select(model)
         .join(CoupleMember, CoupleMember.couple_id == model.couple_id)
         .where(model.id == object_id, CoupleMember.user_id == user.id)
     )
-    if obj is None:
-        raise NotFound("There is nothing with this id that you can see.")
-    if write:
-        require_active(db.session.get(Couple, obj.couple_id))
+    if not write:
+        obj = db.session.scalar(statement)
+        if obj is None:
+            raise NotFound(NOT_YOURS)
+        return obj
+    row = (
+        db.session.execute(
+            statement.add_columns(Couple)
+            .join(Couple, Couple.id == model.couple_id)
+            .options(Load(model).lazyload("*"), joinedload(Couple.members))
+        )
+        .unique()
+        .first()
+    )
+    if row is None:
+        raise NotFound(NOT_YOURS)
+    obj, couple = row
+    require_active(_kept(couple))
     return obj
 
 

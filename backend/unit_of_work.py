@@ -73,9 +73,7 @@ def use_case(function: Callable[P, R]) -> Callable[P, R]: ...
 
 
 @overload
-def use_case(
-    *, expire_on_commit: bool = True
-) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def use_case(*, expire_on_commit: bool = True) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
 
 
 def use_case(function: Callable[P, R] | None = None, *, expire_on_commit: bool = True) -> Any:

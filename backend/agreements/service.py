@@ -13,6 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend import clock
 from backend.accounts import service as accounts
@@ -47,8 +49,13 @@ def _couple(agreement: Agreement) -> couples.Couple:
 
 
 def _lock(agreement: Agreement) -> Agreement:
-    """Re-read the agreement (versions, consents) holding it, so concurrent changes take turns."""
-    statement = sa.select(Agreement).where(Agreement.id == agreement.id)
+    """Re-read the agreement (versions, consents) holding it, so concurrent changes take turns:
+    its versions with their consents in one query, their items in another."""
+    statement = (
+        sa.select(Agreement)
+        .where(Agreement.id == agreement.id)
+        .options(selectinload(Agreement.versions).joinedload(AgreementVersion.consents))
+    )
     return lock_rows(statement, Agreement.__table__, db.session).one()
 
 
@@ -196,11 +203,19 @@ def _bump_revision(agreement: Agreement, expected: int | None = None) -> None:
     statement = sa.update(Agreement).where(Agreement.id == agreement.id)
     if expected is not None:
         statement = statement.where(Agreement.revision == expected)
-    if not claim(db.session, statement.values(revision=Agreement.revision + 1)):
+    # Of two requests racing, exactly one moves it (the WHERE, as `database.claim`), and the
+    # row's new revision and time come back in the same statement.
+    bumped = db.session.execute(
+        statement.values(revision=Agreement.revision + 1)
+        .returning(Agreement.revision, Agreement.updated_at)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if bumped is None:
         raise PreconditionFailed(
             "The agreement changed since you read it. Reload it and try again."
         )
-    db.session.refresh(agreement, attribute_names=["revision"])
+    set_committed_value(agreement, "revision", bumped.revision)
+    set_committed_value(agreement, "updated_at", bumped.updated_at)
 
 
 @use_case
@@ -252,7 +267,9 @@ def propose_version(
     return agreement
 
 
-@use_case
+# Every change below goes through the ORM, or comes back from the statement that made it
+# (`_bump_revision`), so the answer is dumped from what was loaded and written.
+@use_case(expire_on_commit=False)
 def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -> Agreement:
     """Consent to one exact version; once both have, it is the version in force."""
     agreement = _lock(agreement)

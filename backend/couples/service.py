@@ -241,7 +241,8 @@ def create_invite(*, user: User) -> NewInvite:
     return NewInvite(code=code, expires_at=invite.expires_at)
 
 
-@use_case
+# Every change below goes through the ORM, so the new couple is dumped from what was written.
+@use_case(expire_on_commit=False)
 def accept_invite(*, user: User, code: str) -> Couple:
     """Pair the caller with the partner who made `code`. Exactly one acceptance can win."""
     if user.role != "partner":
@@ -250,12 +251,17 @@ def accept_invite(*, user: User, code: str) -> Couple:
     invite = codes.find_unused(
         PairingInvite, code, now=now, limit=WRONG_CODES, guesser=user.id, unknown=UNKNOWN_CODE
     )
-    _check_both_free(invite, user)
+    if invite.inviter_id == user.id:
+        raise Invalid.field("code", "This is your own code. Give it to your partner to enter.")
     # Claim the code atomically: of two people accepting at once, exactly one gets it, and
-    # every other one hears the same "used" (404), however their requests interleave.
+    # every other one hears the same "used" (404), however their requests interleave. Only
+    # then is either of them asked about (one query for both); a refusal rolls the claim back.
     if not codes.claim_code(invite, now=now, used_by_id=user.id):
         raise NotFound(UNKNOWN_CODE)
-    if active_couple_of(invite.inviter_id) is not None:
+    paired = _paired_among([user.id, invite.inviter_id])
+    if user.id in paired:
+        raise Conflict(ALREADY_PAIRED)
+    if paired:
         raise Conflict("The person who made this code is already paired.")
     inviter = accounts.find_user(invite.inviter_id)
     couple = _form_couple(inviter, user, now)
@@ -279,12 +285,15 @@ def accept_invite(*, user: User, code: str) -> Couple:
     return couple
 
 
-def _check_both_free(invite: PairingInvite, user: User) -> None:
-    """Refuse one's own code (422), and a caller already in a couple (409)."""
-    if invite.inviter_id == user.id:
-        raise Invalid.field("code", "This is your own code. Give it to your partner to enter.")
-    if active_couple_of(user.id) is not None:
-        raise Conflict(ALREADY_PAIRED)
+def _paired_among(user_ids: list[str]) -> set[str]:
+    """Which of these people are in an active couple."""
+    return set(
+        db.session.scalars(
+            sa.select(CoupleMember.user_id).where(
+                CoupleMember.user_id.in_(user_ids), CoupleMember.ended_at.is_(None)
+            )
+        )
+    )
 
 
 def _form_couple(inviter: User, user: User, now: datetime) -> Couple:
@@ -300,6 +309,9 @@ def _form_couple(inviter: User, user: User, now: datetime) -> Couple:
         db.session.flush()
     except sa.exc.IntegrityError as exc:
         raise Conflict("One of you was paired in the meantime.") from exc
+    # Joined at the same moment, the members are ordered by id as the database collates it:
+    # read back in that order, not in the order they were made.
+    db.session.expire(couple, ["members"])
     return couple
 
 

@@ -14,7 +14,8 @@ A commit normally expires every object the session holds, so that the answer dum
 reads them all again. A use case whose every change goes through the ORM (or that refreshes
 what it changed with SQL of its own) knows its objects are what it committed, and says so with
 `@use_case(expire_on_commit=False)`: its answer is dumped from them without a second read.
-The session ends with the request, so nothing outlives it unexpired.
+When the request ends, whatever its session still holds is expired
+(`backend.http.forget_loaded_state`).
 """
 
 from __future__ import annotations

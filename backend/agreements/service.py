@@ -50,7 +50,8 @@ def _couple(agreement: Agreement) -> couples.Couple:
 
 def _lock(agreement: Agreement) -> Agreement:
     """Re-read the agreement (versions, consents) holding it, so concurrent changes take turns:
-    its versions with their consents in one query, their items in another."""
+    its versions with their consents in one query, their items in another, both after the
+    lock (a row joined to the locked one would be read as it was before the wait)."""
     statement = (
         sa.select(Agreement)
         .where(Agreement.id == agreement.id)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from backend import clock
 from backend.accounts import service as accounts
@@ -288,14 +288,19 @@ def open_checkin(
 
 
 def _lock(checkin: Checkin) -> Checkin:
-    """Re-read the check-in holding it, so two submissions take turns: with its items, and its
-    responses with their answers (one query each)."""
+    """Re-read the check-in holding it, so two submissions take turns: with its items in the
+    same query (they never change once it opened), and its responses with their answers in
+    one more, after the lock: a row joined to the locked one is read as it was before the
+    wait (PostgreSQL re-reads only the locked row), and answers change under this lock."""
     statement = (
         sa.select(Checkin)
         .where(Checkin.id == checkin.id)
-        .options(selectinload(Checkin.responses).joinedload(CheckinResponse.answers))
+        .options(
+            joinedload(Checkin.items),
+            selectinload(Checkin.responses).joinedload(CheckinResponse.answers),
+        )
     )
-    return lock_rows(statement, Checkin.__table__, db.session).one()
+    return lock_rows(statement, Checkin.__table__, db.session, of=Checkin).unique().one()
 
 
 def ensure_open(checkin: Checkin, now: datetime) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend import clock
@@ -49,13 +49,17 @@ def _couple(agreement: Agreement) -> couples.Couple:
 
 
 def _lock(agreement: Agreement) -> Agreement:
-    """Re-read the agreement (versions, consents) holding it, so concurrent changes take turns:
-    its versions with their consents in one query, their items in another, both after the
-    lock (a row joined to the locked one would be read as it was before the wait)."""
+    """Re-read the agreement holding it, so concurrent changes take turns: then its versions,
+    with their consents (two at most) and items, in one more query (after the lock: a row
+    joined to the locked one would be read as it was before the wait)."""
     statement = (
         sa.select(Agreement)
         .where(Agreement.id == agreement.id)
-        .options(selectinload(Agreement.versions).joinedload(AgreementVersion.consents))
+        .options(
+            selectinload(Agreement.versions).options(
+                joinedload(AgreementVersion.consents), joinedload(AgreementVersion.items)
+            )
+        )
     )
     return lock_rows(statement, Agreement.__table__, db.session).one()
 
@@ -199,15 +203,16 @@ def create_agreement(
     return agreement
 
 
-def _bump_revision(agreement: Agreement, expected: int | None = None) -> None:
-    """Move the ETag on; with `expected`, only if nobody changed the agreement meanwhile."""
+def _bump_revision(agreement: Agreement, expected: int | None = None, **changes: Any) -> None:
+    """Move the ETag on; with `expected`, only if nobody changed the agreement meanwhile.
+    `changes` to the agreement's row are made by the same statement."""
     statement = sa.update(Agreement).where(Agreement.id == agreement.id)
     if expected is not None:
         statement = statement.where(Agreement.revision == expected)
     # Of two requests racing, exactly one moves it (the WHERE, as `database.claim`), and the
     # row's new revision and time come back in the same statement.
     bumped = db.session.execute(
-        statement.values(revision=Agreement.revision + 1)
+        statement.values(revision=Agreement.revision + 1, **changes)
         .returning(Agreement.revision, Agreement.updated_at)
         .execution_options(synchronize_session=False)
     ).first()
@@ -215,8 +220,8 @@ def _bump_revision(agreement: Agreement, expected: int | None = None) -> None:
         raise PreconditionFailed(
             "The agreement changed since you read it. Reload it and try again."
         )
-    set_committed_value(agreement, "revision", bumped.revision)
-    set_committed_value(agreement, "updated_at", bumped.updated_at)
+    for name, value in {**changes, **bumped._asdict()}.items():
+        set_committed_value(agreement, name, value)
 
 
 @use_case
@@ -283,16 +288,18 @@ def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -
         )
     if proposal.consented_by(user.id):
         raise Conflict("You already agreed to this version; it waits for your partner.")
-    _bump_revision(agreement)
+    in_force = all(uid == user.id or proposal.consented_by(uid) for uid in couple.member_ids())
+    # The agreement's row changes once: its revision, and its status when this consent puts
+    # the version in force.
+    _bump_revision(agreement, **({"status": "active"} if in_force else {}))
     now = clock.now()
     proposal.consents.append(AgreementConsent(user_id=user.id, consented_at=now))
-    if all(proposal.consented_by(uid) for uid in couple.member_ids()):
+    if in_force:
         for older in agreement.versions:
             if older.status == "active":
                 older.status = "superseded"
         proposal.status = "active"
         proposal.activated_at = now
-        agreement.status = "active"
         _announce(
             couple,
             agreement,

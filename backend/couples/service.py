@@ -310,8 +310,9 @@ def _form_couple(inviter: User, user: User, now: datetime) -> Couple:
     except sa.exc.IntegrityError as exc:
         raise Conflict("One of you was paired in the meantime.") from exc
     # Joined at the same moment, the members are ordered by id as the database collates it:
-    # read back in that order, not in the order they were made.
+    # read back in that order, not in the order they were made (now, in this transaction).
     db.session.expire(couple, ["members"])
+    _ = couple.members
     return couple
 
 

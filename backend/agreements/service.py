@@ -8,6 +8,7 @@ agreement binds only one of them.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,7 +23,7 @@ from backend.agreements import library
 from backend.agreements.models import Agreement, AgreementConsent, AgreementItem, AgreementVersion
 from backend.couples import service as couples
 from backend.couples.service import require_active
-from backend.database import claim, lock_rows
+from backend.database import claim, lock_rows, locking
 from backend.errors import Conflict, Invalid, PreconditionFailed, PreconditionRequired
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
@@ -48,20 +49,24 @@ def _couple(agreement: Agreement) -> couples.Couple:
     return couples.couple_by_id(agreement.couple_id)
 
 
-def _lock(agreement: Agreement) -> Agreement:
-    """Re-read the agreement holding it, so concurrent changes take turns: then its versions,
-    with their consents (two at most) and items, in one more query (after the lock: a row
-    joined to the locked one would be read as it was before the wait)."""
-    statement = (
-        sa.select(Agreement)
-        .where(Agreement.id == agreement.id)
-        .options(
-            selectinload(Agreement.versions).options(
-                joinedload(AgreementVersion.consents), joinedload(AgreementVersion.items)
-            )
+# The agreement held; then its versions, with their consents (two at most) and items, in one
+# more query, after the lock: a row joined to the locked one would be read as it was before
+# the wait. Built once (see `database.locking`).
+_LOCKED_AGREEMENT = locking(
+    sa.select(Agreement)
+    .where(Agreement.id == sa.bindparam("agreement_id"))
+    .options(
+        selectinload(Agreement.versions).options(
+            joinedload(AgreementVersion.consents), joinedload(AgreementVersion.items)
         )
     )
-    return lock_rows(statement, Agreement.__table__, db.session).one()
+)
+
+
+def _lock(agreement: Agreement) -> Agreement:
+    """Re-read the agreement (versions, consents) holding it, so concurrent changes take turns."""
+    params = {"agreement_id": agreement.id}
+    return lock_rows(_LOCKED_AGREEMENT, Agreement.__table__, db.session, params).one()
 
 
 def _ensure_open(agreement: Agreement) -> couples.Couple:
@@ -206,15 +211,11 @@ def create_agreement(
 def _bump_revision(agreement: Agreement, expected: int | None = None, **changes: Any) -> None:
     """Move the ETag on; with `expected`, only if nobody changed the agreement meanwhile.
     `changes` to the agreement's row are made by the same statement."""
-    statement = sa.update(Agreement).where(Agreement.id == agreement.id)
+    params = {"agreement_id": agreement.id, **{f"new_{k}": v for k, v in changes.items()}}
     if expected is not None:
-        statement = statement.where(Agreement.revision == expected)
-    # Of two requests racing, exactly one moves it (the WHERE, as `database.claim`), and the
-    # row's new revision and time come back in the same statement.
+        params["expected"] = expected
     bumped = db.session.execute(
-        statement.values(revision=Agreement.revision + 1, **changes)
-        .returning(Agreement.revision, Agreement.updated_at)
-        .execution_options(synchronize_session=False)
+        _bump_statement(expected is not None, tuple(sorted(changes))), params
     ).first()
     if bumped is None:
         raise PreconditionFailed(
@@ -222,6 +223,24 @@ def _bump_revision(agreement: Agreement, expected: int | None = None, **changes:
         )
     for name, value in {**changes, **bumped._asdict()}.items():
         set_committed_value(agreement, name, value)
+
+
+@functools.cache
+def _bump_statement(expected: bool, changes: tuple[str, ...]) -> sa.Update:
+    """Of two requests racing, exactly one moves the revision (the WHERE, as `database.claim`),
+    and the row's new revision and time come back in the same statement (built once per
+    shape, with bound parameters)."""
+    statement = sa.update(Agreement).where(Agreement.id == sa.bindparam("agreement_id"))
+    if expected:
+        statement = statement.where(Agreement.revision == sa.bindparam("expected"))
+    return (
+        statement.values(
+            revision=Agreement.revision + 1,
+            **{name: sa.bindparam(f"new_{name}") for name in changes},
+        )
+        .returning(Agreement.revision, Agreement.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @use_case

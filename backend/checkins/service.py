@@ -30,7 +30,7 @@ from backend.checkins.models import (
     PromptSet,
 )
 from backend.couples import service as couples
-from backend.database import claim, lock_rows
+from backend.database import claim, lock_rows, locking
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.ids import new_id
@@ -287,20 +287,25 @@ def open_checkin(
     return db.session.get(Checkin, checkin_id)
 
 
+# The check-in held, with its items in the same query (they never change once it opened), and
+# its responses with their answers in one more, after the lock: a row joined to the locked
+# one is read as it was before the wait (PostgreSQL re-reads only the locked row), and
+# answers change under this lock. Built once (see `database.locking`).
+_LOCKED_CHECKIN = locking(
+    sa.select(Checkin)
+    .where(Checkin.id == sa.bindparam("checkin_id"))
+    .options(
+        joinedload(Checkin.items),
+        selectinload(Checkin.responses).joinedload(CheckinResponse.answers),
+    ),
+    of=Checkin,
+)
+
+
 def _lock(checkin: Checkin) -> Checkin:
-    """Re-read the check-in holding it, so two submissions take turns: with its items in the
-    same query (they never change once it opened), and its responses with their answers in
-    one more, after the lock: a row joined to the locked one is read as it was before the
-    wait (PostgreSQL re-reads only the locked row), and answers change under this lock."""
-    statement = (
-        sa.select(Checkin)
-        .where(Checkin.id == checkin.id)
-        .options(
-            joinedload(Checkin.items),
-            selectinload(Checkin.responses).joinedload(CheckinResponse.answers),
-        )
-    )
-    return lock_rows(statement, Checkin.__table__, db.session, of=Checkin).unique().one()
+    """Re-read the check-in holding it, so two submissions take turns."""
+    params = {"checkin_id": checkin.id}
+    return lock_rows(_LOCKED_CHECKIN, Checkin.__table__, db.session, params).unique().one()
 
 
 def ensure_open(checkin: Checkin, now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -119,35 +120,42 @@ def require_active(couple: Couple) -> None:
 
 def object_of_caller(model: type, object_id: str, user: User, *, write: bool = False) -> Any:
     """An object (with a `couple_id`) of a couple the caller is or was in; else 404 (and 409
-    if `write` and that couple has ended).
-
-    For a write, one query reads the object alone and its couple with the members (the use
-    case checks the couple and tells its members); the object's relationships load when used,
-    as the use case reads again, holding it, what it is about to change."""
-    statement = (
-        sa.select(model)
-        .join(CoupleMember, CoupleMember.couple_id == model.couple_id)
-        .where(model.id == object_id, CoupleMember.user_id == user.id)
-    )
+    if `write` and that couple has ended)."""
+    params = {"object_id": object_id, "user_id": user.id}
     if not write:
-        obj = db.session.scalar(statement)
+        obj = db.session.scalar(_object_of_caller(model, write=False), params)
         if obj is None:
             raise NotFound(NOT_YOURS)
         return obj
-    row = (
-        db.session.execute(
-            statement.add_columns(Couple)
-            .join(Couple, Couple.id == model.couple_id)
-            .options(Load(model).lazyload("*"), joinedload(Couple.members))
-        )
-        .unique()
-        .first()
-    )
+    row = db.session.execute(_object_of_caller(model, write=True), params).unique().first()
     if row is None:
         raise NotFound(NOT_YOURS)
     obj, couple = row
     require_active(_kept(couple))
     return obj
+
+
+@functools.cache
+def _object_of_caller(model: type, *, write: bool) -> sa.Select[Any]:
+    """The query of `object_of_caller`, built once per model (SQLAlchemy then finds its SQL and
+    cache key once). For a write, the object alone, and its couple with the members (the use
+    case checks the couple and tells its members): the object's relationships load when used,
+    as the use case reads again, holding it, what it is about to change."""
+    statement = (
+        sa.select(model)
+        .join(CoupleMember, CoupleMember.couple_id == model.couple_id)
+        .where(
+            model.id == sa.bindparam("object_id"),
+            CoupleMember.user_id == sa.bindparam("user_id"),
+        )
+    )
+    if not write:
+        return statement
+    return (
+        statement.add_columns(Couple)
+        .join(Couple, Couple.id == model.couple_id)
+        .options(Load(model).lazyload("*"), joinedload(Couple.members))
+    )
 
 
 CoupleEndedHook = Callable[[Couple, datetime], None]
@@ -267,11 +275,7 @@ def accept_invite(*, user: User, code: str) -> Couple:
     couple = _form_couple(inviter, user, now)
     invite.couple_id = couple.id
     # Codes either of them made and did not use are void now (and must not reveal the pairing).
-    db.session.execute(
-        sa.delete(PairingInvite).where(
-            PairingInvite.inviter_id.in_([inviter.id, user.id]), PairingInvite.used_at.is_(None)
-        )
-    )
+    db.session.execute(_UNUSED_INVITES_OF, {"user_ids": [inviter.id, user.id]})
     timeline.announce(
         couple_id=couple.id,
         kind="paired",
@@ -287,13 +291,18 @@ def accept_invite(*, user: User, code: str) -> Couple:
 
 def _paired_among(user_ids: list[str]) -> set[str]:
     """Which of these people are in an active couple."""
-    return set(
-        db.session.scalars(
-            sa.select(CoupleMember.user_id).where(
-                CoupleMember.user_id.in_(user_ids), CoupleMember.ended_at.is_(None)
-            )
-        )
-    )
+    return set(db.session.scalars(_PAIRED_AMONG, {"user_ids": user_ids}))
+
+
+_PAIRED_AMONG = sa.select(CoupleMember.user_id).where(
+    CoupleMember.user_id.in_(sa.bindparam("user_ids", expanding=True)),
+    CoupleMember.ended_at.is_(None),
+)
+# Codes the two made and did not use: void once they are paired.
+_UNUSED_INVITES_OF = sa.delete(PairingInvite).where(
+    PairingInvite.inviter_id.in_(sa.bindparam("user_ids", expanding=True)),
+    PairingInvite.used_at.is_(None),
+)
 
 
 def _form_couple(inviter: User, user: User, now: datetime) -> Couple:

@@ -296,7 +296,8 @@ _LOCKED_CHECKIN = locking(
     .where(Checkin.id == sa.bindparam("checkin_id"))
     .options(
         joinedload(Checkin.items),
-        selectinload(Checkin.responses).joinedload(CheckinResponse.answers),
+        # An answer's prompt is one of the items' (already in the session): not read again.
+        selectinload(Checkin.responses).joinedload(CheckinResponse.answers).lazyload(Answer.prompt),
     ),
     of=Checkin,
 )

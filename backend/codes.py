@@ -18,6 +18,7 @@ domain.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -95,9 +96,7 @@ def find_unused(
     The row is found by its hash, so the code itself is never compared byte by byte with
     anything stored (nothing to time)."""
     limit.check(guesser)
-    found: Any = db.session.scalar(
-        sa.select(model).where(model.code_hash == hash_code(code))  # type: ignore[attr-defined]
-    )
+    found: Any = db.session.scalar(_by_hash(model), {"code_hash": hash_code(code)})
     if found is None or found.used_at is not None or found.expires_at <= now:
         limit.count_wrong(guesser)
         raise NotFound(unknown)
@@ -107,10 +106,22 @@ def find_unused(
 def claim_code(row: Any, *, now: datetime, **values: Any) -> bool:
     """Mark a found code used (with `values`, e.g. who used it), atomically: of two people
     redeeming it at once exactly one gets True, however their requests interleave."""
-    model = type(row)
-    return claim(
-        db.session,
+    params = {"row_id": row.id, "new_used_at": now}
+    params.update({f"new_{name}": value for name, value in values.items()})
+    return claim(db.session, _claim_statement(type(row), tuple(sorted(values))), params)
+
+
+# Each kind of code's two statements, built once (SQLAlchemy then finds their SQL and cache
+# keys once, not per request).
+@functools.cache
+def _by_hash(model: type) -> sa.Select[Any]:
+    return sa.select(model).where(model.code_hash == sa.bindparam("code_hash"))  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _claim_statement(model: type, names: tuple[str, ...]) -> sa.Update:
+    return (
         sa.update(model)
-        .where(model.id == row.id, model.used_at.is_(None))
-        .values(used_at=now, **values),
+        .where(model.id == sa.bindparam("row_id"), model.used_at.is_(None))  # type: ignore[attr-defined]
+        .values(used_at=sa.bindparam("new_used_at"), **{n: sa.bindparam(f"new_{n}") for n in names})
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import time
@@ -86,29 +87,55 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def lock_rows(statement: sa.Select[Any], table: sa.Table, session: Any, **for_update: Any) -> Any:
-    """Run `statement` holding what it reads until commit, on every database.
+# Marks a statement `locking` made, so `lock_rows` runs it as it is.
+_LOCKING = "trustline_locking"
 
-    PostgreSQL: `SELECT ... FOR UPDATE` (with `for_update` options such as skip_locked).
-    SQLite has no row locks and SQLAlchemy silently drops FOR UPDATE there, so first a no-op
-    UPDATE takes SQLite's single write lock: nobody else writes until this transaction ends,
-    and what it reads next cannot change under it.
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(sa.text(f"UPDATE {table.name} SET id = id WHERE 0 = 1"))  # noqa: S608
-    return session.scalars(
-        statement.with_for_update(**for_update).execution_options(populate_existing=True)
+
+def locking(statement: sa.Select[Any], **for_update: Any) -> sa.Select[Any]:
+    """`statement` as `lock_rows` runs it: `SELECT ... FOR UPDATE` (with `for_update` options
+    such as skip_locked), refreshing what the session already holds. For a statement built
+    once at import, with bound parameters: SQLAlchemy then finds its SQL and cache key once,
+    not on every request."""
+    return statement.with_for_update(**for_update).execution_options(
+        populate_existing=True, **{_LOCKING: True}
     )
 
 
-def claim(session: Any, statement: sa.Update) -> bool:
-    """Run a conditional UPDATE meant for one row; True if this call changed it.
+@functools.cache
+def _sqlite_write_lock(table_name: str) -> sa.TextClause:
+    return sa.text(f"UPDATE {table_name} SET id = id WHERE 0 = 1")  # noqa: S608
+
+
+def lock_rows(
+    statement: sa.Select[Any],
+    table: sa.Table,
+    session: Any,
+    params: dict[str, Any] | None = None,
+    **for_update: Any,
+) -> Any:
+    """Run `statement` (with `params`) holding what it reads until commit, on every database.
+
+    PostgreSQL: `SELECT ... FOR UPDATE` (see `locking`, which a statement built once at import
+    has been through already). SQLite has no row locks and SQLAlchemy silently drops FOR
+    UPDATE there, so first a no-op UPDATE takes SQLite's single write lock: nobody else writes
+    until this transaction ends, and what it reads next cannot change under it.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(_sqlite_write_lock(table.name))
+    if not statement.get_execution_options().get(_LOCKING):
+        statement = locking(statement, **for_update)
+    return session.scalars(statement, params)
+
+
+def claim(session: Any, statement: sa.Update, params: dict[str, Any] | None = None) -> bool:
+    """Run a conditional UPDATE meant for one row (with `params` for a statement built once);
+    True if this call changed it.
 
     The WHERE clause states what the row must still be ("still open", "not used yet", "still
     at revision 3"), so of two processes or requests racing for the same change exactly one
     wins, on every database, without holding a lock across the decision.
     """
-    result = session.execute(statement.execution_options(synchronize_session=False))
+    result = session.execute(statement, params, execution_options={"synchronize_session": False})
     return result.rowcount == 1
 
 

@@ -228,9 +228,21 @@ def add_request_id(response: Response) -> Response:
     return response
 
 
+def forget_loaded_state(_error: BaseException | None) -> None:
+    """When a request ends, nothing its session holds is taken as current any more: what a
+    use case kept after its commit (`use_case(expire_on_commit=False)`) was for its answer
+    alone. (A request's session usually ends with it; this holds where the session outlives
+    it, as in a test's app context or a script's.)"""
+    from backend.extensions import db
+
+    if db.session.registry.has():
+        db.session.expire_all()
+
+
 def init_http(app: Flask) -> None:
     """Install the hooks (before idempotency, so oversized bodies are refused first)."""
     app.before_request(assign_request_id)
     app.before_request(guard_body)
     app.before_request(guard_values)
     app.after_request(add_request_id)
+    app.teardown_request(forget_loaded_state)

@@ -9,6 +9,13 @@ is still all or nothing. No service takes a `commit=` flag or calls `commit()` i
 
 Work that must be kept even though the request then fails (a wrong password counted before
 the 401 that reports it) is its own use case, called before the error is raised.
+
+A commit normally expires every object the session holds, so that the answer dumped after it
+reads them all again. A use case whose every change goes through the ORM (or that refreshes
+what it changed with SQL of its own) knows its objects are what it committed, and says so with
+`@use_case(expire_on_commit=False)`: its answer is dumped from them without a second read.
+When the request ends, whatever its session still holds is expired
+(`backend.http.forget_loaded_state`).
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, overload
 
 from backend.extensions import db
 
@@ -32,9 +39,10 @@ def in_use_case() -> bool:
 
 
 @contextmanager
-def unit_of_work() -> Iterator[None]:
+def unit_of_work(*, expire_on_commit: bool = True) -> Iterator[None]:
     """Run the block as one use case: committed when the outermost block ends, rolled back
-    (the outermost's whole transaction) when anything in it raises."""
+    (the outermost's whole transaction) when anything in it raises. `expire_on_commit`: the
+    outermost block's choice (see the module's docstring)."""
     session = db.session
     if session.info.get(_READING):
         raise RuntimeError("a use case inside `reading()`: that work would not be one transaction")
@@ -43,7 +51,7 @@ def unit_of_work() -> Iterator[None]:
     try:
         yield
         if depth == 0:
-            session.commit()
+            _commit(expire_on_commit)
     except BaseException:
         if depth == 0:
             session.rollback()
@@ -52,15 +60,38 @@ def unit_of_work() -> Iterator[None]:
         session.info[_DEPTH] = depth
 
 
-def use_case(function: Callable[P, R]) -> Callable[P, R]:
+def _commit(expire: bool) -> None:
+    session = db.session()
+    if expire:
+        session.commit()
+        return
+    previous, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = previous
+
+
+@overload
+def use_case(function: Callable[P, R]) -> Callable[P, R]: ...
+
+
+@overload
+def use_case(*, expire_on_commit: bool = True) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def use_case(function: Callable[P, R] | None = None, *, expire_on_commit: bool = True) -> Any:
     """Decorate a service function that changes data: see the module's docstring."""
 
-    @functools.wraps(function)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with unit_of_work():
-            return function(*args, **kwargs)
+    def decorate(function: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(function)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            with unit_of_work(expire_on_commit=expire_on_commit):
+                return function(*args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate if function is None else decorate(function)
 
 
 @contextmanager

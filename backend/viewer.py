@@ -27,6 +27,8 @@ class Viewing(TypedDict, total=False):
     flagged: list[str]
     offer_check: bool
     notice: dict[str, Any] | None
+    # The viewer's own safety check, read by a write's route before its use case commits.
+    safety_check: Any
     # Names found once for a whole response (a list's counselors, in one query).
     counselor_names: dict[str, str]
 
@@ -63,3 +65,13 @@ def note_written(
     context.setdefault("flagged", []).extend(flagged or ())
     context["offer_check"] = context.get("offer_check", False) or offer_check
     context.pop("notice", None)
+
+
+def note_safety_check(check: Any) -> None:
+    """Record the viewer's safety check (None: they have not taken it), read by a write's
+    route inside its use case's transaction: the answer's notice needs it, and read during
+    the dump, after the commit, it would take a second transaction of its own."""
+    context = ViewerContext.get({})
+    if "user" not in context:
+        raise LookupError("note_safety_check outside a viewer's request")
+    context["safety_check"] = check

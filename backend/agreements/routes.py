@@ -24,7 +24,8 @@ from backend.agreements.schemas import (
     WithdrawSchema,
 )
 from backend.pagination import Page
-from backend.viewer import note_written
+from backend.safety import service as safety
+from backend.viewer import note_safety_check, note_written
 
 blp = Blueprint(
     "agreements", __name__, url_prefix="/api/v1", description="Transparency agreements."
@@ -124,9 +125,9 @@ class AgreementConsent(MethodView):
     @blp.doc(operationId="consent_to_agreement")
     def post(self, data: dict, agreement: Agreement) -> Any:
         """Agree to one exact version; when both have, it is in force."""
-        updated = service.consent(
-            agreement=agreement, user=current_user(), version_number=data["version"]
-        )
+        user = current_user()
+        note_safety_check(safety.check_of(user))
+        updated = service.consent(agreement=agreement, user=user, version_number=data["version"])
         return _with_etag(updated)
 
 

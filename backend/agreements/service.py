@@ -8,11 +8,14 @@ agreement binds only one of them.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend import clock
 from backend.accounts import service as accounts
@@ -20,7 +23,7 @@ from backend.agreements import library
 from backend.agreements.models import Agreement, AgreementConsent, AgreementItem, AgreementVersion
 from backend.couples import service as couples
 from backend.couples.service import require_active
-from backend.database import claim, lock_rows
+from backend.database import claim, lock_rows, locking
 from backend.errors import Conflict, Invalid, PreconditionFailed, PreconditionRequired
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
@@ -46,10 +49,24 @@ def _couple(agreement: Agreement) -> couples.Couple:
     return couples.couple_by_id(agreement.couple_id)
 
 
+# The agreement held; then its versions, with their consents (two at most) and items, in one
+# more query, after the lock: a row joined to the locked one would be read as it was before
+# the wait. Built once (see `database.locking`).
+_LOCKED_AGREEMENT = locking(
+    sa.select(Agreement)
+    .where(Agreement.id == sa.bindparam("agreement_id"))
+    .options(
+        selectinload(Agreement.versions).options(
+            joinedload(AgreementVersion.consents), joinedload(AgreementVersion.items)
+        )
+    )
+)
+
+
 def _lock(agreement: Agreement) -> Agreement:
     """Re-read the agreement (versions, consents) holding it, so concurrent changes take turns."""
-    statement = sa.select(Agreement).where(Agreement.id == agreement.id)
-    return lock_rows(statement, Agreement.__table__, db.session).one()
+    params = {"agreement_id": agreement.id}
+    return lock_rows(_LOCKED_AGREEMENT, Agreement.__table__, db.session, params).one()
 
 
 def _ensure_open(agreement: Agreement) -> couples.Couple:
@@ -191,16 +208,39 @@ def create_agreement(
     return agreement
 
 
-def _bump_revision(agreement: Agreement, expected: int | None = None) -> None:
-    """Move the ETag on; with `expected`, only if nobody changed the agreement meanwhile."""
-    statement = sa.update(Agreement).where(Agreement.id == agreement.id)
+def _bump_revision(agreement: Agreement, expected: int | None = None, **changes: Any) -> None:
+    """Move the ETag on; with `expected`, only if nobody changed the agreement meanwhile.
+    `changes` to the agreement's row are made by the same statement."""
+    params = {"agreement_id": agreement.id, **{f"new_{k}": v for k, v in changes.items()}}
     if expected is not None:
-        statement = statement.where(Agreement.revision == expected)
-    if not claim(db.session, statement.values(revision=Agreement.revision + 1)):
+        params["expected"] = expected
+    bumped = db.session.execute(
+        _bump_statement(expected is not None, tuple(sorted(changes))), params
+    ).first()
+    if bumped is None:
         raise PreconditionFailed(
             "The agreement changed since you read it. Reload it and try again."
         )
-    db.session.refresh(agreement, attribute_names=["revision"])
+    for name, value in {**changes, **bumped._asdict()}.items():
+        set_committed_value(agreement, name, value)
+
+
+@functools.cache
+def _bump_statement(expected: bool, changes: tuple[str, ...]) -> sa.Update:
+    """Of two requests racing, exactly one moves the revision (the WHERE, as `database.claim`),
+    and the row's new revision and time come back in the same statement (built once per
+    shape, with bound parameters)."""
+    statement = sa.update(Agreement).where(Agreement.id == sa.bindparam("agreement_id"))
+    if expected:
+        statement = statement.where(Agreement.revision == sa.bindparam("expected"))
+    return (
+        statement.values(
+            revision=Agreement.revision + 1,
+            **{name: sa.bindparam(f"new_{name}") for name in changes},
+        )
+        .returning(Agreement.revision, Agreement.updated_at)
+        .execution_options(synchronize_session=False)
+    )
 
 
 @use_case
@@ -252,7 +292,9 @@ def propose_version(
     return agreement
 
 
-@use_case
+# Every change below goes through the ORM, or comes back from the statement that made it
+# (`_bump_revision`), so the answer is dumped from what was loaded and written.
+@use_case(expire_on_commit=False)
 def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -> Agreement:
     """Consent to one exact version; once both have, it is the version in force."""
     agreement = _lock(agreement)
@@ -265,16 +307,18 @@ def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -
         )
     if proposal.consented_by(user.id):
         raise Conflict("You already agreed to this version; it waits for your partner.")
-    _bump_revision(agreement)
+    in_force = all(uid == user.id or proposal.consented_by(uid) for uid in couple.member_ids())
+    # The agreement's row changes once: its revision, and its status when this consent puts
+    # the version in force.
+    _bump_revision(agreement, **({"status": "active"} if in_force else {}))
     now = clock.now()
     proposal.consents.append(AgreementConsent(user_id=user.id, consented_at=now))
-    if all(proposal.consented_by(uid) for uid in couple.member_ids()):
+    if in_force:
         for older in agreement.versions:
             if older.status == "active":
                 older.status = "superseded"
         proposal.status = "active"
         proposal.activated_at = now
-        agreement.status = "active"
         _announce(
             couple,
             agreement,

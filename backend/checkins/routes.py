@@ -24,7 +24,8 @@ from backend.checkins.schemas import (
     TrendsSchema,
 )
 from backend.pagination import Page
-from backend.viewer import note_written
+from backend.safety import service as safety
+from backend.viewer import note_safety_check, note_written
 
 blp = Blueprint("checkins", __name__, url_prefix="/api/v1", description="Check-ins.")
 
@@ -88,6 +89,7 @@ class CheckinAnswers(MethodView):
     def put(self, data: dict, checkin: Checkin) -> Checkin:
         """Save my answers (replacing earlier ones); `submit` makes them final."""
         user = current_user()
+        note_safety_check(safety.check_of(user))
         checkin = service.save_answers(checkin=checkin, user=user, **data)
         note_written(
             *(a["value"] for a in data["answers"] if isinstance(a["value"], str)),

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
 
 from backend import clock
 from backend.accounts import service as accounts
@@ -29,7 +30,7 @@ from backend.checkins.models import (
     PromptSet,
 )
 from backend.couples import service as couples
-from backend.database import claim, lock_rows
+from backend.database import claim, lock_rows, locking
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.ids import new_id
@@ -286,10 +287,26 @@ def open_checkin(
     return db.session.get(Checkin, checkin_id)
 
 
+# The check-in held, with its items in the same query (they never change once it opened), and
+# its responses with their answers in one more, after the lock: a row joined to the locked
+# one is read as it was before the wait (PostgreSQL re-reads only the locked row), and
+# answers change under this lock. Built once (see `database.locking`).
+_LOCKED_CHECKIN = locking(
+    sa.select(Checkin)
+    .where(Checkin.id == sa.bindparam("checkin_id"))
+    .options(
+        joinedload(Checkin.items),
+        # An answer's prompt is one of the items' (already in the session): not read again.
+        selectinload(Checkin.responses).joinedload(CheckinResponse.answers).lazyload(Answer.prompt),
+    ),
+    of=Checkin,
+)
+
+
 def _lock(checkin: Checkin) -> Checkin:
     """Re-read the check-in holding it, so two submissions take turns."""
-    statement = sa.select(Checkin).where(Checkin.id == checkin.id)
-    return lock_rows(statement, Checkin.__table__, db.session).one()
+    params = {"checkin_id": checkin.id}
+    return lock_rows(_LOCKED_CHECKIN, Checkin.__table__, db.session, params).unique().one()
 
 
 def ensure_open(checkin: Checkin, now: datetime) -> None:
@@ -298,7 +315,9 @@ def ensure_open(checkin: Checkin, now: datetime) -> None:
         raise Conflict("This check-in is closed; answers can no longer be changed.")
 
 
-@use_case
+# Every change below goes through the ORM (a reveal refreshes the check-in it claimed), so the
+# answer is dumped from what was loaded and written, not read again.
+@use_case(expire_on_commit=False)
 def save_answers(
     *, checkin: Checkin, user: Any, answers: list[dict[str, Any]], submit: bool
 ) -> Checkin:
@@ -351,11 +370,13 @@ def _replace_answers(
     """Put these answers in place of the response's earlier ones."""
     response.answers.clear()
     db.session.flush()
-    for answer in answers:
+    # In the order the relationship reads them (by position): the answer is dumped from these.
+    for answer in sorted(answers, key=lambda answer: prompts[answer["prompt"]].position):
         item = prompts[answer["prompt"]]
         response.answers.append(
             Answer(
                 prompt_revision_id=item.prompt_revision_id,
+                prompt=item.prompt,
                 position=item.position,
                 value=normalized(item.prompt, answer["value"]),
                 # Left out, the prompt decides: some default to private, so that an answer a

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Load, joinedload, selectinload
 
 from backend import clock, codes
 from backend.accounts import service as accounts
@@ -31,6 +33,7 @@ ALREADY_PAIRED = "You are already paired. Leave your current couple before pairi
 # were kept).
 FORMER_PARTNER = "Former partner"
 
+NOT_YOURS = "There is nothing with this id that you can see."
 NO_COUPLE = "You are not in a couple yet. Pair with your partner first."
 ENDED = (
     "This couple has ended, so nothing in it can be changed any more. "
@@ -109,7 +112,21 @@ def active_couple_of(user_id: str) -> Couple | None:
 
 def couple_by_id(couple_id: str) -> Couple | None:
     """The couple with this id, if there is one."""
-    return db.session.get(Couple, couple_id)
+    return _kept(db.session.get(Couple, couple_id))
+
+
+# The session's identity map holds objects weakly: a couple read to check that it is active
+# would be gone, and read again, by the time the answer names its members. The session keeps
+# the couples it read last alive (it ends with the request), so a request reads its couple once.
+KEPT_COUPLES = 2
+
+
+def _kept(couple: Couple | None) -> Couple | None:
+    if couple is not None:
+        kept = db.session.info.setdefault("trustline_kept_couples", deque(maxlen=KEPT_COUPLES))
+        if couple not in kept:
+            kept.append(couple)
+    return couple
 
 
 def require_couple(couple: Any, *, write: bool = False) -> Any:
@@ -156,17 +173,43 @@ def require_active(couple: Couple) -> None:
 
 
 def object_of_caller(model: type, object_id: str, user: User, *, write: bool = False) -> Any:
-    """An object (with a `couple_id`) of a couple the caller is or was in; else 404."""
-    obj = db.session.scalar(
+    """An object (with a `couple_id`) of a couple the caller is or was in; else 404 (and 409
+    if `write` and that couple has ended)."""
+    params = {"object_id": object_id, "user_id": user.id}
+    if not write:
+        obj = db.session.scalar(_object_of_caller(model, write=False), params)
+        if obj is None:
+            raise NotFound(NOT_YOURS)
+        return obj
+    row = db.session.execute(_object_of_caller(model, write=True), params).unique().first()
+    if row is None:
+        raise NotFound(NOT_YOURS)
+    obj, couple = row
+    require_active(_kept(couple))
+    return obj
+
+
+@functools.cache
+def _object_of_caller(model: type, *, write: bool) -> sa.Select[Any]:
+    """The query of `object_of_caller`, built once per model (SQLAlchemy then finds its SQL and
+    cache key once). For a write, the object alone, and its couple with the members (the use
+    case checks the couple and tells its members): the object's relationships load when used,
+    as the use case reads again, holding it, what it is about to change."""
+    statement = (
         sa.select(model)
         .join(CoupleMember, CoupleMember.couple_id == model.couple_id)
-        .where(model.id == object_id, CoupleMember.user_id == user.id)
+        .where(
+            model.id == sa.bindparam("object_id"),
+            CoupleMember.user_id == sa.bindparam("user_id"),
+        )
     )
-    if obj is None:
-        raise NotFound("There is nothing with this id that you can see.")
-    if write:
-        require_active(db.session.get(Couple, obj.couple_id))
-    return obj
+    if not write:
+        return statement
+    return (
+        statement.add_columns(Couple)
+        .join(Couple, Couple.id == model.couple_id)
+        .options(Load(model).lazyload("*"), joinedload(Couple.members))
+    )
 
 
 CoupleEndedHook = Callable[[Couple, datetime], None]
@@ -260,7 +303,8 @@ def create_invite(*, user: User) -> NewInvite:
     return NewInvite(code=code, expires_at=invite.expires_at)
 
 
-@use_case
+# Every change below goes through the ORM, so the new couple is dumped from what was written.
+@use_case(expire_on_commit=False)
 def accept_invite(*, user: User, code: str) -> Couple:
     """Pair the caller with the partner who made `code`. Exactly one acceptance can win."""
     if user.role != "partner":
@@ -269,22 +313,23 @@ def accept_invite(*, user: User, code: str) -> Couple:
     invite = codes.find_unused(
         PairingInvite, code, now=now, limit=WRONG_CODES, guesser=user.id, unknown=UNKNOWN_CODE
     )
-    _check_both_free(invite, user)
+    if invite.inviter_id == user.id:
+        raise Invalid.field("code", "This is your own code. Give it to your partner to enter.")
     # Claim the code atomically: of two people accepting at once, exactly one gets it, and
-    # every other one hears the same "used" (404), however their requests interleave.
+    # every other one hears the same "used" (404), however their requests interleave. Only
+    # then is either of them asked about (one query for both); a refusal rolls the claim back.
     if not codes.claim_code(invite, now=now, used_by_id=user.id):
         raise NotFound(UNKNOWN_CODE)
-    if active_couple_of(invite.inviter_id) is not None:
+    paired = _paired_among([user.id, invite.inviter_id])
+    if user.id in paired:
+        raise Conflict(ALREADY_PAIRED)
+    if paired:
         raise Conflict("The person who made this code is already paired.")
     inviter = accounts.find_user(invite.inviter_id)
     couple = _form_couple(inviter, user, now)
     invite.couple_id = couple.id
     # Codes either of them made and did not use are void now (and must not reveal the pairing).
-    db.session.execute(
-        sa.delete(PairingInvite).where(
-            PairingInvite.inviter_id.in_([inviter.id, user.id]), PairingInvite.used_at.is_(None)
-        )
-    )
+    db.session.execute(_UNUSED_INVITES_OF, {"user_ids": [inviter.id, user.id]})
     timeline.announce(
         couple_id=couple.id,
         kind="paired",
@@ -298,12 +343,20 @@ def accept_invite(*, user: User, code: str) -> Couple:
     return couple
 
 
-def _check_both_free(invite: PairingInvite, user: User) -> None:
-    """Refuse one's own code (422), and a caller already in a couple (409)."""
-    if invite.inviter_id == user.id:
-        raise Invalid.field("code", "This is your own code. Give it to your partner to enter.")
-    if active_couple_of(user.id) is not None:
-        raise Conflict(ALREADY_PAIRED)
+def _paired_among(user_ids: list[str]) -> set[str]:
+    """Which of these people are in an active couple."""
+    return set(db.session.scalars(_PAIRED_AMONG, {"user_ids": user_ids}))
+
+
+_PAIRED_AMONG = sa.select(CoupleMember.user_id).where(
+    CoupleMember.user_id.in_(sa.bindparam("user_ids", expanding=True)),
+    CoupleMember.ended_at.is_(None),
+)
+# Codes the two made and did not use: void once they are paired.
+_UNUSED_INVITES_OF = sa.delete(PairingInvite).where(
+    PairingInvite.inviter_id.in_(sa.bindparam("user_ids", expanding=True)),
+    PairingInvite.used_at.is_(None),
+)
 
 
 def _form_couple(inviter: User, user: User, now: datetime) -> Couple:
@@ -319,6 +372,10 @@ def _form_couple(inviter: User, user: User, now: datetime) -> Couple:
         db.session.flush()
     except sa.exc.IntegrityError as exc:
         raise Conflict("One of you was paired in the meantime.") from exc
+    # Joined at the same moment, the members are ordered by id as the database collates it:
+    # read back in that order, not in the order they were made (now, in this transaction).
+    db.session.expire(couple, ["members"])
+    _ = couple.members
     return couple
 
 

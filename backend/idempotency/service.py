@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from backend import clock
+from backend.database import insert_unless_present
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.idempotency.models import IdempotencyRecord
+from backend.ids import new_id
 from backend.unit_of_work import use_case
 
 RETENTION = timedelta(hours=24)
@@ -41,6 +43,10 @@ RETRY_WITH_THE_SAME_KEY = frozenset({401, 429})
 
 def begin(*, user_id: str, key: str, request_hash: str) -> StoredResponse | str:
     """Replay a finished request's response, or claim the key and return the record id."""
+    # A new key (the usual case) is claimed by one statement; a key already there is read.
+    claimed = _claim(user_id=user_id, key=key, request_hash=request_hash)
+    if claimed is not None:
+        return claimed
     now = clock.now()
     record = _find(user_id, key)
     abandoned = record is not None and (
@@ -50,14 +56,13 @@ def begin(*, user_id: str, key: str, request_hash: str) -> StoredResponse | str:
         _forget(record)
         record = None
     if record is None:
-        try:
-            return _claim(user_id=user_id, key=key, request_hash=request_hash)
-        except sa.exc.IntegrityError:
-            # A concurrent request with the same key claimed it first (its use case rolled
-            # back): answer as that one's retry.
-            record = _find(user_id, key)
-            if record is None:  # pragma: no cover - deleted between our two statements
-                raise Conflict("Retry this request.") from None
+        claimed = _claim(user_id=user_id, key=key, request_hash=request_hash)
+        if claimed is not None:
+            return claimed
+        # A concurrent request with the same key claimed it first: answer as its retry.
+        record = _find(user_id, key)
+        if record is None:  # pragma: no cover - deleted between our two statements
+            raise Conflict("Retry this request.")
     if record.request_hash != request_hash:
         raise Invalid.field(
             "Idempotency-Key",
@@ -83,12 +88,16 @@ def _forget(record: IdempotencyRecord) -> None:
 
 
 @use_case
-def _claim(*, user_id: str, key: str, request_hash: str) -> str:
-    """Claim the key for this request (IntegrityError if another claimed it first)."""
-    record = IdempotencyRecord(user_id=user_id, key=key, request_hash=request_hash)
-    db.session.add(record)
-    db.session.flush()
-    return record.id
+def _claim(*, user_id: str, key: str, request_hash: str) -> str | None:
+    """Claim the key for this request: the new record's id, or None if the key has one."""
+    record_id = new_id()
+    claimed = insert_unless_present(
+        db.session,
+        IdempotencyRecord,
+        {"id": record_id, "user_id": user_id, "key": key, "request_hash": request_hash},
+        unique=("user_id", "key"),
+    )
+    return record_id if claimed else None
 
 
 def finish(
@@ -112,17 +121,22 @@ def finish(
 def _store(
     *, record_id: str, status_code: int, content_type: str | None, headers: dict, body: str
 ) -> None:
-    """Keep the response of the key's request, or forget the key so a retry runs anew."""
-    record = db.session.get(IdempotencyRecord, record_id)
-    if record is None:
-        return
+    """Keep the response of the key's request, or forget the key so a retry runs anew (one
+    statement either way, on the record's id)."""
+    record = IdempotencyRecord.id == record_id
     if status_code >= 500 or status_code in RETRY_WITH_THE_SAME_KEY:
-        db.session.delete(record)
-    else:
-        record.status_code = status_code
-        record.content_type = content_type
-        record.response_headers = {k: v for k, v in headers.items() if k in REPLAYED_HEADERS}
-        record.response_body = body
+        db.session.execute(sa.delete(IdempotencyRecord).where(record))
+        return
+    db.session.execute(
+        sa.update(IdempotencyRecord)
+        .where(record)
+        .values(
+            status_code=status_code,
+            content_type=content_type,
+            response_headers={k: v for k, v in headers.items() if k in REPLAYED_HEADERS},
+            response_body=body,
+        )
+    )
 
 
 @use_case

@@ -117,11 +117,13 @@ class SafetyNoticeField(ma.fields.Nested):
         if self.only_when_noted and "wrote" not in context:
             return ma.missing
         if "notice" not in context:
+            read = {"check": context["safety_check"]} if "safety_check" in context else {}
             context["notice"] = notice_for(
                 context["user"],
                 texts=context.get("wrote", ()),
                 flagged=context.get("flagged", ()),
                 offer_check=context.get("offer_check", False),
+                **read,
             )
         return self._serialize(context["notice"], attr, obj, **kwargs)
 

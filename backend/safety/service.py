@@ -135,12 +135,17 @@ def save_check(*, user: Any, answers: dict[str, str]) -> SafetyCheck:
     return check
 
 
+# `notice_for` without a check given: it reads the person's own.
+_UNREAD: Any = object()
+
+
 def notice_for(
     user: Any,
     *,
     texts: Iterable[str] = (),
     flagged: Iterable[str] = (),
     offer_check: bool = False,
+    check: SafetyCheck | None = _UNREAD,
 ) -> dict[str, Any] | None:
     """The notice for this person's own response, or None.
 
@@ -148,10 +153,11 @@ def notice_for(
     of fear, threats, violence, control or monitoring, when an answer they gave is one its
     content marks (`flagged`: the content's own messages, e.g. a check-in prompt's answer that
     openness feels like being watched), or (with `offer_check`) before a conversation or
-    agreement to someone who has not taken the check as it stands today.
+    agreement to someone who has not taken the check as it stands today. `check`: their
+    safety check, when it was read already (None: they have not taken it).
     """
     flagged = [message for message in flagged if message]
-    check = check_of(user)
+    check = check_of(user) if check is _UNREAD else check
     help_ = resources()
     if check is not None and check.concern:
         reason = "check"

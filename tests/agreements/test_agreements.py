@@ -72,6 +72,15 @@ def test_partner_consents_and_it_is_in_force(alice, bob, couple):
     assert kinds[:2] == ["agreement_activated", "agreement_proposed"]
 
 
+def test_the_answer_to_a_consent_is_what_reading_the_agreement_shows_next(alice, bob, couple):
+    agreement = draft(alice).get_json()
+    consented = bob.post(f"/agreements/{agreement['id']}/consent", json={"version": 1})
+    assert consented.status_code == 200, consented.get_json()
+    read = bob.get(f"/agreements/{agreement['id']}")
+    assert consented.get_json() == read.get_json()
+    assert consented.headers["ETag"] == read.headers["ETag"] != f'"{agreement["id"]}.1"'
+
+
 def test_applies_to_is_stored_as_who_it_binds_and_shown_from_each_side(alice, bob, couple):
     agreement = draft(
         alice, items=[{"category": "finances", "text": "I share statements.", "applies_to": "me"}]

@@ -51,6 +51,21 @@ def test_unknown_prompt_set_is_named_and_nothing_is_opened(alice, couple):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Checkin)) == 0
 
 
+def test_the_answer_to_a_save_is_what_reading_the_checkin_shows_next(alice, bob, couple):
+    checkin = open_checkin(alice)
+    answers = list(reversed(answers_for(checkin, text="saved out of order")))
+    for submit in (False, True):
+        saved = put_answers(alice, checkin, answers, submit=submit)
+        assert saved.status_code == 200, saved.get_json()
+        body = saved.get_json()
+        body.pop("safety_notice", None)
+        assert body == alice.get(f"/checkins/{checkin['id']}").get_json()
+    revealed = put_answers(bob, checkin, answers_for(checkin), submit=True).get_json()
+    revealed.pop("safety_notice", None)
+    assert revealed["status"] == "revealed"
+    assert revealed == bob.get(f"/checkins/{checkin['id']}").get_json()
+
+
 def test_answers_can_change_until_submitted(alice, bob, couple):
     checkin = open_checkin(alice, "daily_pulse")
     first = put_answers(alice, checkin, answers_for(checkin, text="first draft"))

@@ -54,6 +54,13 @@ def test_accepting_forms_the_couple_with_the_inviters_timezone(alice, bob):
     assert alice.get("/couple").get_json()["id"] == couple["id"]
 
 
+def test_the_answer_to_accepting_is_what_reading_the_couple_shows_next(alice, bob):
+    code = alice.post("/pairing-invites").get_json()["code"]
+    accepted = bob.post("/pairing-invites/accept", json={"code": code})
+    assert accepted.status_code == 201, accepted.get_json()
+    assert accepted.get_json() == bob.get("/couple").get_json() == alice.get("/couple").get_json()
+
+
 def test_the_inviter_is_told_they_are_paired(alice, bob, couple):
     notes = db.session.scalars(sa.select(Notification).where(Notification.kind == "paired")).all()
     assert [n.user_id for n in notes] == [alice.user["id"]]

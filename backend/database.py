@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
+import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -85,6 +88,49 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+def _writers_lock_path(engine: sa.Engine) -> str | None:
+    """The file that queues one SQLite database's writers: beside the database, None for a
+    database in memory or on PostgreSQL (whose row locks queue writers themselves)."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:") or url.query.get("mode") == "memory":
+        return None
+    return f"{os.path.abspath(url.database)}-writers.lock"
+
+
+_WRITERS_LOCKS: dict[int, str | None] = {}
+
+
+@contextmanager
+def writers_queue(engine: sa.Engine) -> Iterator[None]:
+    """Hold SQLite's one place for a writer for the block, waiting in the kernel's queue.
+
+    SQLite lets one transaction write at a time. A writer that finds the lock taken is made to
+    sleep by SQLite's busy handler, 1, 2, 5, 10 ms and longer, and tries again: under load the
+    lock is free most of that time, and a waiter can lose every retry to the process that just
+    released it. Every use case on a SQLite file first takes an exclusive `flock` on
+    `<database>-writers.lock`, and the kernel wakes the next waiter the moment it is released
+    (when the block ends, or its process dies). A new file description each time, so threads
+    of one process queue as processes do. Writers outside a use case (a migration, a script)
+    still meet SQLite's own lock and its busy timeout.
+    """
+    key = id(engine)
+    try:
+        path = _WRITERS_LOCKS[key]
+    except KeyError:
+        path = _WRITERS_LOCKS[key] = _writers_lock_path(engine)
+    if path is None:
+        yield
+        return
+    handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
 
 
 # Marks a statement `locking` made, so `lock_rows` runs it as it is.

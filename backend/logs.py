@@ -172,11 +172,13 @@ def log_request(response: Response) -> Response:
     hold ids, cursors and the calendar feed's token.
     """
     started = g.pop("request_started", None)
+    endpoint = request.endpoint or ""
+    level = logging.DEBUG if endpoint.startswith(QUIET_ENDPOINTS) else logging.INFO
+    if not access_log.isEnabledFor(level):
+        return response
     duration_ms = round((time.perf_counter() - started) * 1000, 1) if started else None
     rule = request.url_rule
     route = rule.rule if rule is not None else None
-    endpoint = request.endpoint or ""
-    level = logging.DEBUG if endpoint.startswith(QUIET_ENDPOINTS) else logging.INFO
     access_log.log(
         level,
         "%s %s %s %s ms",

@@ -215,17 +215,24 @@ def _start_timer() -> None:
 def _count_request(response: Response) -> Response:
     started = g.pop("metrics_started", None)
     rule = request.url_rule
-    labels = {
-        "method": request.method if request.method in METHODS else "other",
-        "route": rule.rule if rule is not None else UNMATCHED,
-        "status": str(response.status_code),
-    }
+    method = request.method if request.method in METHODS else "other"
+    route = rule.rule if rule is not None else UNMATCHED
     # gunicorn's access line quotes this instead of the path (gunicorn.conf.py).
-    request.environ["trustline.route"] = labels["route"]
-    REQUESTS.labels(**labels).inc()
+    request.environ["trustline.route"] = route
+    key = (method, route, response.status_code)
+    series = _SERIES.get(key)
+    if series is None:
+        labels = {"method": method, "route": route, "status": str(response.status_code)}
+        series = _SERIES[key] = (REQUESTS.labels(**labels), REQUEST_SECONDS.labels(**labels))
+    series[0].inc()
     if started is not None:
-        REQUEST_SECONDS.labels(**labels).observe(time.perf_counter() - started)
+        series[1].observe(time.perf_counter() - started)
     return response
+
+
+# Each (method, route, status)'s two series, found once: the labels' lookup is most of the
+# cost of counting a request. Bounded as the labels are (route templates, not paths).
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 def _watch_pool(app: Flask) -> None:

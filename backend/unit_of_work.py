@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar, overload
 
+from backend.database import writers_queue
 from backend.extensions import db
 
 P = ParamSpec("P")
@@ -47,17 +48,24 @@ def unit_of_work(*, expire_on_commit: bool = True) -> Iterator[None]:
     if session.info.get(_READING):
         raise RuntimeError("a use case inside `reading()`: that work would not be one transaction")
     depth = session.info.get(_DEPTH, 0)
-    session.info[_DEPTH] = depth + 1
+    if depth:
+        session.info[_DEPTH] = depth + 1
+        try:
+            yield
+        finally:
+            session.info[_DEPTH] = depth
+        return
+    session.info[_DEPTH] = 1
     try:
-        yield
-        if depth == 0:
-            _commit(expire_on_commit)
-    except BaseException:
-        if depth == 0:
-            session.rollback()
-        raise
+        with writers_queue(session.get_bind()):
+            try:
+                yield
+                _commit(expire_on_commit)
+            except BaseException:
+                session.rollback()
+                raise
     finally:
-        session.info[_DEPTH] = depth
+        session.info[_DEPTH] = 0
 
 
 def _commit(expire: bool) -> None:

@@ -54,6 +54,13 @@ class ConsoleSessionInterface(SecureCookieSessionInterface):
 
     salt = "trustline-console-session"
 
+    def open_session(self, app: Flask, request: Request) -> Any:
+        """The console's session on its own pages; elsewhere none (Flask's null session, which
+        refuses writes): an API request never reads a cookie or builds a signer for one."""
+        if request.path == PATH or request.path.startswith(PATH + "/"):
+            return super().open_session(app, request)
+        return None
+
     def get_cookie_name(self, app: Flask) -> str:
         """One name for the console's cookie, whatever the app's SESSION_COOKIE_NAME."""
         return COOKIE

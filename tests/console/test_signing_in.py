@@ -207,3 +207,22 @@ def test_ending_the_persons_other_logins_ends_the_console_too(app, counselor, ho
 def test_a_signed_in_counselor_visiting_the_sign_in_page_goes_to_their_couples(app, counselor):
     browser = signed_in(app.test_client(), counselor)
     assert browser.get("/console/sign-in").headers["Location"].endswith("/console/")
+
+
+def test_the_console_cookie_opens_nothing_outside_the_console_and_the_api_sets_none(
+    app, counselor, alice
+):
+    browser = app.test_client()
+    cookie = set_cookie(sign_in(browser, counselor.user["email"])).split(";")[0]
+    # sent by hand to the API (a browser would not: Path=/console), it is not a login there
+    # and is neither read nor renewed
+    for path in ("/auth/sessions", "/counselor/couples", "/console-elsewhere"):
+        response = app.test_client().get(path, headers={"Cookie": cookie})
+        assert response.status_code in (401, 404), path
+        assert not response.headers.getlist("Set-Cookie"), path
+    # an API caller's requests carry no cookie either way
+    response = alice.get("/couple/timeline")
+    assert response.status_code in (200, 404)
+    assert not response.headers.getlist("Set-Cookie")
+    # and the console itself still knows its counselor
+    assert "Your couples" in text_of(browser.get("/console/"))

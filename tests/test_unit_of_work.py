@@ -13,7 +13,7 @@ from flask import Flask
 from backend.accounts.models import User
 from backend.database import insert_unless_present
 from backend.extensions import db
-from backend.unit_of_work import in_use_case, reading, unit_of_work, use_case
+from backend.unit_of_work import in_use_case, read_connection, reading, unit_of_work, use_case
 
 NO_PASSWORD = "$argon2id$v=19$m=1024,t=1,p=1$bm9uZQ$bm9uZQ"
 
@@ -167,17 +167,35 @@ def test_an_insert_that_finds_its_row_there_rolls_nothing_back(app: Flask) -> No
 
 def test_reading_runs_its_statements_outside_a_transaction(app: Flask) -> None:
     with reading():
-        connection = db.session.connection()
+        connection = read_connection()
         if db.engine.dialect.name == "postgresql":  # SQLite begins no transaction for a read
             assert connection.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
             assert connection.connection.dbapi_connection.autocommit
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 0
-    db.session.rollback()
+        assert connection.scalar(sa.select(sa.func.count()).select_from(User)) == 0
+        assert read_connection() is connection  # one connection for the block's statements
+    assert connection.closed
     # Afterwards the session begins transactions as before, on a connection reset to them.
     with pytest.raises(Boom):
         create_then_fail("a@example.com")
     assert committed_emails() == set()
     assert "isolation_level" not in db.session.connection().get_execution_options()
+
+
+def test_reading_makes_no_orm_session_and_sees_what_is_committed(app: Flask) -> None:
+    db.session.remove()
+    with reading():
+        assert read_connection().scalar(sa.select(sa.func.count()).select_from(User)) == 0
+        create_elsewhere("b@example.com")
+        # the next statement sees the commit made meanwhile
+        assert read_connection().scalar(sa.select(sa.func.count()).select_from(User)) == 1
+    assert not db.session.registry.has()
+
+
+def create_elsewhere(email: str) -> None:
+    """Commit a user through a session of its own, as another request would."""
+    with sa.orm.Session(db.engine) as other:
+        other.add(User(email=email, display_name=email, role="partner", password_hash=NO_PASSWORD))
+        other.commit()
 
 
 def test_a_use_case_inside_reading_is_refused_and_writes_nothing(app: Flask) -> None:
@@ -192,6 +210,7 @@ def test_a_use_case_inside_reading_is_refused_and_writes_nothing(app: Flask) -> 
 def test_reading_inside_a_begun_transaction_stays_in_it(app: Flask) -> None:
     add_user("a@example.com")  # begins the session's transaction
     with reading():
-        assert "isolation_level" not in db.session.connection().get_execution_options()
+        assert read_connection() is db.session.connection()
+        assert "isolation_level" not in read_connection().get_execution_options()
         create("b@example.com")  # allowed: this is the transaction it joined
     assert committed_emails() == {"a@example.com", "b@example.com"}

@@ -34,7 +34,7 @@ from backend.ratelimit import (
     limiter,
     report_limits,
 )
-from backend.unit_of_work import use_case
+from backend.unit_of_work import read_connection, use_case
 
 LOGIN_FAILED = "The e-mail or password is not right."
 TOO_MANY_LOGINS = "Too many failed attempts. Please wait a little and try again."
@@ -454,9 +454,9 @@ def live_caller(
     if not session_id:
         return None
     params = {"session_id": session_id, "user_id": user_id}
-    if plain:  # no ORM objects: run on the session's connection, as Core
+    if plain:  # no ORM objects: Core, on the connection of the view that only reads
         row = (
-            db.session.connection()
+            read_connection()
             .execute(_PLAIN_CALLER if statement is None else statement, params)
             .first()
         )

@@ -13,6 +13,7 @@ from backend.extensions import db
 from backend.ids import new_id
 from backend.pagination import Page, keyset_rows, keyset_statements
 from backend.timeline.models import KINDS, TimelineEvent
+from backend.unit_of_work import read_connection
 
 
 def event_row(
@@ -65,9 +66,10 @@ def record(
 
 
 # The timeline page, the API's most frequent read: plain rows through Core statements built
-# once (`keyset_statements`), shaped by `TimelinePageSchema` without an ORM object per event.
+# once (`keyset_statements`), shaped by `TimelinePageSchema` without an ORM object per event
+# (`schemas.event_json` unpacks each row in this order).
 _EVENTS = TimelineEvent.__table__
-_PAGE_COLUMNS = (
+PAGE_COLUMNS = (
     _EVENTS.c.id,
     _EVENTS.c.kind,
     _EVENTS.c.occurred_at,
@@ -76,7 +78,7 @@ _PAGE_COLUMNS = (
     _EVENTS.c.subject_id,
     _EVENTS.c.summary,
 )
-_PAGE = sa.select(*_PAGE_COLUMNS).where(_EVENTS.c.couple_id == sa.bindparam("couple_id"))
+_PAGE = sa.select(*PAGE_COLUMNS).where(_EVENTS.c.couple_id == sa.bindparam("couple_id"))
 _PAGE_STATEMENTS = keyset_statements(
     _PAGE, moment_column=_EVENTS.c.occurred_at, id_column=_EVENTS.c.id
 )
@@ -102,7 +104,7 @@ def list_events(
         id_key="id",
         limit=limit,
         cursor=cursor,
-        connection=db.session.connection(),
+        connection=read_connection(),
     )
 
 

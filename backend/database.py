@@ -122,7 +122,8 @@ def _writers_lock_path(engine: sa.Engine) -> str | None:
     return f"{os.path.abspath(url.database)}-writers.lock"
 
 
-_WRITERS_LOCKS: dict[int, str | None] = {}
+# Each engine's lock file, found once (the engine is kept beside it: an id may be reused).
+_WRITERS_LOCKS: dict[int, tuple[sa.Engine, str | None]] = {}
 
 
 @contextmanager
@@ -138,11 +139,10 @@ def writers_queue(engine: sa.Engine) -> Iterator[None]:
     of one process queue as processes do. Writers outside a use case (a migration, a script)
     still meet SQLite's own lock and its busy timeout.
     """
-    key = id(engine)
-    try:
-        path = _WRITERS_LOCKS[key]
-    except KeyError:
-        path = _WRITERS_LOCKS[key] = _writers_lock_path(engine)
+    known = _WRITERS_LOCKS.get(id(engine))
+    if known is None or known[0] is not engine:
+        known = _WRITERS_LOCKS[id(engine)] = (engine, _writers_lock_path(engine))
+    path = known[1]
     if path is None:
         yield
         return

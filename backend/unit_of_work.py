@@ -111,8 +111,8 @@ def reading() -> Iterator[None]:
     """Run the block's statements outside a transaction, for work that only reads: each
     statement sees what is committed when it runs, and PostgreSQL is spared the BEGIN and
     ROLLBACK round trips around them. Its statements run on `read_connection()`, a connection
-    of its own taken from the pool for the block (in autocommit on PostgreSQL; SQLite begins no
-    transaction for a read): no ORM session is made for them, nor closed after them, which was
+    of its own taken from the pool for the block (in autocommit on PostgreSQL, see
+    `_autocommit`): no ORM session is made for them, nor closed after them, which was
     a sixth of the timeline's time in process. A use case inside the block is a programming
     error (`unit_of_work` refuses it). If the session has begun a transaction already, the
     block runs in that one."""
@@ -120,16 +120,32 @@ def reading() -> Iterator[None]:
     if registry.has() and registry().in_transaction():
         yield  # `read_connection()` is the transaction's
         return
-    engine = db.engine
-    connection = engine.connect()
-    if engine.dialect.name != "sqlite":
-        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+    connection = _autocommit(db.engine).connect()
     token = _READER.set(connection)
     try:
         yield
     finally:
         _READER.reset(token)
         connection.close()
+
+
+# Each engine's copy in autocommit (sharing its pool), made once: setting the level on each
+# connection instead costs twice as much as taking one from the pool.
+_AUTOCOMMIT: dict[int, tuple[sa.Engine, sa.Engine]] = {}
+
+
+def _autocommit(engine: sa.Engine) -> sa.Engine:
+    """`engine`, its connections in autocommit (SQLite's as they are: it begins no transaction
+    for a read, and resetting its connection would cost a PRAGMA)."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    known = _AUTOCOMMIT.get(id(engine))
+    if known is None or known[0] is not engine:
+        known = _AUTOCOMMIT[id(engine)] = (
+            engine,
+            engine.execution_options(isolation_level="AUTOCOMMIT"),
+        )
+    return known[1]
 
 
 def read_connection() -> sa.Connection:

@@ -33,7 +33,7 @@ from flask_jwt_extended import current_user as _jwt_current_user
 from flask_jwt_extended import get_jwt
 
 from backend.accounts import service as accounts
-from backend.accounts.access import authenticate
+from backend.accounts.access import accept_caller, authenticate, verified_token
 from backend.accounts.models import User
 from backend.counseling import service as counseling
 from backend.couples import service as couples
@@ -41,6 +41,8 @@ from backend.errors import NotFound
 from backend.journal import service as journal
 from backend.measures import service as measures
 from backend.notifications import service as notifications
+from backend.pagination import Page
+from backend.timeline import service as timeline
 from backend.unit_of_work import reading
 from backend.viewer import viewing
 
@@ -58,7 +60,8 @@ NOT_FOR_ROLE = {
 Resolve = Callable[..., None]
 # The session check and the caller's couple in one round trip (built once, at import).
 _WITH_COUPLE = couples.with_caller_couple(accounts.caller_statement(), User.id)
-# ... and for a view that only reads the couple's rows, its id and status (no ORM objects).
+# ... and for the timeline, which reads only the couple's rows: its id and status, no ORM
+# objects (`with_couple_timeline`).
 _WITH_COUPLE_REF = couples.with_caller_couple(
     accounts.plain_caller_statement(), User.__table__.c.id, whole=False
 )
@@ -87,27 +90,21 @@ def guarded(
     *,
     fresh: bool = False,
     also: Any = None,
-    reads: bool = False,
 ) -> Callable[[F], F]:
     """The decorator every other one is made of: authenticate, check the role, resolve what
     the URL names, and run the view (and the dump of its answer) with the caller as viewer.
     `also`: the session check's statement with more found in the same query
-    (`accounts.caller_statement()` extended); `resolve` receives what it adds.
-    `reads`: the view only reads, so its statements run outside a transaction
-    (`unit_of_work.reading`), each seeing what is committed when it runs, and the caller is
-    an `accounts.Caller` (id and role), not the whole account; `also` then extends
-    `accounts.plain_caller_statement()`."""
+    (`accounts.caller_statement()` extended); `resolve` receives what it adds."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with reading() if reads else contextlib.nullcontext():
-                user, *found = authenticate(fresh=fresh, statement=also, plain=reads)
-                require_role(user, role)
-                if resolve is not None:
-                    resolve(user, kwargs, *found)
-                with viewing(user, session_id=current_session_id()):
-                    return view(*args, **kwargs)
+            user, *found = authenticate(fresh=fresh, statement=also)
+            require_role(user, role)
+            if resolve is not None:
+                resolve(user, kwargs, *found)
+            with viewing(user, session_id=current_session_id()):
+                return view(*args, **kwargs)
 
         return wrapper  # type: ignore[return-value]
 
@@ -119,25 +116,72 @@ def role_required(role: str | None, *, fresh: bool = False) -> Callable[[F], F]:
     return guarded(role, fresh=fresh)
 
 
-def with_couple(
-    *, write: bool = False, fresh: bool = False, reads: bool = False
-) -> Callable[[F], F]:
+def with_couple(*, write: bool = False, fresh: bool = False) -> Callable[[F], F]:
     """Decorate a partner's view: pass the caller's couple as `couple` (404 if none; 409 if
-    `write` and it has ended), found in the same query as the session check. `reads`: the
-    view writes nothing (see `guarded`) and needs only the couple's id and status
-    (`couples.CoupleRef`)."""
+    `write` and it has ended), found in the same query as the session check."""
 
     def resolve(user: User, kwargs: dict[str, Any], couple: Any) -> None:
         kwargs["couple"] = couples.require_couple(couple, write=write)
 
-    def resolve_ref(user: User, kwargs: dict[str, Any], couple_id: Any, status: Any) -> None:
-        kwargs["couple"] = couples.require_couple(couples.couple_ref(couple_id, status))
-
-    if reads:
-        if write:
-            raise ValueError("a view that reads only does not write")
-        return guarded(PARTNER, resolve_ref, fresh=fresh, also=_WITH_COUPLE_REF, reads=True)
     return guarded(PARTNER, resolve, fresh=fresh, also=_WITH_COUPLE)
+
+
+# The session check, the caller's couple and a page of its timeline in one statement.
+_TIMELINE_PAGE = timeline.events_page_after(
+    _WITH_COUPLE_REF, _WITH_COUPLE_REF.selected_columns.couple_id
+)
+
+
+def with_couple_timeline(view: F) -> F:
+    """Decorate a partner's view of a page of their couple's timeline: the view is given
+    `read_page(limit=, cursor=, kinds=)`, which checks the session, finds the caller's
+    couple and reads the page in one statement (one round trip where `with_couple(reads=True)`
+    and the page make two), then decides from that row exactly as `with_couple(reads=True)`
+    does (401, the role's 404, no couple's 404) before a row of the page is returned.
+
+    The token itself is checked first, as every decorator here does. The view must call
+    `read_page` before anything else it does; if the view fails before it does (its query
+    refused, say), the session and the couple are checked the usual way first, so the caller
+    still hears 401 or 404 before a word about the query. A view that returns without calling
+    it is a programming error: its answer is refused."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with reading(), contextlib.ExitStack() as stack:
+            header, claims = verified_token()
+            checked: list[bool] = []
+
+            def read_page(*, limit: int, cursor: str | None, kinds: Any = None) -> Page[Any]:
+                if checked:
+                    raise RuntimeError("read_page runs once per request")
+                head, page = None, None
+                if claims.get("sid") and claims["type"] == "access":
+                    params = {"session_id": claims["sid"], "user_id": claims["sub"]}
+                    head, page = timeline.list_events_after(
+                        _TIMELINE_PAGE, params, limit=limit, cursor=cursor, kinds=kinds
+                    )
+                user, couple_id, status = accept_caller(
+                    header, claims, accounts.live_row(head), plain=True
+                )
+                require_role(user, PARTNER)
+                couples.require_couple(couples.couple_ref(couple_id, status))
+                stack.enter_context(viewing(user, session_id=current_session_id()))
+                checked.append(True)
+                return page if page is not None else Page(items=[], next_cursor=None)
+
+            try:
+                answer = view(*args, read_page=read_page, **kwargs)
+            except Exception:
+                if not checked:  # refused before the check: the check's answer comes first
+                    user, couple_id, status = authenticate(statement=_WITH_COUPLE_REF, plain=True)
+                    require_role(user, PARTNER)
+                    couples.require_couple(couples.couple_ref(couple_id, status))
+                raise
+            if not checked:
+                raise RuntimeError(f"{view.__qualname__} answered without calling read_page")
+            return answer
+
+    return wrapper  # type: ignore[return-value]
 
 
 def with_couple_object(

@@ -96,41 +96,102 @@ def keyset_page(
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 
-def keyset_statements(statement: sa.Select[Any], *, moment_column: Any, id_column: Any) -> Any:
-    """`statement` (a Core select with its `:params`) made, once, into the two statements of a
-    keyset page: (first page, page after `:moment`, `:row_id`), newest first, `:limit` rows.
-    Run them with `keyset_rows`; built at import, their SQL is compiled once."""
-    first = statement.order_by(moment_column.desc(), id_column.desc()).limit(
-        sa.bindparam("limit", type_=sa.Integer())
+@dataclass(frozen=True)
+class JoinedPage:
+    """A keyset page joined onto a statement of at most one row (`keyset_joined_statements`):
+    its (first page, page after a cursor) statements for SQLite and for other databases, and
+    where its columns begin in each row."""
+
+    sqlite: tuple[Any, Any]
+    lateral: tuple[Any, Any]
+    width: int
+    moment_index: int
+    id_index: int
+
+
+def keyset_joined_statements(
+    head: sa.Select[Any],
+    *,
+    columns: Sequence[Any],
+    on: Any,
+    moment_column: Any,
+    id_column: Any,
+    where: Sequence[Any] = (),
+) -> JoinedPage:
+    """`head` (a Core select of at most one row, with its `:params`, such as a session check)
+    with a keyset page of another table's `columns` in the same statement, built once: the
+    rows of that table matching `on` (a condition on a column of `head`) and `where`, newest
+    first, `:limit` of them, each row the head's columns then the page's. The head alone (the
+    page's columns NULL) when the page is empty; nothing when the head finds no row. Run with
+    `keyset_joined_rows`.
+
+    On SQLite a LEFT JOIN: its planner walks the page's index in order behind the one row of
+    the head. PostgreSQL's would sort every matching row before the LIMIT, so elsewhere the
+    page is a LATERAL subquery with its own ORDER BY and LIMIT."""
+    table = moment_column.table
+    order = (moment_column.desc(), id_column.desc())
+    limit = sa.bindparam("limit", type_=sa.Integer())
+    after = sa.tuple_(moment_column, id_column) < sa.tuple_(
+        sa.bindparam("moment", type_=moment_column.type),
+        sa.bindparam("row_id", type_=id_column.type),
     )
-    after = first.where(
-        sa.tuple_(moment_column, id_column)
-        < sa.tuple_(
-            sa.bindparam("moment", type_=moment_column.type),
-            sa.bindparam("row_id", type_=id_column.type),
+
+    def joined(*more: Any) -> Any:
+        return (
+            head.add_columns(*columns)
+            .outerjoin(table, sa.and_(on, *where, *more))
+            .order_by(*order)
+            .limit(limit)
         )
+
+    def lateral(*more: Any) -> Any:
+        page = (
+            sa.select(*columns)
+            .where(on, *where, *more)
+            .order_by(*order)
+            .limit(limit)
+            .lateral("page")
+        )
+        moment, row_id = (page.c[column.key] for column in (moment_column, id_column))
+        return (
+            head.add_columns(*page.c)
+            .outerjoin(page, sa.true())
+            .order_by(moment.desc(), row_id.desc())
+        )
+
+    keys = [column.key for column in columns]
+    width = len(head.selected_columns)
+    return JoinedPage(
+        sqlite=(joined(), joined(after)),
+        lateral=(lateral(), lateral(after)),
+        width=width,
+        moment_index=keys.index(moment_column.key),
+        id_index=keys.index(id_column.key),
     )
-    return first, after
 
 
-def keyset_rows(
-    statements: Any,
+def keyset_joined_rows(
+    page: JoinedPage,
     params: dict[str, Any],
     *,
-    moment_key: str,
-    id_key: str,
     limit: int,
     cursor: str | None,
     connection: Any,
-) -> Page[Any]:
-    """`keyset_page` over statements made by `keyset_statements`: a page of plain rows
-    (tuples), no ORM objects built."""
-    first, after = statements
+) -> tuple[tuple[Any, ...] | None, Page[Any]]:
+    """Run `page`'s statement: (the head's row, None if it found none; the page of the
+    other table's rows, as tuples of its columns)."""
+    first, after = page.sqlite if connection.dialect.name == "sqlite" else page.lateral
     if cursor:
         moment, row_id = decode_cursor(cursor)
         params = {**params, "moment": moment, "row_id": row_id}
     rows = connection.execute(after if cursor else first, {**params, "limit": limit + 1}).all()
-    if len(rows) <= limit:
-        return Page(items=rows, next_cursor=None)
-    last = rows[limit - 1]._mapping
-    return Page(items=rows[:limit], next_cursor=encode_cursor(last[moment_key], last[id_key]))
+    if not rows:
+        return None, Page(items=[], next_cursor=None)
+    width = page.width
+    head = tuple(rows[0])[:width]
+    items = [tuple(row)[width:] for row in rows if row[width + page.id_index] is not None]
+    if len(items) <= limit:
+        return head, Page(items=items, next_cursor=None)
+    last = items[limit - 1]
+    next_cursor = encode_cursor(last[page.moment_index], last[page.id_index])
+    return head, Page(items=items[:limit], next_cursor=next_cursor)

@@ -42,18 +42,35 @@ def authenticate(
     flask-jwt-extended's own errors, which its handlers (set in `init_jwt`) answer as 401
     problem+json, exactly as before.
     """
+    header, claims = verified_token(fresh=fresh)
+    found = None
+    if claims["type"] == "access":
+        found = service.live_caller(
+            user_id=claims["sub"], session_id=claims.get("sid"), statement=statement, plain=plain
+        )
+    return accept_caller(header, claims, found, plain=plain)
+
+
+def verified_token(*, fresh: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and claims of this request's token, checked as `authenticate` checks them
+    before it reads the session (signature, times, type, freshness); raises its errors."""
     token, _ = _decode_jwt_from_headers()
     header, claims = _verified(token)
     if claims["type"] == "refresh":
         raise WrongTokenError("Only non-refresh tokens are allowed")
     if fresh:
         _verify_token_is_fresh(header, claims)
-    found = None
-    if claims["type"] == "access":
-        found = service.live_caller(
-            user_id=claims["sub"], session_id=claims.get("sid"), statement=statement, plain=plain
-        )
-    if found is None:
+    return header, claims
+
+
+def accept_caller(
+    header: dict[str, Any], claims: dict[str, Any], found: tuple[Any, ...] | None, *, plain: bool
+) -> tuple[Any, ...]:
+    """`authenticate`'s last step: the caller of the token whose session check found `found`
+    (a row of `service.live_caller`'s statement, None if the session is not live), noted for
+    the rest of the request; raises `RevokedTokenError` (401) for None. Whoever reads the
+    session row in a statement of their own (`service.live_row`) ends with this."""
+    if found is None or claims["type"] != "access":
         raise RevokedTokenError(header, claims)
     if plain:
         session_id, _revoked_at, _expires_at, last_used_at, user_id, role, *extra = found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, NoReturn
@@ -462,9 +462,18 @@ def live_caller(
         )
     else:
         row = db.session.execute(_CALLER if statement is None else statement, params).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
+    return live_row(row)
+
+
+def live_row(row: Sequence[Any] | None) -> tuple[Any, ...] | None:
+    """A row that begins as `caller_statement`'s or `plain_caller_statement`'s (session id,
+    revoked_at, expires_at, ...) as a tuple, if its session is live; else None."""
+    if row is None:
         return None
-    return tuple(row)
+    row = tuple(row)
+    if row[1] is not None or row[2] <= clock.now():  # revoked, or expired
+        return None
+    return row
 
 
 # How stale a session's `last_used_at` may be: it is written at most this often, so a

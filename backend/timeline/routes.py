@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.access import with_couple
+from backend.access import with_couple_timeline
 from backend.pagination import Page
-from backend.timeline import service
 from backend.timeline.schemas import TimelinePageSchema, TimelineQueryArgsSchema
 
 blp = Blueprint("timeline", __name__, url_prefix="/api/v1", description="The shared timeline.")
@@ -17,10 +16,10 @@ blp = Blueprint("timeline", __name__, url_prefix="/api/v1", description="The sha
 
 @blp.route("/couple/timeline")
 class Timeline(MethodView):
-    @with_couple(reads=True)
+    @with_couple_timeline
     @blp.arguments(TimelineQueryArgsSchema, location="query")
     @blp.response(200, TimelinePageSchema)
     @blp.doc(operationId="list_couple_timeline")
-    def get(self, args: dict, couple: Any) -> Page:
+    def get(self, args: dict, read_page: Callable[..., Page]) -> Page:
         """The couple's timeline, newest first; page on with `cursor`."""
-        return service.list_events(couple_id=couple.id, **args)
+        return read_page(**args)

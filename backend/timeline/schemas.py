@@ -45,10 +45,10 @@ class TimelineEventSchema(ma.Schema):
 
 
 def event_json(row: Any) -> dict[str, Any]:
-    """One event row (from `timeline.service.list_events`, its columns in `PAGE_COLUMNS`'
-    order) as `TimelineEventSchema` dumps it, without marshmallow's per-field work: the
-    timeline is the API's most frequent read. The row is unpacked as the tuple it is (reading
-    a row's columns by name costs more than the rest of this function).
+    """One event row (from `timeline.service.list_events_after`, its columns in
+    `PAGE_COLUMNS`' order) as `TimelineEventSchema` dumps it, without marshmallow's work per
+    field: the timeline is the API's most frequent read. The row is unpacked as the tuple it
+    is (reading a row's columns by name costs more than the rest of this function).
     `tests/timeline/test_timeline_shape.py` holds the two equal."""
     event_id, kind, occurred_at, actor_id, subject_type, subject_id, summary = row
     if occurred_at.tzinfo is not UTC:  # the column's type hands back UTC; anything else is made so

@@ -11,7 +11,12 @@ import sqlalchemy as sa
 from backend import clock
 from backend.extensions import db
 from backend.ids import new_id
-from backend.pagination import Page, keyset_rows, keyset_statements
+from backend.pagination import (
+    JoinedPage,
+    Page,
+    keyset_joined_rows,
+    keyset_joined_statements,
+)
 from backend.timeline.models import KINDS, TimelineEvent
 from backend.unit_of_work import read_connection
 
@@ -66,7 +71,7 @@ def record(
 
 
 # The timeline page, the API's most frequent read: plain rows through Core statements built
-# once (`keyset_statements`), shaped by `TimelinePageSchema` without an ORM object per event
+# once (`events_page_after`), shaped by `TimelinePageSchema` without an ORM object per event
 # (`schemas.event_json` unpacks each row in this order).
 _EVENTS = TimelineEvent.__table__
 PAGE_COLUMNS = (
@@ -79,29 +84,47 @@ PAGE_COLUMNS = (
     _EVENTS.c.summary,
 )
 _PAGE = sa.select(*PAGE_COLUMNS).where(_EVENTS.c.couple_id == sa.bindparam("couple_id"))
-_PAGE_STATEMENTS = keyset_statements(
-    _PAGE, moment_column=_EVENTS.c.occurred_at, id_column=_EVENTS.c.id
-)
-_KINDS_STATEMENTS = keyset_statements(
-    _PAGE.where(_EVENTS.c.kind.in_(sa.bindparam("kinds", expanding=True))),
-    moment_column=_EVENTS.c.occurred_at,
-    id_column=_EVENTS.c.id,
-)
 
 
-def list_events(
-    *, couple_id: str, limit: int, cursor: str | None, kinds: Sequence[str] | None = None
-) -> Page[Any]:
-    """One page of a couple's events, newest first, as rows (the columns of `TimelineEvent`
-    but its couple's)."""
-    params: dict[str, Any] = {"couple_id": couple_id}
+def events_page_after(head: sa.Select[Any], couple_id: Any) -> tuple[JoinedPage, JoinedPage]:
+    """The statements of a page of a couple's events, newest first, joined onto `head` (a
+    statement of at most one row,
+    such as the session check that finds the caller's couple; `couple_id` is its column naming
+    the couple): (every kind, the kinds of `:kinds`). Built once; run with
+    `list_events_after`. The page's request then makes one round trip, not two."""
+    on = _EVENTS.c.couple_id == couple_id
+    every, some = (
+        keyset_joined_statements(
+            head,
+            columns=PAGE_COLUMNS,
+            on=on,
+            moment_column=_EVENTS.c.occurred_at,
+            id_column=_EVENTS.c.id,
+            where=where,
+        )
+        for where in ((), (_EVENTS.c.kind.in_(sa.bindparam("kinds", expanding=True)),))
+    )
+    return every, some
+
+
+def list_events_after(
+    statements: tuple[JoinedPage, JoinedPage],
+    params: dict[str, Any],
+    *,
+    limit: int,
+    cursor: str | None,
+    kinds: Sequence[str] | None = None,
+) -> tuple[tuple[Any, ...] | None, Page[Any]]:
+    """A page of a couple's events (`:kinds` only, if given), newest first, read by the
+    statement of `events_page_after`: (the head's row, None if it found none; the page, its
+    rows tuples of `PAGE_COLUMNS`). Whoever runs it decides from the head whether the page
+    may be shown at all."""
+    every, some = statements
     if kinds:
-        params["kinds"] = list(kinds)
-    return keyset_rows(
-        _KINDS_STATEMENTS if kinds else _PAGE_STATEMENTS,
+        params = {**params, "kinds": list(kinds)}
+    return keyset_joined_rows(
+        some if kinds else every,
         params,
-        moment_key="occurred_at",
-        id_key="id",
         limit=limit,
         cursor=cursor,
         connection=read_connection(),

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from flask_jwt_extended import current_user as _jwt_current_user
 from flask_jwt_extended import get_jwt
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.accounts import service as accounts
 from backend.accounts.access import accept_caller, authenticate, verified_token
@@ -140,16 +141,17 @@ def with_couple_timeline(view: F) -> F:
     does (401, the role's 404, no couple's 404) before a row of the page is returned.
 
     The token itself is checked first, as every decorator here does. The view must call
-    `read_page` before anything else it does; if the view fails before it does (its query
-    refused, say), the session and the couple are checked the usual way first, so the caller
-    still hears 401 or 404 before a word about the query. A view that returns without calling
-    it is a programming error: its answer is refused."""
+    `read_page` before anything else it does; whatever fails before the caller is accepted
+    (the query refused by the view's schema, a cursor that does not decode) has the session
+    and the couple checked the usual way first, so the caller still hears 401 or 404 before a
+    word about the query. A database error goes on as it is (to the retry or the 503). A view
+    that returns without calling `read_page` is a programming error: its answer is refused."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with reading(), contextlib.ExitStack() as stack:
             header, claims = verified_token()
-            checked: list[bool] = []
+            checked: list[bool] = []  # read_page accepted the caller
 
             def read_page(*, limit: int, cursor: str | None, kinds: Any = None) -> Page[Any]:
                 if checked:
@@ -171,6 +173,8 @@ def with_couple_timeline(view: F) -> F:
 
             try:
                 answer = view(*args, read_page=read_page, **kwargs)
+            except SQLAlchemyError:
+                raise  # the database failed: to the retry or the 503, as it is
             except Exception:
                 if not checked:  # refused before the check: the check's answer comes first
                     user, couple_id, status = authenticate(statement=_WITH_COUPLE_REF, plain=True)

@@ -94,3 +94,22 @@ def test_a_refused_view_with_a_dead_session_is_401_not_its_own_error(app: Flask,
     context = app.test_request_context("/api/v1/couple/timeline", headers=headers)
     with context, pytest.raises(RevokedTokenError):
         failing()
+
+
+def test_a_database_failure_in_the_page_is_not_hidden_by_a_second_check(
+    app: Flask, alice, couple, monkeypatch
+):
+    """The page's own failure goes on as it is (to the retry or the 503), not replaced by
+    what a second session check on the same broken connection would raise."""
+    from backend.timeline import service as timeline
+
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise sa.exc.OperationalError("SELECT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(timeline, "list_events_after", broken)
+    body = assert_problem(alice.get("/couple/timeline"), 503)
+    assert "locked" not in str(body)
+    assert len(calls) == 3  # a transient conflict: run again, 3 attempts in all, then 503

@@ -136,9 +136,9 @@ _TIMELINE_PAGE = timeline.events_page_after(
 def with_couple_timeline(view: F) -> F:
     """Decorate a partner's view of a page of their couple's timeline: the view is given
     `read_page(limit=, cursor=, kinds=)`, which checks the session, finds the caller's
-    couple and reads the page in one statement (one round trip where `with_couple(reads=True)`
-    and the page make two), then decides from that row exactly as `with_couple(reads=True)`
-    does (401, the role's 404, no couple's 404) before a row of the page is returned.
+    couple and reads the page in one statement (one round trip where `with_couple` and the
+    page would make two), then decides from that row exactly as `with_couple` does (401, the
+    role's 404, no couple's 404) before a row of the page is returned.
 
     The token itself is checked first, as every decorator here does. The view must call
     `read_page` before anything else it does; whatever fails before the caller is accepted

@@ -122,7 +122,18 @@ def _writers_lock_path(engine: sa.Engine) -> str | None:
     return f"{os.path.abspath(url.database)}-writers.lock"
 
 
-# Each engine's lock file, found once (the engine is kept beside it: an id may be reused).
+def per_engine(
+    cache: dict[int, tuple[sa.Engine, Any]], engine: sa.Engine, make: Callable[[sa.Engine], Any]
+) -> Any:
+    """`make(engine)`, made once per engine and kept in `cache` (with the engine itself, so an
+    id reused after an engine is gone is not mistaken for it)."""
+    known = cache.get(id(engine))
+    if known is None or known[0] is not engine:
+        known = cache[id(engine)] = (engine, make(engine))
+    return known[1]
+
+
+# Each engine's lock file (`per_engine`).
 _WRITERS_LOCKS: dict[int, tuple[sa.Engine, str | None]] = {}
 
 
@@ -139,10 +150,7 @@ def writers_queue(engine: sa.Engine) -> Iterator[None]:
     of one process queue as processes do. Writers outside a use case (a migration, a script)
     still meet SQLite's own lock and its busy timeout.
     """
-    known = _WRITERS_LOCKS.get(id(engine))
-    if known is None or known[0] is not engine:
-        known = _WRITERS_LOCKS[id(engine)] = (engine, _writers_lock_path(engine))
-    path = known[1]
+    path = per_engine(_WRITERS_LOCKS, engine, _writers_lock_path)
     if path is None:
         yield
         return

@@ -28,7 +28,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 import sqlalchemy as sa
 
-from backend.database import writers_queue
+from backend.database import per_engine, writers_queue
 from backend.extensions import db
 
 P = ParamSpec("P")
@@ -139,13 +139,9 @@ def _autocommit(engine: sa.Engine) -> sa.Engine:
     for a read, and resetting its connection would cost a PRAGMA)."""
     if engine.dialect.name == "sqlite":
         return engine
-    known = _AUTOCOMMIT.get(id(engine))
-    if known is None or known[0] is not engine:
-        known = _AUTOCOMMIT[id(engine)] = (
-            engine,
-            engine.execution_options(isolation_level="AUTOCOMMIT"),
-        )
-    return known[1]
+    return per_engine(
+        _AUTOCOMMIT, engine, lambda e: e.execution_options(isolation_level="AUTOCOMMIT")
+    )
 
 
 def read_connection() -> sa.Connection:

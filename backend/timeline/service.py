@@ -83,15 +83,13 @@ PAGE_COLUMNS = (
     _EVENTS.c.subject_id,
     _EVENTS.c.summary,
 )
-_PAGE = sa.select(*PAGE_COLUMNS).where(_EVENTS.c.couple_id == sa.bindparam("couple_id"))
 
 
 def events_page_after(head: sa.Select[Any], couple_id: Any) -> tuple[JoinedPage, JoinedPage]:
     """The statements of a page of a couple's events, newest first, joined onto `head` (a
-    statement of at most one row,
-    such as the session check that finds the caller's couple; `couple_id` is its column naming
-    the couple): (every kind, the kinds of `:kinds`). Built once; run with
-    `list_events_after`. The page's request then makes one round trip, not two."""
+    statement of at most one row, such as the session check that finds the caller's couple;
+    `couple_id` is its column naming the couple): (every kind, the kinds of `:kinds`). Built
+    once; run with `list_events_after`. The page's request then makes one round trip, not two."""
     on = _EVENTS.c.couple_id == couple_id
     every, some = (
         keyset_joined_statements(

@@ -162,6 +162,17 @@ class _OpeningRows:
         notifications.store_rows(self.notifications)
 
 
+def scheduled_occurrences(schedule_ids: list[str], *, since: datetime) -> set[tuple[str, datetime]]:
+    """(schedule id, due time) of the check-ins these schedules opened for occurrences due at
+    or after `since` (served by the unique key on the two)."""
+    rows = db.session.execute(
+        sa.select(Checkin.schedule_id, Checkin.due_at).where(
+            Checkin.schedule_id.in_(schedule_ids), Checkin.due_at >= since
+        )
+    )
+    return {(schedule_id, due_at) for schedule_id, due_at in rows}
+
+
 def open_checkins(
     openings: list[Opening], *, cache: dict[str, SetSnapshot] | None = None
 ) -> list[str]:

@@ -7,7 +7,8 @@ Exactly once, with any number of scheduler processes and any crash:
 - on SQLite (SQLAlchemy silently drops SKIP LOCKED there) the batch first takes SQLite's
   single write lock (database.lock_rows), so one process at a time claims and fires;
 - the unique key (schedule_id, due_at) on check-ins is the last guard on both: a duplicate
-  occurrence rolls the whole batch back;
+  occurrence rolls the whole batch back, and it is fired once more without the occurrences
+  that exist (run_due_batch);
 - a batch is one transaction (one unit of work): a process killed mid-batch leaves nothing
   half-done, and the next tick finds the same schedules still due.
 
@@ -92,25 +93,50 @@ def due_occurrences(
 
 
 def run_due_batch(*, now: datetime, limit: int, cache: dict) -> tuple[int, int, int]:
-    """Claim one batch and fire it as one unit of work. Returns (claimed, opened, missed)."""
-    schedules: list[Schedule] = []
-    openings: list[checkins.Opening] = []
+    """Claim one batch and fire it as one unit of work. Returns (claimed, opened, missed).
+
+    A batch that meets an occurrence already opened (the unique key) is rolled back whole and
+    fired once more, leaving out the occurrences that exist: each was opened exactly once, so
+    the schedule moves past it and the rest of the batch opens. If that fails too (another
+    process raced it), (0, 0, 0) ends this tick's claims; the next tick claims afresh. Never
+    the same batch claimed again and again: the tick's jobs (closing, purging what people
+    erased) run after the claims."""
     try:
-        with unit_of_work():
-            schedules = claim_due_schedules(now=now, limit=limit)
-            if schedules:
-                openings = _fire(schedules, now=now, cache=cache)
+        return _fire_batch(now=now, limit=limit, cache=cache, skip_opened=False)
     except sa.exc.IntegrityError:
-        # An occurrence was opened by another process after all (the unique key): nothing of
-        # this batch is kept, and the next tick claims afresh.
-        log.warning("batch of %d schedules rolled back on a duplicate occurrence", len(schedules))
-        return len(schedules), 0, 0
+        log.warning("a batch met an occurrence already opened; firing it again without it")
+    try:
+        return _fire_batch(now=now, limit=limit, cache=cache, skip_opened=True)
+    except sa.exc.IntegrityError:
+        log.warning("a batch met an occurrence opened meanwhile; the next tick claims afresh")
+        return 0, 0, 0
+
+
+def _fire_batch(
+    *, now: datetime, limit: int, cache: dict, skip_opened: bool
+) -> tuple[int, int, int]:
+    """One claimed batch, fired in one unit of work."""
+    with unit_of_work():
+        schedules = claim_due_schedules(now=now, limit=limit)
+        openings = _fire(schedules, now=now, cache=cache, skip_opened=skip_opened)
     missed = sum(o.missed for o in openings)
     return len(schedules), len(openings) - missed, missed
 
 
-def _fire(schedules: list[Schedule], *, now: datetime, cache: dict) -> list[checkins.Opening]:
-    """Open the claimed schedules' due check-ins and move each schedule on (or stop it)."""
+def _fire(
+    schedules: list[Schedule], *, now: datetime, cache: dict, skip_opened: bool = False
+) -> list[checkins.Opening]:
+    """Open the claimed schedules' due check-ins and move each schedule on (or stop it); with
+    `skip_opened`, not the occurrences already opened."""
+    if not schedules:
+        return []
+    opened = (
+        checkins.scheduled_occurrences(
+            [s.id for s in schedules], since=min(s.next_due_at for s in schedules)
+        )
+        if skip_opened
+        else set()
+    )
     states = couples.states_of(s.couple_id for s in schedules)
     openings: list[checkins.Opening] = []
     moves: list[dict] = []
@@ -132,6 +158,8 @@ def _fire(schedules: list[Schedule], *, now: datetime, cache: dict) -> list[chec
         window = timedelta(hours=schedule.window_hours)
         reminder = schedule.reminder_hours_before_close
         for due_at in due:
+            if (schedule.id, due_at) in opened:
+                continue
             closes_at = due_at + window
             openings.append(
                 checkins.Opening(

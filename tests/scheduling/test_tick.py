@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -178,6 +179,65 @@ def test_a_schedule_whose_prompt_set_disappeared_is_stopped_not_crashing(alice, 
     finally:
         prompt_set.retired_at = None
         db.session.commit()
+
+
+def test_an_occurrence_opened_already_is_left_out_not_claimed_forever(alice, bob, couple):
+    # A schedule moved back to an occurrence it already opened (a clock stepped back, a
+    # restored backup): the unique key refuses the duplicate. The tick must still end, open
+    # what the other schedule owes, and move the first one past its opened occurrence, or the
+    # tick's jobs (closing, purging what people erased) would never run again.
+    from backend.scheduling.models import Schedule
+
+    with at(MONDAY_NOON):
+        first = daily_at(alice.login(), local_time="19:00")
+    with at(datetime(2026, 11, 23, 19, 1, tzinfo=UTC)):
+        assert tick().opened == 1
+    with at(datetime(2026, 11, 23, 19, 2, tzinfo=UTC)):
+        second = daily_at(bob.login(), local_time="19:30")
+    moved_back = db.session.get(Schedule, first["id"])
+    moved_back.next_due_at = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    db.session.commit()
+
+    stop = threading.Event()
+    guard = threading.Timer(120, stop.set)  # ends a tick that would claim forever
+    guard.start()
+    try:
+        with at(datetime(2026, 11, 24, 19, 1, tzinfo=UTC)):
+            report = tick(stop=stop)
+    finally:
+        guard.cancel()
+    assert not stop.is_set(), "the tick claimed the same batch again and again"
+    opened = sorted((c.schedule_id, c.due_at.day, c.due_at.hour) for c in checkins())
+    # The 23rd at 19:00 once; the first schedule's 24th and the second's 23rd (19:30).
+    assert opened == sorted([(first["id"], 23, 19), (first["id"], 24, 19), (second["id"], 23, 19)])
+    assert report.opened == 2
+    db.session.expire_all()
+    assert db.session.get(Schedule, first["id"]).next_due_at == datetime(
+        2026, 11, 25, 19, 0, tzinfo=UTC
+    )
+    assert count(TimelineEvent, TimelineEvent.kind == "checkin_opened") == 3
+
+
+def test_a_batch_refused_twice_ends_the_claims_and_the_jobs_still_run(alice, couple, monkeypatch):
+    # If the second firing meets a duplicate too (another process raced it), this tick stops
+    # claiming; its jobs (here: purging an expired session) still run.
+    from backend.checkins import service as checkins_service
+    from backend.scheduling.models import Schedule
+
+    with at(MONDAY_NOON):
+        first = daily_at(alice.login())
+    with at(datetime(2026, 11, 23, 19, 1, tzinfo=UTC)):
+        tick()
+    moved_back = db.session.get(Schedule, first["id"])
+    moved_back.next_due_at = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    db.session.commit()
+    monkeypatch.setattr(checkins_service, "scheduled_occurrences", lambda ids, since: set())
+    alice.post("/auth/logout")
+    with at(datetime(2026, 11, 23, 19, 2, tzinfo=UTC) + timedelta(days=31)):
+        report = tick()
+    assert report.batches == 0 and report.opened == 0
+    assert report.purged >= 1
+    assert len(checkins()) == 1
 
 
 def test_leaving_closes_open_checkins_quietly(alice, bob, couple):

@@ -232,41 +232,6 @@ def insert_rows(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> No
     session.execute(statement, rows)
 
 
-def update_rows(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> None:
-    """Update rows of `model` by primary key, in the caller's transaction: each dict holds the
-    key and the new values, the same columns in every dict.
-
-    On PostgreSQL one `UPDATE ... FROM (VALUES ...)` per 1,000 rows (psycopg 3 would send one
-    UPDATE per row); elsewhere SQLAlchemy's bulk UPDATE by primary key (one `executemany`).
-    Like that one, it leaves the session's loaded objects as they were.
-    """
-    if not rows:
-        return
-    if session.get_bind().dialect.name != "postgresql":
-        session.execute(sa.update(model), rows)
-        return
-    table = model.__table__
-    (key,) = (column.name for column in sa.inspect(model).primary_key)
-    names = list(rows[0])
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        changed = sa.values(
-            *(sa.column(name, table.c[name].type) for name in names), name="changed"
-        ).data(
-            [
-                tuple(row[name] for name in names)
-                for row in rows[start : start + _ROWS_PER_STATEMENT]
-            ]
-        )
-        session.execute(
-            sa.update(table)
-            .where(table.c[key] == changed.c[key])
-            .values({name: changed.c[name] for name in names if name != key})
-        )
-
-
-_ROWS_PER_STATEMENT = 1000
-
-
 def insert_unless_present(
     session: Any, model: type, values: dict[str, Any], *, unique: Sequence[str]
 ) -> bool:

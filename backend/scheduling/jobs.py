@@ -30,7 +30,7 @@ from flask import current_app
 from backend import clock
 from backend.checkins import service as checkins
 from backend.couples import service as couples
-from backend.database import lock_rows, update_rows
+from backend.database import lock_rows
 from backend.errors import DomainError
 from backend.extensions import db
 from backend.jobs import count_names, run_jobs
@@ -174,8 +174,7 @@ def _fire(
                     missed=closes_at <= now,
                 )
             )
-    for column in ("next_due_at", "status"):  # one statement (or executemany) for each kind
-        update_rows(db.session, Schedule, [move for move in moves if column in move])
+    db.session.execute(sa.update(Schedule), moves)
     checkins.open_checkins(openings, cache=cache)
     for schedule in stopped:
         schedules_service.tell_stopped(schedule, states[schedule.couple_id].member_ids)

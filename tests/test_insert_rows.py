@@ -1,13 +1,12 @@
-"""`insert_rows` and `update_rows`: a bulk of rows in as few statements as the driver allows."""
+"""`insert_rows`: a bulk of rows in as few statements as the driver allows, defaults applied."""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from backend.database import insert_rows, update_rows
+from backend.database import insert_rows
 from backend.extensions import db
 from backend.ids import new_id
 from backend.timeline.models import TimelineEvent
@@ -60,41 +59,3 @@ def test_1500_rows_are_two_statements_on_postgresql_and_one_batch_on_sqlite(
 
 def test_no_rows_send_nothing(app):
     assert statements_of(lambda: insert_rows(db.session, TimelineEvent, [])) == []
-
-
-def test_update_rows_changes_each_row_by_its_key_and_nothing_else(app, backend_name, couple):
-    couple_id = couple["id"]
-    rows = event_rows(couple_id, 1200)
-    insert_rows(db.session, TimelineEvent, rows)
-    db.session.commit()
-    # A fall-back night in London and plain instants: each row its own value.
-    start = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
-    changes = [
-        {"id": row["id"], "occurred_at": start + timedelta(minutes=i), "summary": f"moved {i}"}
-        for i, row in enumerate(rows[:1100])
-    ]
-    before = stored_events(couple_id)
-    sent = statements_of(lambda: update_rows(db.session, TimelineEvent, changes))
-    db.session.commit()
-    updates = [s for s, _ in sent if s.lstrip().upper().startswith("UPDATE")]
-    assert len(updates) == (2 if backend_name == "postgresql" else 1)
-    after = stored_events(couple_id)
-    for i, row in enumerate(rows):
-        if i < 1100:
-            assert after[row["id"]] == (f"moved {i}", start + timedelta(minutes=i))
-        else:
-            assert after[row["id"]] == before[row["id"]]
-
-
-def stored_events(couple_id: str) -> dict[str, tuple[str, datetime]]:
-    db.session.expire_all()
-    rows = db.session.execute(
-        sa.select(TimelineEvent.id, TimelineEvent.summary, TimelineEvent.occurred_at).where(
-            TimelineEvent.couple_id == couple_id, TimelineEvent.kind == "note"
-        )
-    )
-    return {id_: (summary, occurred_at) for id_, summary, occurred_at in rows}
-
-
-def test_update_rows_with_nothing_to_change_sends_nothing(app):
-    assert statements_of(lambda: update_rows(db.session, TimelineEvent, [])) == []

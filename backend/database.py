@@ -214,24 +214,6 @@ def claim(session: Any, statement: sa.Update, params: dict[str, Any] | None = No
     return result.rowcount == 1
 
 
-def insert_rows(session: Any, model: type, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert `rows` (each a dict of column values; the columns' defaults apply) in as few
-    statements as the driver allows, in the caller's transaction.
-
-    psycopg 3's `executemany` sends one INSERT per row (pipelined, but the server plans and
-    runs each), and SQLAlchemy batches rows into `INSERT ... VALUES (...), (...)` of up to
-    1,000 rows ("insertmanyvalues") on that driver only for a statement with RETURNING: so on
-    PostgreSQL the primary key is returned, and dropped. sqlite3's `executemany` is a loop in
-    C over one prepared statement, already the fast path.
-    """
-    if not rows:
-        return
-    statement = sa.insert(model)
-    if session.get_bind().dialect.name == "postgresql":
-        statement = statement.returning(*sa.inspect(model).primary_key)
-    session.execute(statement, rows)
-
-
 def insert_unless_present(
     session: Any, model: type, values: dict[str, Any], *, unique: Sequence[str]
 ) -> bool:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from backend.counseling import service as counseling
 from backend.couples import service as couples
-from backend.database import claim, insert_rows, lock_rows
+from backend.database import claim, lock_rows
 from backend.extensions import db
 from backend.ids import new_id
 from backend.jobs import Counts, JobRun, job
@@ -110,7 +110,7 @@ def run_due_batch(*, now: datetime, limit: int) -> tuple[int, int, int]:
             for part in parts:
                 rows += _open_occurrences(part, now)
             if rows:
-                insert_rows(db.session, MeasureResponse, rows)
+                db.session.execute(sa.insert(MeasureResponse), rows)
     except sa.exc.IntegrityError:
         # Another process opened one of these occurrences after all: keep nothing of the batch.
         log.warning("measure batch of %d rolled back on a duplicate occurrence", len(parts))

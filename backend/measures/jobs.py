@@ -101,27 +101,59 @@ def _tell_opened(user_id: str, response_id: str) -> None:
 
 
 def run_due_batch(*, now: datetime, limit: int) -> tuple[int, int, int]:
-    """Claim one batch and open it in one transaction. Returns (claimed, opened, missed)."""
-    parts: list[AssignedPartner] = []
-    rows: list[dict[str, Any]] = []
+    """Claim one batch and open it in one transaction. Returns (claimed, opened, missed).
+
+    A batch that meets an occurrence already opened (the unique key) is rolled back whole and
+    opened once more without the occurrences that exist, so the partner rows move past them;
+    if that fails too (another process raced it), (0, 0, 0) ends this tick's claims and the
+    next tick claims afresh. Never the same batch claimed again and again."""
     try:
-        with unit_of_work():
-            parts = claim_due(now=now, limit=limit)
-            for part in parts:
-                rows += _open_occurrences(part, now)
-            if rows:
-                db.session.execute(sa.insert(MeasureResponse), rows)
+        return _open_batch(now=now, limit=limit, skip_opened=False)
     except sa.exc.IntegrityError:
-        # Another process opened one of these occurrences after all: keep nothing of the batch.
-        log.warning("measure batch of %d rolled back on a duplicate occurrence", len(parts))
-        return len(parts), 0, 0
+        log.warning("a measure batch met an occurrence already opened; opening it without it")
+    try:
+        return _open_batch(now=now, limit=limit, skip_opened=True)
+    except sa.exc.IntegrityError:
+        log.warning("a measure batch met an occurrence opened meanwhile; the next tick claims")
+        return 0, 0, 0
+
+
+def _open_batch(*, now: datetime, limit: int, skip_opened: bool) -> tuple[int, int, int]:
+    """One claimed batch, opened in one unit of work (with `skip_opened`, not the occurrences
+    that exist already)."""
+    rows: list[dict[str, Any]] = []
+    with unit_of_work():
+        parts = claim_due(now=now, limit=limit)
+        opened = _opened_occurrences(parts) if skip_opened and parts else set()
+        for part in parts:
+            rows += _open_occurrences(part, now, opened)
+        if rows:
+            db.session.execute(sa.insert(MeasureResponse), rows)
     missed_count = sum(r["status"] == "missed" for r in rows)
     return len(parts), len(rows) - missed_count, missed_count
 
 
-def _open_occurrences(part: AssignedPartner, now: datetime) -> list[dict[str, Any]]:
-    """The response rows of one partner's due occurrences (at most a claim's worth); the
-    partner is told of each still open. Moves the partner's next due instant on."""
+def _opened_occurrences(parts: list[AssignedPartner]) -> set[tuple[str, str, datetime]]:
+    """(assignment, partner, due time) of the responses these partner rows opened at or
+    after the earliest of their due instants."""
+    since = min(part.next_due_at for part in parts)
+    rows = db.session.execute(
+        sa.select(
+            MeasureResponse.assignment_id, MeasureResponse.user_id, MeasureResponse.due_at
+        ).where(
+            MeasureResponse.assignment_id.in_({part.assignment_id for part in parts}),
+            MeasureResponse.due_at >= since,
+        )
+    )
+    return {(assignment_id, user_id, due_at) for assignment_id, user_id, due_at in rows}
+
+
+def _open_occurrences(
+    part: AssignedPartner, now: datetime, opened: set[tuple[str, str, datetime]]
+) -> list[dict[str, Any]]:
+    """The response rows of one partner's due occurrences (at most a claim's worth), but not
+    those in `opened`; the partner is told of each still open. Moves the partner's next due
+    instant on."""
     assignment = db.session.get(MeasureAssignment, part.assignment_id)
     timezone = _partner_timezone(assignment, part.user_id)
     if timezone is None:
@@ -132,6 +164,9 @@ def _open_occurrences(part: AssignedPartner, now: datetime) -> list[dict[str, An
     rows: list[dict[str, Any]] = []
     due = part.next_due_at
     while due is not None and due <= now and len(rows) < MAX_OCCURRENCES_PER_CLAIM:
+        if (assignment.id, part.user_id, due) in opened:
+            due = _next_due(assignment, part, timezone, due)
+            continue
         closes_at = due + window
         missed = closes_at <= now
         response_id = new_id()
@@ -158,17 +193,24 @@ def _open_occurrences(part: AssignedPartner, now: datetime) -> list[dict[str, An
         )
         if not missed:
             _tell_opened(part.user_id, response_id)
-        due = service.next_after(
-            frequency=assignment.frequency,
-            local_time=assignment.local_time,
-            timezone=timezone,
-            weekday=part.weekday,
-            due=due,
-        )
+        due = _next_due(assignment, part, timezone, due)
     part.next_due_at = due
     if due is None:
         part.status = "done"
     return rows
+
+
+def _next_due(
+    assignment: MeasureAssignment, part: AssignedPartner, timezone: str, due: datetime
+) -> datetime | None:
+    """The partner's occurrence after `due` (None once the assignment has run its course)."""
+    return service.next_after(
+        frequency=assignment.frequency,
+        local_time=assignment.local_time,
+        timezone=timezone,
+        weekday=part.weekday,
+        due=due,
+    )
 
 
 def open_due(

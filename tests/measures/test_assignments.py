@@ -201,7 +201,7 @@ def test_concurrent_schedulers_open_each_occurrence_exactly_once(
     assert len(keys) == 40 and len(set(keys)) == 40
 
 
-def test_an_occurrence_already_opened_elsewhere_rolls_the_batch_back_and_doubles_nothing(
+def test_an_occurrence_already_opened_elsewhere_is_left_out_and_doubles_nothing(
     alice, bob, couple, counselor
 ):
     link(alice, bob, counselor)
@@ -218,6 +218,11 @@ def test_an_occurrence_already_opened_elsewhere_rolls_the_batch_back_and_doubles
     claimed, opened_now, _ = jobs.run_due_batch(now=due + timedelta(minutes=2), limit=10)
     assert (claimed, opened_now) == (1, 0)
     assert [r.id for r in responses()] == [opened.id]
+    # The partner's row moved past the occurrence that exists: it is not claimed again and
+    # again (every tick would have spun on it and opened nothing else).
+    assert jobs.run_due_batch(now=due + timedelta(minutes=3), limit=10) == (0, 0, 0)
+    db.session.expire_all()
+    assert db.session.get(AssignedPartner, part.id).status == "done"
 
 
 def test_nothing_opens_once_the_link_ends_or_the_assignment_is_deleted(

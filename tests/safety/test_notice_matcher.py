@@ -247,3 +247,12 @@ def test_broken_phrase_data_is_refused():
         phrases.build_matcher({"patterns": {}, "classes": {}})
     with pytest.raises(ValueError, match="broken"):
         phrases.build_matcher({"patterns": {c: ["("] for c in phrases.CATEGORIES}})
+
+
+def test_the_phrases_are_compiled_when_the_app_is_built_not_by_the_first_writer():
+    from backend import create_app
+    from tests.conftest import TEST_SETTINGS
+
+    phrases.matcher.cache_clear()
+    create_app({**TEST_SETTINGS, "SQLALCHEMY_DATABASE_URI": "sqlite:///:memory:"})
+    assert phrases.matcher.cache_info().currsize == 1

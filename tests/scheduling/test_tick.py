@@ -220,7 +220,8 @@ def test_an_occurrence_opened_already_is_left_out_not_claimed_forever(alice, bob
 
 def test_a_batch_refused_twice_ends_the_claims_and_the_jobs_still_run(alice, couple, monkeypatch):
     # If the second firing meets a duplicate too (another process raced it), this tick stops
-    # claiming; its jobs (here: purging an expired session) still run.
+    # claiming; its jobs still run (here: purging the session Alice signed in with on Monday,
+    # whose refresh token has expired 31 days on).
     from backend.checkins import service as checkins_service
     from backend.scheduling.models import Schedule
 
@@ -232,7 +233,6 @@ def test_a_batch_refused_twice_ends_the_claims_and_the_jobs_still_run(alice, cou
     moved_back.next_due_at = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
     db.session.commit()
     monkeypatch.setattr(checkins_service, "scheduled_occurrences", lambda ids, since: set())
-    alice.post("/auth/logout")
     with at(datetime(2026, 11, 23, 19, 2, tzinfo=UTC) + timedelta(days=31)):
         report = tick()
     assert report.batches == 0 and report.opened == 0

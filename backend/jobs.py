@@ -28,17 +28,24 @@ domain's jobs module: the one place that lists them.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import sqlalchemy as sa
+
 from backend.unit_of_work import unit_of_work
+
+log = logging.getLogger(__name__)
 
 Stage = Literal["work", "deliver", "purge"]
 STAGES: tuple[Stage, ...] = ("work", "deliver", "purge")
 Counts = Mapping[str, int]
+# What firing one claimed batch did: (claimed, opened, missed).
+BatchCounts = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -139,3 +146,25 @@ def run_jobs(*, now: datetime, stop: threading.Event | None = None) -> dict[str,
         for name, value in run_job(registered_job, run).items():
             totals[name] += value
     return totals
+
+
+def fire_batch_at_most_twice(fire: Callable[[bool], BatchCounts], *, what: str) -> BatchCounts:
+    """Fire one claimed batch of occurrences; `fire(skip_opened)` claims and opens it in one
+    unit of work, with `skip_opened` leaving out the occurrences that exist already.
+
+    A batch that meets an occurrence already opened (its domain's unique key) is rolled back
+    whole and fired once more without the occurrences that exist: each was opened exactly
+    once, so its schedule moves past it and the rest of the batch opens. If that fails too
+    (another process raced it), (0, 0, 0) ends this tick's claims and the next tick claims
+    afresh. Never the same batch claimed again and again: the tick's other jobs (closing,
+    purging what people erased) run after the claims. `what` names the batch in the log
+    ("a batch", "a measure batch")."""
+    try:
+        return fire(False)
+    except sa.exc.IntegrityError:
+        log.warning("%s met an occurrence already opened; firing it again without it", what)
+    try:
+        return fire(True)
+    except sa.exc.IntegrityError:
+        log.warning("%s met an occurrence opened meanwhile; the next tick claims afresh", what)
+        return 0, 0, 0

@@ -4,7 +4,8 @@ the window's end. Registered with the tick (backend/jobs.py) as three jobs, in t
 Exactly once, as for check-ins (backend/scheduling/jobs.py): a batch of due partner rows is
 claimed with `SELECT ... FOR UPDATE SKIP LOCKED` (SQLite: its single write lock first), the
 responses are created under the unique key (assignment_id, user_id, due_at), and a batch is
-one transaction: a duplicate rolls it all back and the next tick claims afresh. A scheduler
+one transaction: a duplicate rolls it all back and it is opened once more without the
+occurrences that exist (backend.jobs.fire_batch_at_most_twice). A scheduler
 that was down opens each missed occurrence still inside its window, and records older ones as
 missed.
 
@@ -14,7 +15,6 @@ of the couples and counseling services; this module reads no other domain's tabl
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,7 +27,7 @@ from backend.couples import service as couples
 from backend.database import claim, lock_rows
 from backend.extensions import db
 from backend.ids import new_id
-from backend.jobs import Counts, JobRun, job
+from backend.jobs import BatchCounts, Counts, JobRun, fire_batch_at_most_twice, job
 from backend.measures import service
 from backend.measures.models import (
     AssignedPartner,
@@ -38,7 +38,6 @@ from backend.measures.models import (
 from backend.notifications import service as notifications
 from backend.unit_of_work import unit_of_work
 
-log = logging.getLogger(__name__)
 BATCH = 200
 MAX_OCCURRENCES_PER_CLAIM = 100
 MAX_BATCHES = 50
@@ -100,25 +99,16 @@ def _tell_opened(user_id: str, response_id: str) -> None:
     )
 
 
-def run_due_batch(*, now: datetime, limit: int) -> tuple[int, int, int]:
+def run_due_batch(*, now: datetime, limit: int) -> BatchCounts:
     """Claim one batch and open it in one transaction. Returns (claimed, opened, missed).
-
-    A batch that meets an occurrence already opened (the unique key) is rolled back whole and
-    opened once more without the occurrences that exist, so the partner rows move past them;
-    if that fails too (another process raced it), (0, 0, 0) ends this tick's claims and the
-    next tick claims afresh. Never the same batch claimed again and again."""
-    try:
-        return _open_batch(now=now, limit=limit, skip_opened=False)
-    except sa.exc.IntegrityError:
-        log.warning("a measure batch met an occurrence already opened; opening it without it")
-    try:
-        return _open_batch(now=now, limit=limit, skip_opened=True)
-    except sa.exc.IntegrityError:
-        log.warning("a measure batch met an occurrence opened meanwhile; the next tick claims")
-        return 0, 0, 0
+    An occurrence already opened is left out on a second opening (fire_batch_at_most_twice)."""
+    return fire_batch_at_most_twice(
+        lambda skip_opened: _open_batch(now=now, limit=limit, skip_opened=skip_opened),
+        what="a measure batch",
+    )
 
 
-def _open_batch(*, now: datetime, limit: int, skip_opened: bool) -> tuple[int, int, int]:
+def _open_batch(*, now: datetime, limit: int, skip_opened: bool) -> BatchCounts:
     """One claimed batch, opened in one unit of work (with `skip_opened`, not the occurrences
     that exist already)."""
     rows: list[dict[str, Any]] = []

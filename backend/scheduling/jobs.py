@@ -33,7 +33,7 @@ from backend.couples import service as couples
 from backend.database import lock_rows
 from backend.errors import DomainError
 from backend.extensions import db
-from backend.jobs import count_names, run_jobs
+from backend.jobs import BatchCounts, count_names, fire_batch_at_most_twice, run_jobs
 from backend.metrics import counts_ticks
 from backend.recurrence import next_occurrence
 from backend.scheduling import service as schedules_service
@@ -92,29 +92,16 @@ def due_occurrences(
     return found, due
 
 
-def run_due_batch(*, now: datetime, limit: int, cache: dict) -> tuple[int, int, int]:
+def run_due_batch(*, now: datetime, limit: int, cache: dict) -> BatchCounts:
     """Claim one batch and fire it as one unit of work. Returns (claimed, opened, missed).
-
-    A batch that meets an occurrence already opened (the unique key) is rolled back whole and
-    fired once more, leaving out the occurrences that exist: each was opened exactly once, so
-    the schedule moves past it and the rest of the batch opens. If that fails too (another
-    process raced it), (0, 0, 0) ends this tick's claims; the next tick claims afresh. Never
-    the same batch claimed again and again: the tick's jobs (closing, purging what people
-    erased) run after the claims."""
-    try:
-        return _fire_batch(now=now, limit=limit, cache=cache, skip_opened=False)
-    except sa.exc.IntegrityError:
-        log.warning("a batch met an occurrence already opened; firing it again without it")
-    try:
-        return _fire_batch(now=now, limit=limit, cache=cache, skip_opened=True)
-    except sa.exc.IntegrityError:
-        log.warning("a batch met an occurrence opened meanwhile; the next tick claims afresh")
-        return 0, 0, 0
+    An occurrence already opened is left out on a second firing (fire_batch_at_most_twice)."""
+    return fire_batch_at_most_twice(
+        lambda skip_opened: _fire_batch(now=now, limit=limit, cache=cache, skip_opened=skip_opened),
+        what="a batch",
+    )
 
 
-def _fire_batch(
-    *, now: datetime, limit: int, cache: dict, skip_opened: bool
-) -> tuple[int, int, int]:
+def _fire_batch(*, now: datetime, limit: int, cache: dict, skip_opened: bool) -> BatchCounts:
     """One claimed batch, fired in one unit of work."""
     with unit_of_work():
         schedules = claim_due_schedules(now=now, limit=limit)

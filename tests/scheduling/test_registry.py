@@ -176,3 +176,44 @@ def test_a_jobs_module_reaches_other_domains_only_through_their_services(path):
         and name.split(".")[2:3] != ["service"]
     ]
     assert reaches == []
+
+
+def _refused() -> sa.exc.IntegrityError:
+    return sa.exc.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+
+def test_a_batch_refused_once_is_fired_again_without_what_exists(caplog):
+    fired: list[bool] = []
+
+    def fire(skip_opened: bool) -> jobs.BatchCounts:
+        fired.append(skip_opened)
+        if not skip_opened:
+            raise _refused()
+        return 5, 4, 1
+
+    assert jobs.fire_batch_at_most_twice(fire, what="a batch") == (5, 4, 1)
+    assert fired == [False, True]
+    assert "a batch met an occurrence already opened; firing it again without it" in caplog.text
+
+
+def test_a_batch_refused_twice_ends_the_claims_without_a_third_try(caplog):
+    fired: list[bool] = []
+
+    def fire(skip_opened: bool) -> jobs.BatchCounts:
+        fired.append(skip_opened)
+        raise _refused()
+
+    assert jobs.fire_batch_at_most_twice(fire, what="a measure batch") == (0, 0, 0)
+    assert fired == [False, True]
+    assert "a measure batch met an occurrence opened meanwhile" in caplog.text
+
+
+def test_a_batch_that_fires_is_fired_once():
+    fired: list[bool] = []
+
+    def fire(skip_opened: bool) -> jobs.BatchCounts:
+        fired.append(skip_opened)
+        return 3, 3, 0
+
+    assert jobs.fire_batch_at_most_twice(fire, what="a batch") == (3, 3, 0)
+    assert fired == [False]

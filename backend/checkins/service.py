@@ -30,7 +30,7 @@ from backend.checkins.models import (
     PromptSet,
 )
 from backend.couples import service as couples
-from backend.database import claim, lock_rows, locking
+from backend.database import claim, insert_rows, lock_rows, locking
 from backend.errors import Conflict, Invalid
 from backend.extensions import db
 from backend.ids import new_id
@@ -156,8 +156,7 @@ class _OpeningRows:
             (CheckinItem, self.items),
             (CheckinResponse, self.responses),
         ):
-            if batch:
-                db.session.execute(sa.insert(model), batch)
+            insert_rows(db.session, model, batch)
         timeline.store_rows(self.events)
         notifications.store_rows(self.notifications)
 

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from backend.counseling import service as counseling
 from backend.couples import service as couples
-from backend.database import claim, lock_rows
+from backend.database import claim, insert_rows, lock_rows
 from backend.extensions import db
 from backend.ids import new_id
 from backend.jobs import BatchCounts, Counts, JobRun, fire_batch_at_most_twice, job
@@ -117,8 +117,7 @@ def _open_batch(*, now: datetime, limit: int, skip_opened: bool) -> BatchCounts:
         opened = _opened_occurrences(parts) if skip_opened and parts else set()
         for part in parts:
             rows += _open_occurrences(part, now, opened)
-        if rows:
-            db.session.execute(sa.insert(MeasureResponse), rows)
+        insert_rows(db.session, MeasureResponse, rows)
     missed_count = sum(r["status"] == "missed" for r in rows)
     return len(parts), len(rows) - missed_count, missed_count
 

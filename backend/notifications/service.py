@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from backend import clock
 from backend.accounts import service as accounts
-from backend.database import insert_unless_present
+from backend.database import insert_rows, insert_unless_present
 from backend.errors import NotFound
 from backend.extensions import db
 from backend.ids import new_id
@@ -52,8 +52,7 @@ def notification_rows(
 def store_rows(rows: list[dict[str, Any]]) -> None:
     """Store notifications built by `notification_rows` in one statement (a bulk opening's),
     in the caller's transaction."""
-    if rows:
-        db.session.execute(sa.insert(Notification), rows)
+    insert_rows(db.session, Notification, rows)
 
 
 def notify(

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from backend import clock
+from backend.database import insert_rows
 from backend.extensions import db
 from backend.ids import new_id
 from backend.pagination import (
@@ -48,8 +49,7 @@ def event_row(
 def store_rows(rows: list[dict[str, Any]]) -> None:
     """Append events built by `event_row` in one statement (a bulk opening's), in the
     caller's transaction."""
-    if rows:
-        db.session.execute(sa.insert(TimelineEvent), rows)
+    insert_rows(db.session, TimelineEvent, rows)
 
 
 def record(

@@ -66,6 +66,21 @@ class TickReport:
         raise AttributeError(f"{type(self).__name__!r} has no count {name!r}")
 
 
+# The schedules a batch moves on or stops, by primary key: the table's UPDATEs, run as one
+# executemany each (the ORM's bulk UPDATE would build an "update command" per row first).
+_SCHEDULES = Schedule.__table__
+_MOVE = (
+    sa.update(_SCHEDULES)
+    .where(_SCHEDULES.c.id == sa.bindparam("schedule_id"))
+    .values(next_due_at=sa.bindparam("next_due"))
+)
+_STOP = (
+    sa.update(_SCHEDULES)
+    .where(_SCHEDULES.c.id == sa.bindparam("schedule_id"))
+    .values(status="stopped")
+)
+
+
 def claim_due_schedules(*, now: datetime, limit: int) -> list[Schedule]:
     """Lock a batch of due schedules for this process (PostgreSQL skips rows others hold)."""
     statement = (
@@ -126,7 +141,8 @@ def _fire(
     )
     states = couples.states_of(s.couple_id for s in schedules)
     openings: list[checkins.Opening] = []
-    moves: list[dict] = []
+    moves: list[dict] = []  # each schedule's next occurrence
+    stops: list[dict] = []  # schedules that stop (their couple ended, or their prompt set went)
     stopped: list[Schedule] = []
     for schedule in schedules:
         status, timezone, member_ids = states[schedule.couple_id]
@@ -136,12 +152,12 @@ def _fire(
             status = "stopped"
             log.warning("schedule %s stopped: %s", schedule.id, exc.detail)
         if status != "active":
-            moves.append({"id": schedule.id, "status": "stopped"})
+            stops.append({"schedule_id": schedule.id})
             if status == "stopped":  # the couple is active, the prompt set is gone
                 stopped.append(schedule)
             continue
         due, next_due_at = due_occurrences(schedule, timezone, now=now)
-        moves.append({"id": schedule.id, "next_due_at": next_due_at})
+        moves.append({"schedule_id": schedule.id, "next_due": next_due_at})
         window = timedelta(hours=schedule.window_hours)
         reminder = schedule.reminder_hours_before_close
         for due_at in due:
@@ -161,7 +177,10 @@ def _fire(
                     missed=closes_at <= now,
                 )
             )
-    db.session.execute(sa.update(Schedule), moves)
+    if moves:
+        db.session.execute(_MOVE, moves)
+    if stops:
+        db.session.execute(_STOP, stops)
     checkins.open_checkins(openings, cache=cache)
     for schedule in stopped:
         schedules_service.tell_stopped(schedule, states[schedule.couple_id].member_ids)

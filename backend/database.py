@@ -263,16 +263,7 @@ def insert_rows(session: Any, model: Any, rows: Sequence[dict[str, Any]]) -> Non
     names = ", ".join(quote(table.c[key].name) for key, _default, _bind in plan)
     statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
     try:
-        lines = [
-            [
-                value if bind is None else bind(value)
-                for value, bind in (
-                    (row[key] if default is None else default(), bind)
-                    for key, default, bind in plan
-                )
-            ]
-            for row in rows
-        ]
+        lines = [_copy_line(row, plan) for row in rows]
     except (TypeError, ValueError) as error:  # a value its type refuses, as an INSERT says it
         raise sa.exc.StatementError(
             str(error), statement, None, error, hide_parameters=True
@@ -286,6 +277,15 @@ def insert_rows(session: Any, model: Any, rows: Sequence[dict[str, Any]]) -> Non
         raise sa.exc.DBAPIError.instance(
             statement, None, error, type(driver).Error, hide_parameters=True, dialect=dialect
         ) from error
+
+
+def _copy_line(row: dict[str, Any], plan: list[Any]) -> list[Any]:
+    """One row's values in the plan's order, each bound by its column's type."""
+    line = []
+    for key, default, bind in plan:
+        value = row[key] if default is None else default()
+        line.append(value if bind is None else bind(value))
+    return line
 
 
 def _copy_plan(
@@ -302,7 +302,7 @@ def _copy_plan(
             if column.default is None:
                 continue
             if column.default.is_scalar:
-                default = functools.partial(lambda value: value, column.default.arg)
+                default = functools.partial(_same, column.default.arg)
             elif column.default.is_callable:
                 default = functools.partial(column.default.arg, None)
             else:  # a SQL expression: only an INSERT can evaluate it
@@ -310,6 +310,10 @@ def _copy_plan(
         bind = column.type.dialect_impl(dialect).bind_processor(dialect)
         plan.append((key, default, bind))
     return plan
+
+
+def _same(value: T) -> T:
+    return value
 
 
 # serialization_failure and deadlock_detected: PostgreSQL rolled the transaction back and says

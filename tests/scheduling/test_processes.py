@@ -42,6 +42,9 @@ def scheduler(app, log_path: Path, *, batch_size: int = 100) -> subprocess.Popen
     )
 
 
+RUNNING = "scheduler running in this process"
+
+
 def count(model, *where) -> int:
     db.session.rollback()
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
@@ -84,6 +87,10 @@ def test_four_scheduler_processes_open_2000_due_checkins_exactly_once(app, tmp_p
         wait_for(
             lambda: count(Schedule, Schedule.next_due_at <= datetime.now(UTC)) == 0, 240, "all due"
         )
+        # The first three can open everything before the fourth has started: each is stopped
+        # once it runs (its SIGTERM handler is in place before it logs this), as a deployment's
+        # would be, not while Python is still importing.
+        wait_for(lambda: log.read_text().count(RUNNING) == 4, 120, "four schedulers running")
     finally:
         codes = [stop(p) for p in processes]
     assert codes == [0, 0, 0, 0], log.read_text()[-3000:]

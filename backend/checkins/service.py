@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend import clock
 from backend.accounts import service as accounts
@@ -298,16 +299,17 @@ def open_checkin(
 
 
 # The check-in held, with its items in the same query (they never change once it opened), and
-# its responses with their answers in one more, after the lock: a row joined to the locked
-# one is read as it was before the wait (PostgreSQL re-reads only the locked row), and
-# answers change under this lock. Built once (see `database.locking`).
+# its responses in one more, after the lock: a row joined to the locked one is read as it was
+# before the wait (PostgreSQL re-reads only the locked row), and a response's submission
+# changes under this lock. No answers: the caller's are replaced without being read
+# (`_replace_answers`), and the partner's are read only once the check-in is revealed, when the
+# reveal reads the check-in again. Built once (see `database.locking`).
 _LOCKED_CHECKIN = locking(
     sa.select(Checkin)
     .where(Checkin.id == sa.bindparam("checkin_id"))
     .options(
         joinedload(Checkin.items),
-        # An answer's prompt is one of the items' (already in the session): not read again.
-        selectinload(Checkin.responses).joinedload(CheckinResponse.answers).lazyload(Answer.prompt),
+        selectinload(Checkin.responses).lazyload(CheckinResponse.answers),
     ),
     of=Checkin,
 )
@@ -325,8 +327,9 @@ def ensure_open(checkin: Checkin, now: datetime) -> None:
         raise Conflict("This check-in is closed; answers can no longer be changed.")
 
 
-# Every change below goes through the ORM (a reveal refreshes the check-in it claimed), so the
-# answer is dumped from what was loaded and written, not read again.
+# The answers and the response are written with the tables' statements, and the objects loaded
+# are told what was written (`set_committed_value`), so the answer is dumped from them without
+# reading again and without the ORM's unit of work for three rows (a reveal reads again).
 @use_case(expire_on_commit=False)
 def save_answers(
     *, checkin: Checkin, user: Any, answers: list[dict[str, Any]], submit: bool
@@ -344,12 +347,23 @@ def save_answers(
     prompts = {item.prompt.key: item for item in checkin.items}
     _refuse_misfits(prompts, answers, submit=submit)
     _replace_answers(response, prompts, answers)
-    response.updated_at = now
+    changes = {"updated_at": now, "submitted_at": now if submit else None}
+    db.session.execute(_UPDATE_RESPONSE, {"response_id": response.id, **changes})
+    for key, value in changes.items():
+        set_committed_value(response, key, value)
     if submit:
-        response.submitted_at = now
-        db.session.flush()
         reveal_if_both_submitted(checkin=checkin, now=now)
     return checkin
+
+
+_DELETE_ANSWERS = sa.delete(Answer.__table__).where(
+    Answer.__table__.c.response_id == sa.bindparam("response_id")
+)
+_UPDATE_RESPONSE = (
+    sa.update(CheckinResponse.__table__)
+    .where(CheckinResponse.__table__.c.id == sa.bindparam("response_id"))
+    .values(updated_at=sa.bindparam("updated_at"), submitted_at=sa.bindparam("submitted_at"))
+)
 
 
 def _refuse_misfits(
@@ -377,24 +391,28 @@ def _refuse_misfits(
 def _replace_answers(
     response: CheckinResponse, prompts: dict[str, CheckinItem], answers: list[dict[str, Any]]
 ) -> None:
-    """Put these answers in place of the response's earlier ones."""
-    response.answers.clear()
-    db.session.flush()
+    """Put these answers in place of the response's earlier ones (which are not read)."""
+    db.session.execute(_DELETE_ANSWERS, {"response_id": response.id})
+    rows: list[dict[str, Any]] = []
+    written: list[Answer] = []
     # In the order the relationship reads them (by position): the answer is dumped from these.
     for answer in sorted(answers, key=lambda answer: prompts[answer["prompt"]].position):
         item = prompts[answer["prompt"]]
-        response.answers.append(
-            Answer(
-                prompt_revision_id=item.prompt_revision_id,
-                prompt=item.prompt,
-                position=item.position,
-                value=normalized(item.prompt, answer["value"]),
-                # Left out, the prompt decides: some default to private, so that an answer a
-                # controlling partner would watch isn't shared because nobody chose otherwise.
-                visibility=answer.get("visibility")
-                or item.prompt.config.get("default_visibility", "shared"),
-            )
-        )
+        row = {
+            "id": new_id(),
+            "response_id": response.id,
+            "prompt_revision_id": item.prompt_revision_id,
+            "position": item.position,
+            "value": normalized(item.prompt, answer["value"]),
+            # Left out, the prompt decides: some default to private, so that an answer a
+            # controlling partner would watch isn't shared because nobody chose otherwise.
+            "visibility": answer.get("visibility")
+            or item.prompt.config.get("default_visibility", "shared"),
+        }
+        rows.append(row)
+        written.append(Answer(**row, prompt=item.prompt))  # as written; never added to the session
+    insert_rows(db.session, Answer, rows)
+    set_committed_value(response, "answers", written)
 
 
 def safety_messages(*, checkin: Checkin, user: Any) -> list[str]:

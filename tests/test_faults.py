@@ -32,19 +32,20 @@ def count(model, *where) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
 
 
-@pytest.fixture
-def failing_timeline(monkeypatch):
-    """Make the timeline write (which comes after the other rows of a change) fail."""
+def break_timeline(monkeypatch) -> None:
+    """Make every timeline write (which comes after the other rows of a change) fail: one
+    event (`record`) and rows (`event_row`, which `announce` and the bulk paths build)."""
 
     def fail(**kwargs):
         raise sa.exc.OperationalError("INSERT INTO timeline_events", {}, Exception("disk gone"))
 
     monkeypatch.setattr(timeline, "record", fail)
-    monkeypatch.setattr(
-        timeline,
-        "event_row",
-        lambda **kwargs: fail(**kwargs),  # bulk paths too
-    )
+    monkeypatch.setattr(timeline, "event_row", fail)
+
+
+@pytest.fixture
+def failing_timeline(monkeypatch):
+    break_timeline(monkeypatch)
 
 
 def assert_clean_503(response) -> None:
@@ -70,10 +71,7 @@ def test_reveal(app, alice, bob, couple, monkeypatch):
     )
     events_before = count(TimelineEvent)
 
-    def fail(**kwargs):
-        raise sa.exc.OperationalError("INSERT", {}, Exception("disk gone"))
-
-    monkeypatch.setattr(timeline, "record", fail)
+    break_timeline(monkeypatch)
     response = bob.put(
         f"/checkins/{checkin['id']}/answers",
         json={"answers": answers_for(checkin), "submit": True},
@@ -90,10 +88,7 @@ def test_agreement_consent(alice, bob, couple, monkeypatch):
         json={"title": "T", "items": [{"category": "plans", "text": "We share plans."}]},
     ).get_json()
 
-    def fail(**kwargs):
-        raise sa.exc.OperationalError("INSERT", {}, Exception("disk gone"))
-
-    monkeypatch.setattr(timeline, "record", fail)
+    break_timeline(monkeypatch)
     assert_clean_503(bob.post(f"/agreements/{agreement['id']}/consent", json={"version": 1}))
     assert count(Agreement, Agreement.status == "active") == 0
     assert count(AgreementConsent) == 1  # the proposer's own consent only
@@ -104,10 +99,7 @@ def test_conversation_advance(alice, bob, couple, monkeypatch):
     alice.post(f"/conversations/{conversation['id']}/entries", json={"text": "It hurt."})
     alice.post(f"/conversations/{conversation['id']}/ready")
 
-    def fail(**kwargs):
-        raise sa.exc.OperationalError("INSERT", {}, Exception("disk gone"))
-
-    monkeypatch.setattr(timeline, "record", fail)
+    break_timeline(monkeypatch)
     assert_clean_503(bob.post(f"/conversations/{conversation['id']}/ready"))
     assert count(Conversation, Conversation.current_step == 0) == 1
     assert count(ConversationReady) == 1
@@ -116,10 +108,7 @@ def test_conversation_advance(alice, bob, couple, monkeypatch):
 def test_erasure(alice, bob, couple, monkeypatch):
     alice.post("/me/journal", json={"text": "mine"})
 
-    def fail(**kwargs):
-        raise sa.exc.OperationalError("INSERT", {}, Exception("disk gone"))
-
-    monkeypatch.setattr(timeline, "record", fail)
+    break_timeline(monkeypatch)
     assert_clean_503(alice.delete("/me", json={"password": PASSWORD}))
     assert alice.get("/me").get_json()["email"] == "alice@example.com"
     assert alice.get("/couple").get_json()["status"] == "active"

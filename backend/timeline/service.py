@@ -167,9 +167,25 @@ def announce(
     caller's transaction. Neither the summary nor the notification may hold private content."""
     from backend.notifications import service as notifications
 
-    record(couple_id=couple_id, kind=kind, summary=summary, actor_id=actor_id, subject=subject)
+    # As plain rows, not ORM objects (nothing reads them back in the request): what the use case
+    # made so far is written first, as the rows may refer to it (a couple just formed).
+    db.session.flush()
+    store_rows(
+        [
+            event_row(
+                couple_id=couple_id, kind=kind, summary=summary, actor_id=actor_id, subject=subject
+            )
+        ]
+    )
     told = [user_id for user_id in tell if user_id]
     if told:
-        notifications.notify(
-            user_ids=told, couple_id=couple_id, kind=kind, title=title, body=body, subject=subject
+        notifications.store_rows(
+            notifications.notification_rows(
+                user_ids=told,
+                couple_id=couple_id,
+                kind=kind,
+                title=title,
+                body=body,
+                subject=subject,
+            )
         )

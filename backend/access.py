@@ -43,6 +43,7 @@ from backend.journal import service as journal
 from backend.measures import service as measures
 from backend.notifications import service as notifications
 from backend.pagination import Page
+from backend.safety import service as safety
 from backend.timeline import service as timeline
 from backend.unit_of_work import reading
 from backend.viewer import viewing
@@ -91,16 +92,19 @@ def guarded(
     *,
     fresh: bool = False,
     also: Any = None,
+    params: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Callable[[F], F]:
     """The decorator every other one is made of: authenticate, check the role, resolve what
     the URL names, and run the view (and the dump of its answer) with the caller as viewer.
     `also`: the session check's statement with more found in the same query
-    (`accounts.caller_statement()` extended); `resolve` receives what it adds."""
+    (`accounts.caller_statement()` extended), with `params(view's kwargs)` bound;
+    `resolve` receives what it adds."""
 
     def decorator(view: F) -> F:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user, *found = authenticate(fresh=fresh, statement=also)
+            bound = params(kwargs) if params is not None else None
+            user, *found = authenticate(fresh=fresh, statement=also, params=bound)
             require_role(user, role)
             if resolve is not None:
                 resolve(user, kwargs, *found)
@@ -189,16 +193,33 @@ def with_couple_timeline(view: F) -> F:
 
 
 def with_couple_object(
-    param: str, model: type, *, write: bool = False, fresh: bool = False
+    param: str,
+    model: type,
+    *,
+    write: bool = False,
+    fresh: bool = False,
+    safety_check: bool = False,
 ) -> Callable[[F], F]:
     """Decorate a partner's view: swap the id in `param` for that object (a `model` with a
-    `couple_id`) of a couple the caller is or was in."""
+    `couple_id`) of a couple the caller is or was in, found in the same query as the session
+    check (404 if none; 409 if `write` and its couple has ended). `safety_check`: pass the
+    caller's own safety check (or None) as `safety_check`, from the same query, for a view
+    whose answer may carry its author's safety notice."""
     name = param.removesuffix("_id")
+    also = couples.with_caller_object(accounts.caller_statement(), model, write=write)
+    if safety_check:
+        also = safety.with_caller_check(also, User.id)
 
-    def resolve(user: User, kwargs: dict[str, Any]) -> None:
-        kwargs[name] = couples.object_of_caller(model, kwargs.pop(param), user, write=write)
+    def resolve(user: User, kwargs: dict[str, Any], obj: Any, *more: Any) -> None:
+        del kwargs[param]
+        couple = more[0] if write else None
+        kwargs[name] = couples.require_found(obj, couple, write=write)
+        if safety_check:
+            kwargs["safety_check"] = more[-1]
 
-    return guarded(PARTNER, resolve, fresh=fresh)
+    return guarded(
+        PARTNER, resolve, fresh=fresh, also=also, params=lambda kwargs: {"object_id": kwargs[param]}
+    )
 
 
 def _linked(user: User, kwargs: dict[str, Any]) -> None:

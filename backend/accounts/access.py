@@ -30,14 +30,19 @@ def _unauthorized(detail: str) -> Response:
 
 
 def authenticate(
-    *, fresh: bool = False, statement: Any = None, plain: bool = False
+    *,
+    fresh: bool = False,
+    statement: Any = None,
+    plain: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> tuple[Any, ...]:
     """The caller of this request, checked as flask-jwt-extended's `verify_jwt_in_request`
     checks them, in one parse of the token and one query: (user, *what `statement` adds).
 
-    `statement` is `service.caller_statement()` with more joined on (the caller's couple,
-    found in the same round trip); with `plain`, `service.plain_caller_statement()` extended,
-    and the caller is a `service.Caller` (id and role), not the account. The token's session
+    `statement` is `service.caller_statement()` with more joined on (the caller's couple, the
+    object the URL names, found in the same round trip; `params` for what it added); with
+    `plain`, `service.plain_caller_statement()` extended, and the caller is a
+    `service.Caller` (id and role), not the account. The token's session
     is read on every request, so a logout or a password change holds on the next one. Raises
     flask-jwt-extended's own errors, which its handlers (set in `init_jwt`) answer as 401
     problem+json, exactly as before.
@@ -46,7 +51,11 @@ def authenticate(
     found = None
     if claims["type"] == "access":
         found = service.live_caller(
-            user_id=claims["sub"], session_id=claims.get("sid"), statement=statement, plain=plain
+            user_id=claims["sub"],
+            session_id=claims.get("sid"),
+            statement=statement,
+            plain=plain,
+            params=params,
         )
     return accept_caller(header, claims, found, plain=plain)
 

@@ -447,13 +447,14 @@ def live_caller(
     session_id: str | None,
     statement: sa.Select[Any] | None = None,
     plain: bool = False,
+    params: dict[str, Any] | None = None,
 ) -> tuple[Any, ...] | None:
     """The row of `statement` (made from `caller_statement`, or `plain_caller_statement` if
-    `plain`) for a live session, in one query: the check every request makes. None if the
-    session is unknown, revoked or expired."""
+    `plain`; with `params` for what it added) for a live session, in one query: the check
+    every request makes. None if the session is unknown, revoked or expired."""
     if not session_id:
         return None
-    params = {"session_id": session_id, "user_id": user_id}
+    params = {**(params or {}), "session_id": session_id, "user_id": user_id}
     if plain:  # no ORM objects: Core, on the connection of the view that only reads
         row = (
             read_connection()
@@ -461,7 +462,10 @@ def live_caller(
             .first()
         )
     else:
-        row = db.session.execute(_CALLER if statement is None else statement, params).first()
+        # unique(): what a caller adds may load a collection by a join (a couple's members)
+        row = (
+            db.session.execute(_CALLER if statement is None else statement, params).unique().first()
+        )
     return live_row(row)
 
 

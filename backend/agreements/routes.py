@@ -24,7 +24,6 @@ from backend.agreements.schemas import (
     WithdrawSchema,
 )
 from backend.pagination import Page
-from backend.safety import service as safety
 from backend.viewer import note_safety_check, note_written
 
 blp = Blueprint(
@@ -118,15 +117,15 @@ class AgreementVersions(MethodView):
 
 @blp.route("/agreements/<agreement_id>/consent")
 class AgreementConsent(MethodView):
-    @with_couple_object("agreement_id", Agreement, write=True)
+    @with_couple_object("agreement_id", Agreement, write=True, safety_check=True)
     @blp.arguments(ConsentSchema)
     @blp.response(200, AgreementSchema, headers=ETAG_HEADER)
     @blp.alt_response(409, description="Not the latest proposal, or already agreed.")
     @blp.doc(operationId="consent_to_agreement")
-    def post(self, data: dict, agreement: Agreement) -> Any:
+    def post(self, data: dict, agreement: Agreement, safety_check: Any) -> Any:
         """Agree to one exact version; when both have, it is in force."""
         user = current_user()
-        note_safety_check(safety.check_of(user))
+        note_safety_check(safety_check)
         updated = service.consent(agreement=agreement, user=user, version_number=data["version"])
         return _with_etag(updated)
 

@@ -177,15 +177,18 @@ def object_of_caller(model: type, object_id: str, user: User, *, write: bool = F
     if `write` and that couple has ended)."""
     params = {"object_id": object_id, "user_id": user.id}
     if not write:
-        obj = db.session.scalar(_object_of_caller(model, write=False), params)
-        if obj is None:
-            raise NotFound(NOT_YOURS)
-        return obj
+        return require_found(db.session.scalar(_object_of_caller(model, write=False), params))
     row = db.session.execute(_object_of_caller(model, write=True), params).unique().first()
-    if row is None:
+    return require_found(*(row or (None, None)), write=True)
+
+
+def require_found(obj: Any, couple: Couple | None = None, *, write: bool = False) -> Any:
+    """The object `object_of_caller` (or `with_caller_object`) found; 404 if none, and 409 if
+    `write` and its couple has ended."""
+    if obj is None:
         raise NotFound(NOT_YOURS)
-    obj, couple = row
-    require_active(_kept(couple))
+    if write:
+        require_active(_kept(couple))
     return obj
 
 
@@ -203,13 +206,30 @@ def _object_of_caller(model: type, *, write: bool) -> sa.Select[Any]:
             CoupleMember.user_id == sa.bindparam("user_id"),
         )
     )
-    if not write:
-        return statement
+    return _for_write(statement, model) if write else statement
+
+
+def _for_write(statement: sa.Select[Any], model: type) -> sa.Select[Any]:
     return (
         statement.add_columns(Couple)
-        .join(Couple, Couple.id == model.couple_id)
+        .outerjoin(Couple, Couple.id == model.couple_id)
         .options(Load(model).lazyload("*"), joinedload(Couple.members))
     )
+
+
+def with_caller_object(statement: sa.Select[Any], model: type, *, write: bool) -> sa.Select[Any]:
+    """`statement` (the session check's, `accounts.caller_statement()`) with what
+    `object_of_caller` would find added at its end, found in the same round trip
+    (`backend.access.with_couple_object`): the `model` with id `:object_id` if it belongs to
+    a couple `:user_id` is or was in, else None; for a write, also its couple with the
+    members. `require_found` then decides."""
+    theirs = sa.select(CoupleMember.couple_id).where(
+        CoupleMember.user_id == sa.bindparam("user_id")
+    )
+    statement = statement.add_columns(model).outerjoin(
+        model, sa.and_(model.id == sa.bindparam("object_id"), model.couple_id.in_(theirs))
+    )
+    return _for_write(statement, model) if write else statement
 
 
 CoupleEndedHook = Callable[[Couple, datetime], None]

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import yaml
 
 from backend import clock
@@ -115,6 +116,13 @@ def signals_harm(text: str) -> bool:
 def check_of(user: Any) -> SafetyCheck | None:
     """The person's own safety check, if they did it."""
     return db.session.get(SafetyCheck, user.id)
+
+
+def with_caller_check(statement: sa.Select[Any], user_id: Any) -> sa.Select[Any]:
+    """`statement` (the session check's, `accounts.caller_statement()`) with the caller's own
+    safety check added at its end (None if they did none): what `check_of` finds, in the same
+    round trip (`backend.access.with_couple_object`)."""
+    return statement.add_columns(SafetyCheck).outerjoin(SafetyCheck, SafetyCheck.user_id == user_id)
 
 
 @use_case

@@ -23,7 +23,7 @@ from backend.agreements import library
 from backend.agreements.models import Agreement, AgreementConsent, AgreementItem, AgreementVersion
 from backend.couples import service as couples
 from backend.couples.service import require_active
-from backend.database import claim, lock_rows, locking
+from backend.database import claim, insert_rows, lock_rows, locking
 from backend.errors import Conflict, Invalid, PreconditionFailed, PreconditionRequired
 from backend.extensions import db
 from backend.pagination import Page, keyset_page
@@ -292,8 +292,9 @@ def propose_version(
     return agreement
 
 
-# Every change below goes through the ORM, or comes back from the statement that made it
-# (`_bump_revision`), so the answer is dumped from what was loaded and written.
+# Every change below is written by the tables' statements and told to the objects loaded
+# (`set_committed_value`), or comes back from the statement that made it (`_bump_revision`),
+# so the answer is dumped from what was loaded and written, without the ORM's unit of work.
 @use_case(expire_on_commit=False)
 def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -> Agreement:
     """Consent to one exact version; once both have, it is the version in force."""
@@ -312,13 +313,11 @@ def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -
     # the version in force.
     _bump_revision(agreement, **({"status": "active"} if in_force else {}))
     now = clock.now()
-    proposal.consents.append(AgreementConsent(user_id=user.id, consented_at=now))
+    consent_row = {"version_id": proposal.id, "user_id": user.id, "consented_at": now}
+    insert_rows(db.session, AgreementConsent, [consent_row])
+    set_committed_value(proposal, "consents", [*proposal.consents, AgreementConsent(**consent_row)])
     if in_force:
-        for older in agreement.versions:
-            if older.status == "active":
-                older.status = "superseded"
-        proposal.status = "active"
-        proposal.activated_at = now
+        _put_in_force(agreement, proposal, now)
         _announce(
             couple,
             agreement,
@@ -330,6 +329,30 @@ def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -
             actor=user,
         )
     return agreement
+
+
+def _put_in_force(agreement: Agreement, proposal: AgreementVersion, now: datetime) -> None:
+    """The proposal is the version in force from `now`; the one in force before it, if any,
+    is superseded (one UPDATE by primary key for each)."""
+    changes = [
+        {"version_id": v.id, "status": "superseded", "activated_at": v.activated_at}
+        for v in agreement.versions
+        if v.status == "active"
+    ]
+    changes.append({"version_id": proposal.id, "status": "active", "activated_at": now})
+    db.session.execute(_VERSION_STATUS, changes)
+    versions = {v.id: v for v in agreement.versions}
+    for change in changes:
+        set_committed_value(versions[change["version_id"]], "status", change["status"])
+        set_committed_value(versions[change["version_id"]], "activated_at", change["activated_at"])
+
+
+_VERSIONS = AgreementVersion.__table__
+_VERSION_STATUS = (
+    sa.update(_VERSIONS)
+    .where(_VERSIONS.c.id == sa.bindparam("version_id"))
+    .values(status=sa.bindparam("status"), activated_at=sa.bindparam("activated_at"))
+)
 
 
 @use_case

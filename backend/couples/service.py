@@ -15,8 +15,10 @@ from sqlalchemy.orm import Load, joinedload, selectinload
 from backend import clock, codes
 from backend.accounts import service as accounts
 from backend.couples.models import Couple, CoupleMember, PairingInvite
+from backend.database import insert_rows
 from backend.errors import Conflict, Invalid, NotFound
 from backend.extensions import db
+from backend.ids import new_id
 from backend.notifications import service as notifications
 from backend.timeline import service as timeline
 from backend.unit_of_work import use_case
@@ -372,31 +374,53 @@ _PAIRED_AMONG = sa.select(CoupleMember.user_id).where(
     CoupleMember.user_id.in_(sa.bindparam("user_ids", expanding=True)),
     CoupleMember.ended_at.is_(None),
 )
-# Codes the two made and did not use: void once they are paired.
-_UNUSED_INVITES_OF = sa.delete(PairingInvite).where(
-    PairingInvite.inviter_id.in_(sa.bindparam("user_ids", expanding=True)),
-    PairingInvite.used_at.is_(None),
+# Codes the two made and did not use: void once they are paired. The table's DELETE: the ORM's
+# would first flush, then work out which loaded codes it removes (none is loaded but the one
+# used), a tenth of an acceptance.
+_INVITES = PairingInvite.__table__
+_UNUSED_INVITES_OF = sa.delete(_INVITES).where(
+    _INVITES.c.inviter_id.in_(sa.bindparam("user_ids", expanding=True)),
+    _INVITES.c.used_at.is_(None),
 )
 
 
 def _form_couple(inviter: User, user: User, now: datetime) -> Couple:
     """The new couple of the two, in the inviter's time zone; 409 if the database finds one
-    of them paired by another request in the meantime (its unique index on active members)."""
-    couple = Couple(status="active", timezone=inviter.timezone, created_at=now)
-    couple.members = [
-        CoupleMember(user_id=inviter.id, joined_at=now),
-        CoupleMember(user_id=user.id, joined_at=now),
-    ]
-    db.session.add(couple)
+    of them paired by another request in the meantime (its unique index on active members).
+    Written as rows, then read back with its members: joined at the same moment, they are
+    ordered by id as the database collates it, not in the order they were made."""
+    couple_id = new_id()
     try:
-        db.session.flush()
+        insert_rows(
+            db.session,
+            Couple,
+            [
+                {
+                    "id": couple_id,
+                    "status": "active",
+                    "timezone": inviter.timezone,
+                    "created_at": now,
+                }
+            ],
+        )
+        insert_rows(
+            db.session,
+            CoupleMember,
+            [
+                {"id": new_id(), "couple_id": couple_id, "user_id": member.id, "joined_at": now}
+                for member in (inviter, user)
+            ],
+        )
     except sa.exc.IntegrityError as exc:
         raise Conflict("One of you was paired in the meantime.") from exc
-    # Joined at the same moment, the members are ordered by id as the database collates it:
-    # read back in that order, not in the order they were made (now, in this transaction).
-    db.session.expire(couple, ["members"])
-    _ = couple.members
-    return couple
+    return db.session.execute(_NEW_COUPLE, {"couple_id": couple_id}).unique().scalar_one()
+
+
+_NEW_COUPLE = (
+    sa.select(Couple)
+    .where(Couple.id == sa.bindparam("couple_id"))
+    .options(joinedload(Couple.members))
+)
 
 
 @use_case

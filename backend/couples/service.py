@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Load, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend import clock, codes
 from backend.accounts import service as accounts
@@ -325,7 +326,8 @@ def create_invite(*, user: User) -> NewInvite:
     return NewInvite(code=code, expires_at=invite.expires_at)
 
 
-# Every change below goes through the ORM, so the new couple is dumped from what was written.
+# The couple is written as rows and read back with its members; the code's row is changed by the
+# table's statements and told to the object loaded: the answer is dumped from what was written.
 @use_case(expire_on_commit=False)
 def accept_invite(*, user: User, code: str) -> Couple:
     """Pair the caller with the partner who made `code`. Exactly one acceptance can win."""
@@ -342,14 +344,16 @@ def accept_invite(*, user: User, code: str) -> Couple:
     # then is either of them asked about (one query for both); a refusal rolls the claim back.
     if not codes.claim_code(invite, now=now, used_by_id=user.id):
         raise NotFound(UNKNOWN_CODE)
-    paired = _paired_among([user.id, invite.inviter_id])
+    inviter, paired = _the_two(user.id, invite.inviter_id)
     if user.id in paired:
         raise Conflict(ALREADY_PAIRED)
     if paired:
         raise Conflict("The person who made this code is already paired.")
-    inviter = accounts.find_user(invite.inviter_id)
+    if inviter is None:  # pragma: no cover - the code goes with its maker's account
+        raise NotFound(UNKNOWN_CODE)
     couple = _form_couple(inviter, user, now)
-    invite.couple_id = couple.id
+    db.session.execute(_INVITE_COUPLE, {"invite_id": invite.id, "couple_id": couple.id})
+    set_committed_value(invite, "couple_id", couple.id)
     # Codes either of them made and did not use are void now (and must not reveal the pairing).
     db.session.execute(_UNUSED_INVITES_OF, {"user_ids": [inviter.id, user.id]})
     timeline.announce(
@@ -365,14 +369,24 @@ def accept_invite(*, user: User, code: str) -> Couple:
     return couple
 
 
-def _paired_among(user_ids: list[str]) -> set[str]:
-    """Which of these people are in an active couple."""
-    return set(db.session.scalars(_PAIRED_AMONG, {"user_ids": user_ids}))
+def _the_two(user_id: str, inviter_id: str) -> tuple[User | None, set[str]]:
+    """The inviter's account, and which of the two people are in an active couple: one
+    query for both."""
+    inviter, paired = None, set()
+    for person, membership in db.session.execute(_THE_TWO, {"user_ids": [user_id, inviter_id]}):
+        if membership is not None:
+            paired.add(person.id)
+        if person.id == inviter_id:
+            inviter = person
+    return inviter, paired
 
 
-_PAIRED_AMONG = sa.select(CoupleMember.user_id).where(
-    CoupleMember.user_id.in_(sa.bindparam("user_ids", expanding=True)),
-    CoupleMember.ended_at.is_(None),
+_THE_TWO = (
+    sa.select(User, CoupleMember.id)
+    .outerjoin(
+        CoupleMember, sa.and_(CoupleMember.user_id == User.id, CoupleMember.ended_at.is_(None))
+    )
+    .where(User.id.in_(sa.bindparam("user_ids", expanding=True)))
 )
 # Codes the two made and did not use: void once they are paired. The table's DELETE: the ORM's
 # would first flush, then work out which loaded codes it removes (none is loaded but the one
@@ -381,6 +395,11 @@ _INVITES = PairingInvite.__table__
 _UNUSED_INVITES_OF = sa.delete(_INVITES).where(
     _INVITES.c.inviter_id.in_(sa.bindparam("user_ids", expanding=True)),
     _INVITES.c.used_at.is_(None),
+)
+_INVITE_COUPLE = (
+    sa.update(_INVITES)
+    .where(_INVITES.c.id == sa.bindparam("invite_id"))
+    .values(couple_id=sa.bindparam("couple_id"))
 )
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -175,19 +174,9 @@ def require_active(couple: Couple) -> None:
         raise Conflict(ENDED)
 
 
-def object_of_caller(model: type, object_id: str, user: User, *, write: bool = False) -> Any:
-    """An object (with a `couple_id`) of a couple the caller is or was in; else 404 (and 409
-    if `write` and that couple has ended)."""
-    params = {"object_id": object_id, "user_id": user.id}
-    if not write:
-        return require_found(db.session.scalar(_object_of_caller(model, write=False), params))
-    row = db.session.execute(_object_of_caller(model, write=True), params).unique().first()
-    return require_found(*(row or (None, None)), write=True)
-
-
 def require_found(obj: Any, couple: Couple | None = None, *, write: bool = False) -> Any:
-    """The object `object_of_caller` (or `with_caller_object`) found; 404 if none, and 409 if
-    `write` and its couple has ended."""
+    """The object `with_caller_object` found; 404 if none, and 409 if `write` and its couple
+    has ended."""
     if obj is None:
         raise NotFound(NOT_YOURS)
     if write:
@@ -195,44 +184,27 @@ def require_found(obj: Any, couple: Couple | None = None, *, write: bool = False
     return obj
 
 
-@functools.cache
-def _object_of_caller(model: type, *, write: bool) -> sa.Select[Any]:
-    """The query of `object_of_caller`, built once per model (SQLAlchemy then finds its SQL and
-    cache key once). For a write, the object alone, and its couple with the members (the use
-    case checks the couple and tells its members): the object's relationships load when used,
-    as the use case reads again, holding it, what it is about to change."""
-    statement = (
-        sa.select(model)
-        .join(CoupleMember, CoupleMember.couple_id == model.couple_id)
-        .where(
-            model.id == sa.bindparam("object_id"),
-            CoupleMember.user_id == sa.bindparam("user_id"),
-        )
-    )
-    return _for_write(statement, model) if write else statement
-
-
-def _for_write(statement: sa.Select[Any], model: type) -> sa.Select[Any]:
-    return (
-        statement.add_columns(Couple)
-        .outerjoin(Couple, Couple.id == model.couple_id)
-        .options(Load(model).lazyload("*"), joinedload(Couple.members))
-    )
-
-
 def with_caller_object(statement: sa.Select[Any], model: type, *, write: bool) -> sa.Select[Any]:
-    """`statement` (the session check's, `accounts.caller_statement()`) with what
-    `object_of_caller` would find added at its end, found in the same round trip
-    (`backend.access.with_couple_object`): the `model` with id `:object_id` if it belongs to
-    a couple `:user_id` is or was in, else None; for a write, also its couple with the
-    members. `require_found` then decides."""
+    """`statement` (the session check's, `accounts.caller_statement()`) with an object of a
+    couple the caller is or was in added at its end, found in the same round trip
+    (`backend.access.with_couple_object`): the `model` (with a `couple_id`) with id
+    `:object_id` if it belongs to a couple `:user_id` is or was in, else None. For a write,
+    also its couple with the members (the use case checks the couple and tells its members);
+    the object's relationships then load when used, as the use case reads again, holding it,
+    what it is about to change. `require_found` then decides."""
     theirs = sa.select(CoupleMember.couple_id).where(
         CoupleMember.user_id == sa.bindparam("user_id")
     )
     statement = statement.add_columns(model).outerjoin(
         model, sa.and_(model.id == sa.bindparam("object_id"), model.couple_id.in_(theirs))
     )
-    return _for_write(statement, model) if write else statement
+    if not write:
+        return statement
+    return (
+        statement.add_columns(Couple)
+        .outerjoin(Couple, Couple.id == model.couple_id)
+        .options(Load(model).lazyload("*"), joinedload(Couple.members))
+    )
 
 
 CoupleEndedHook = Callable[[Couple, datetime], None]

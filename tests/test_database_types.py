@@ -72,3 +72,34 @@ def test_text_written_by_hand_on_sqlite_reads_as_the_utc_instant(
         conn.execute(sa.text("INSERT INTO moments (n, at) VALUES (1, :at)"), {"at": stored})
         got = conn.scalar(sa.select(MOMENTS.c.at))
     assert got == expected and got.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 3, 29, 2, 0, 0, tzinfo=LONDON),
+        datetime(2026, 10, 25, 1, 30, fold=1, tzinfo=LONDON),
+        datetime(2026, 1, 1, tzinfo=UTC),  # no microseconds: still six digits
+        datetime(999, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+    ],
+)
+def test_on_sqlite_an_instant_is_stored_as_sqlalchemys_datetime_text(
+    engine, backend_name: str, moment: datetime
+):
+    """SQLite compares timestamps as text: the fast bind writes exactly what SQLAlchemy's own
+    DATETIME writes for the UTC instant, so "due before" holds between rows from either."""
+    if backend_name != "sqlite":
+        pytest.skip("text in a timestamp column is SQLite's storage")
+    with engine.begin() as conn:
+        conn.execute(MOMENTS.insert().values(n=1, at=moment))
+        stored = conn.scalar(sa.text("SELECT at FROM moments"))
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    expected = sa.DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)(utc)
+    assert stored == expected
+
+
+def test_a_naive_instant_is_refused_before_it_is_written(engine):
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), engine.begin() as conn:
+        conn.execute(MOMENTS.insert().values(n=1, at=datetime(2026, 1, 1)))
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(MOMENTS)) == 0

@@ -118,10 +118,14 @@ def _by_hash(model: type) -> sa.Select[Any]:
     return sa.select(model).where(model.code_hash == sa.bindparam("code_hash"))  # type: ignore[attr-defined]
 
 
+# The claim is the table's UPDATE: the model's would be annotated anew for the ORM at every run
+# and its cache key found again (a sixth of accepting a pairing code). What it changes is not
+# told to a loaded row, as with the ORM's `synchronize_session=False`.
 @functools.cache
 def _claim_statement(model: type, names: tuple[str, ...]) -> sa.Update:
+    table = model.__table__  # type: ignore[attr-defined]
     return (
-        sa.update(model)
-        .where(model.id == sa.bindparam("row_id"), model.used_at.is_(None))  # type: ignore[attr-defined]
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("row_id"), table.c.used_at.is_(None))
         .values(used_at=sa.bindparam("new_used_at"), **{n: sa.bindparam(f"new_{n}") for n in names})
     )

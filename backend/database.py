@@ -253,17 +253,22 @@ def insert_unless_present(
     return session.execute(statement).first() is not None
 
 
+# Up to this many rows go to PostgreSQL as INSERTs: COPY's stream costs a round trip more than
+# one INSERT, which a request writing an event and a notice or two would pay for nothing.
+FEW_ROWS = 4
+
+
 def insert_rows(session: Any, model: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Insert plain rows (dictionaries of column keys, all with the same keys) into `model`'s
     table in the session's transaction, as `session.execute(sa.insert(model), rows)` does:
     each value bound through its column's type, a column left out given its Python default
     (`new_id`, the clock) or else its server default.
 
-    On PostgreSQL the rows go through `COPY ... FROM STDIN` (psycopg's `Cursor.copy`): one
-    stream for the batch, where psycopg 3's `executemany` sends one INSERT per row and the
-    scheduler's tick spent nearly half its time waiting on them. An error is raised as
-    SQLAlchemy's (`sa.exc.IntegrityError` for a duplicate key, as the tick expects), without
-    the rows' values. On SQLite, the table's INSERT given to the driver's `executemany` with
+    On PostgreSQL more than `FEW_ROWS` rows go through `COPY ... FROM STDIN` (psycopg's
+    `Cursor.copy`): one stream for the batch, where psycopg 3's `executemany` sends one INSERT
+    per row and the scheduler's tick spent nearly half its time waiting on them. An error is
+    raised as SQLAlchemy's (`sa.exc.IntegrityError` for a duplicate key, as the tick expects),
+    without the rows' values. On SQLite, the table's INSERT given to the driver's `executemany` with
     the values bound here (SQLite inserts in process)."""
     if not rows:
         return
@@ -277,21 +282,24 @@ def insert_rows(session: Any, model: Any, rows: Sequence[dict[str, Any]]) -> Non
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(table.c[key].name) for key, _default, _bind in plan)
     target = dialect.identifier_preparer.format_table(table)
-    if dialect.name == "postgresql":
+    copy = dialect.name == "postgresql" and len(rows) > FEW_ROWS
+    if copy:
         statement = f"COPY {target} ({names}) FROM STDIN"
     else:
-        statement = f"INSERT INTO {target} ({names}) VALUES ({', '.join('?' * len(plan))})"  # noqa: S608
+        mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
+        marks = ", ".join(mark for _ in plan)
+        statement = f"INSERT INTO {target} ({names}) VALUES ({marks})"  # noqa: S608
     try:
         lines = [_copy_line(row, plan) for row in rows]
     except (TypeError, ValueError) as error:  # a value its type refuses, as an INSERT says it
         raise sa.exc.StatementError(
             str(error), statement, None, error, hide_parameters=True
         ) from error
-    if dialect.name != "postgresql":
+    if not copy:
         # The driver's executemany with the values already bound: SQLAlchemy's INSERT would
         # bind every value again through its compiled parameters (two fifths of a 10,000 tick
         # on SQLite), its ORM bulk path first turn each row into an "insert command".
-        connection.exec_driver_sql(statement, lines)
+        connection.exec_driver_sql(statement, lines if len(lines) > 1 else lines[0])
         return
     driver = connection.connection.driver_connection
     try:

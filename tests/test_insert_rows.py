@@ -50,7 +50,7 @@ def stored(where: sa.ColumnElement[bool]) -> list[dict]:
     return [dict(row) for row in rows]
 
 
-def rows_with(label: str) -> list[dict]:
+def rows_with(label: str, count: int = 5) -> list[dict]:
     return [
         {
             "label": label,
@@ -61,18 +61,20 @@ def rows_with(label: str) -> list[dict]:
             if n == 2
             else datetime(2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=1))),
         }
-        for n in range(5)
+        for n in range(count)
     ]
 
 
-def test_rows_are_stored_as_an_insert_stores_them(things, backend_name):
+# A few rows go to PostgreSQL as INSERTs, more as a COPY; both ways must store the same.
+@pytest.mark.parametrize("count", [3, 5])
+def test_rows_are_stored_as_an_insert_stores_them(things, backend_name, count: int):
     with time_machine.travel(NOON, tick=False):
-        db.session.execute(sa.insert(THINGS), rows_with("insert"))
-        insert_rows(db.session, THINGS, rows_with("copy"))
+        db.session.execute(sa.insert(THINGS), rows_with("insert", count))
+        insert_rows(db.session, THINGS, rows_with("copy", count))
         db.session.commit()
     by_insert = stored(THINGS.c.label == "insert")
     by_copy = stored(THINGS.c.label == "copy")
-    assert len(by_copy) == 5
+    assert len(by_copy) == count
     for expected, got in zip(by_insert, by_copy, strict=True):
         assert got["id"] != expected["id"] and len(got["id"]) == len(expected["id"])
         assert got["created_at"] == NOON and got["created_at"].tzinfo is UTC  # Python default
@@ -91,7 +93,8 @@ def test_text_comes_back_exactly_as_given(things):
     assert db.session.scalar(sa.select(THINGS.c.label).where(THINGS.c.id == "awkward")) == AWKWARD
 
 
-def test_a_duplicate_key_is_sqlalchemys_integrity_error_without_the_values(things):
+@pytest.mark.parametrize("others", [1, 6])
+def test_a_duplicate_key_is_sqlalchemys_integrity_error_without_the_values(things, others: int):
     insert_rows(db.session, THINGS, [{"id": "same", "label": "first", "status": "sent"}])
     db.session.commit()
     secret = "what someone wrote, never in an error"
@@ -99,10 +102,8 @@ def test_a_duplicate_key_is_sqlalchemys_integrity_error_without_the_values(thing
         insert_rows(
             db.session,
             THINGS,
-            [
-                {"id": "other", "label": secret, "status": "sent"},
-                {"id": "same", "label": secret, "status": "sent"},
-            ],
+            [{"id": f"other{n}", "label": secret, "status": "sent"} for n in range(others)]
+            + [{"id": "same", "label": secret, "status": "sent"}],
         )
     assert secret not in str(raised.value)
     db.session.rollback()  # the batch is all or nothing
@@ -149,3 +150,22 @@ def test_on_postgresql_the_rows_go_as_one_copy_not_an_insert_per_row(things, bac
     # INSERT is one executemany.
     assert len(inserts) == (0 if backend_name == "postgresql" else 1)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(THINGS)) == 100
+
+
+def test_a_few_rows_are_one_insert_on_every_database(things):
+    sent: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        sent.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        insert_rows(db.session, THINGS, rows_with("few", 2))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert [s for s in sent if "insert_rows_things" in s] == [
+        s for s in sent if s.startswith("INSERT INTO insert_rows_things")
+    ]
+    assert len(sent) == 1
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(THINGS)) == 2

@@ -76,6 +76,37 @@ def _lock(agreement: Agreement) -> Agreement:
     return locked
 
 
+# Consent moves the revision on first: its UPDATE holds the agreement's row (PostgreSQL's row
+# lock, SQLite's one writer) as `_lock`'s read does, and hands the row back as it is now, so
+# no read is made to hold it. Whatever the consent then refuses rolls the revision back.
+_AGREEMENTS = Agreement.__table__
+_MOVE_ON = (
+    sa.update(_AGREEMENTS)
+    .where(_AGREEMENTS.c.id == sa.bindparam("agreement_id"))
+    .values(revision=_AGREEMENTS.c.revision + 1)
+    .returning(*_AGREEMENTS.c)
+)
+_AGREEMENT_STATUS = (
+    sa.update(_AGREEMENTS)
+    .where(_AGREEMENTS.c.id == sa.bindparam("agreement_id"))
+    .values(status=sa.bindparam("status"), updated_at=sa.bindparam("at"))
+)
+_ATTRIBUTE_OF = {
+    column.key: sa.inspect(Agreement).get_property_by_column(column).key for column in _AGREEMENTS.c
+}
+
+
+def _move_on_holding(agreement: Agreement) -> Agreement:
+    """Move the agreement's revision on, holding its row until commit; the agreement as it is
+    now, with its versions, consents and items read after."""
+    row = db.session.execute(_MOVE_ON, {"agreement_id": agreement.id}).one()
+    for key, value in row._mapping.items():
+        set_committed_value(agreement, _ATTRIBUTE_OF[key], value)
+    versions = db.session.scalars(_VERSIONS_OF, {"agreement_id": agreement.id}).unique().all()
+    set_committed_value(agreement, "versions", list(versions))
+    return agreement
+
+
 def _ensure_open(agreement: Agreement) -> couples.Couple:
     couple = _couple(agreement)
     require_active(couple)
@@ -298,12 +329,12 @@ def propose_version(
 
 
 # Every change below is written by the tables' statements and told to the objects loaded
-# (`set_committed_value`), or comes back from the statement that made it (`_bump_revision`),
+# (`set_committed_value`), or comes back from the statement that made it (`_move_on_holding`),
 # so the answer is dumped from what was loaded and written, without the ORM's unit of work.
 @use_case(expire_on_commit=False)
 def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -> Agreement:
     """Consent to one exact version; once both have, it is the version in force."""
-    agreement = _lock(agreement)
+    agreement = _move_on_holding(agreement)
     couple = _ensure_open(agreement)
     proposal = agreement.pending_proposal
     if proposal is None or proposal.number != version_number:
@@ -314,9 +345,12 @@ def consent(*, agreement: Agreement, user: accounts.User, version_number: int) -
     if proposal.consented_by(user.id):
         raise Conflict("You already agreed to this version; it waits for your partner.")
     in_force = all(uid == user.id or proposal.consented_by(uid) for uid in couple.member_ids())
-    # The agreement's row changes once: its revision, and its status when this consent puts
-    # the version in force.
-    _bump_revision(agreement, **({"status": "active"} if in_force else {}))
+    if in_force:
+        db.session.execute(
+            _AGREEMENT_STATUS,
+            {"agreement_id": agreement.id, "status": "active", "at": agreement.updated_at},
+        )
+        set_committed_value(agreement, "status", "active")
     now = clock.now()
     consent_row = {"version_id": proposal.id, "user_id": user.id, "consented_at": now}
     insert_rows(db.session, AgreementConsent, [consent_row])

@@ -113,6 +113,42 @@ def test_consenting_to_a_version_that_is_not_the_latest_proposal_is_409(alice, b
     )
 
 
+def test_a_refused_consent_leaves_the_agreement_as_it_was(alice, bob, couple):
+    """Consent moves the agreement's revision on before it decides; a refusal takes it back,
+    so a partner's If-Match taken before a refused consent still holds."""
+    response = draft(alice)
+    agreement = response.get_json()
+    before = alice.get(f"/agreements/{agreement['id']}")
+    assert_problem(alice.post(f"/agreements/{agreement['id']}/consent", json={"version": 1}), 409)
+    assert_problem(bob.post(f"/agreements/{agreement['id']}/consent", json={"version": 7}), 409)
+    after = alice.get(f"/agreements/{agreement['id']}")
+    assert after.headers["ETag"] == before.headers["ETag"] == response.headers["ETag"]
+    assert after.get_json() == before.get_json()
+    assert amend(bob, agreement["id"], response.headers["ETag"]).status_code == 201
+
+
+def test_consent_holds_the_agreement_by_moving_it_on_not_by_a_locking_read(alice, bob, couple):
+    agreement = draft(alice).get_json()
+    sent: list[str] = []
+
+    def seen(_conn, _cursor, statement, *_args) -> None:
+        sent.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        answer = bob.post(f"/agreements/{agreement['id']}/consent", json={"version": 1})
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    assert answer.status_code == 200, answer.get_json()
+    assert sent[0].startswith("SELECT auth_sessions.")  # the session check finds the agreement
+    # then the UPDATE that holds the row and hands it back, with no read of the row before it
+    touching = [s for s in sent[1:] if s.startswith(("UPDATE agreements ", "SELECT agreements."))]
+    assert touching[0].startswith("UPDATE agreements SET revision=")
+    assert "RETURNING" in touching[0]
+    assert not any(s.startswith("SELECT agreements.") for s in touching)
+    assert "UPDATE agreements SET id = id WHERE 0 = 1" not in sent
+
+
 def test_amending_needs_if_match(alice, bob, couple):
     agreement = draft(alice).get_json()
     body = assert_problem(amend(bob, agreement["id"], None), 428)

@@ -282,8 +282,8 @@ def insert_rows(session: Any, model: Any, rows: Sequence[dict[str, Any]]) -> Non
     quote = dialect.identifier_preparer.quote
     names = ", ".join(quote(table.c[key].name) for key, _default, _bind in plan)
     target = dialect.identifier_preparer.format_table(table)
-    copy = dialect.name == "postgresql" and len(rows) > FEW_ROWS
-    if copy:
+    streamed = dialect.name == "postgresql" and len(rows) > FEW_ROWS
+    if streamed:
         statement = f"COPY {target} ({names}) FROM STDIN"
     else:
         mark = "%s" if dialect.paramstyle in ("format", "pyformat") else "?"
@@ -295,7 +295,7 @@ def insert_rows(session: Any, model: Any, rows: Sequence[dict[str, Any]]) -> Non
         raise sa.exc.StatementError(
             str(error), statement, None, error, hide_parameters=True
         ) from error
-    if not copy:
+    if not streamed:
         # The driver's executemany with the values already bound: SQLAlchemy's INSERT would
         # bind every value again through its compiled parameters (two fifths of a 10,000 tick
         # on SQLite), its ORM bulk path first turn each row into an "insert command".

@@ -70,41 +70,32 @@ _VERSIONS_OF = (
 def _lock(agreement: Agreement) -> Agreement:
     """Re-read the agreement (versions, consents) holding it, so concurrent changes take turns."""
     params = {"agreement_id": agreement.id}
-    locked = lock_rows(_LOCKED_AGREEMENT, Agreement.__table__, db.session, params).one()
-    versions = db.session.scalars(_VERSIONS_OF, params).unique().all()
-    set_committed_value(locked, "versions", list(versions))
-    return locked
+    locked = lock_rows(_LOCKED_AGREEMENT, _AGREEMENTS, db.session, params).one()
+    return _with_versions(locked)
 
 
-# Consent moves the revision on first: its UPDATE holds the agreement's row (PostgreSQL's row
-# lock, SQLite's one writer) as `_lock`'s read does, and hands the row back as it is now, so
-# no read is made to hold it. Whatever the consent then refuses rolls the revision back.
+def _move_on_holding(agreement: Agreement) -> Agreement:
+    """Move the agreement's revision on, holding its row until commit (PostgreSQL's row lock,
+    SQLite's one writer) as `_lock`'s read does: the UPDATE hands the row back as it is now,
+    so no read is made to hold it. Whatever the use case then refuses rolls it back."""
+    _bump_revision(agreement)
+    return _with_versions(agreement)
+
+
+def _with_versions(agreement: Agreement) -> Agreement:
+    """The held agreement with its versions, consents and items, read after the hold."""
+    versions = db.session.scalars(_VERSIONS_OF, {"agreement_id": agreement.id}).unique().all()
+    set_committed_value(agreement, "versions", list(versions))
+    return agreement
+
+
 _AGREEMENTS = Agreement.__table__
-_MOVE_ON = (
-    sa.update(_AGREEMENTS)
-    .where(_AGREEMENTS.c.id == sa.bindparam("agreement_id"))
-    .values(revision=_AGREEMENTS.c.revision + 1)
-    .returning(*_AGREEMENTS.c)
-)
+# Consent's change of status once the version is in force: the revision has moved already.
 _AGREEMENT_STATUS = (
     sa.update(_AGREEMENTS)
     .where(_AGREEMENTS.c.id == sa.bindparam("agreement_id"))
     .values(status=sa.bindparam("status"), updated_at=sa.bindparam("at"))
 )
-_ATTRIBUTE_OF = {
-    column.key: sa.inspect(Agreement).get_property_by_column(column).key for column in _AGREEMENTS.c
-}
-
-
-def _move_on_holding(agreement: Agreement) -> Agreement:
-    """Move the agreement's revision on, holding its row until commit; the agreement as it is
-    now, with its versions, consents and items read after."""
-    row = db.session.execute(_MOVE_ON, {"agreement_id": agreement.id}).one()
-    for key, value in row._mapping.items():
-        set_committed_value(agreement, _ATTRIBUTE_OF[key], value)
-    versions = db.session.scalars(_VERSIONS_OF, {"agreement_id": agreement.id}).unique().all()
-    set_committed_value(agreement, "versions", list(versions))
-    return agreement
 
 
 def _ensure_open(agreement: Agreement) -> couples.Couple:
@@ -248,7 +239,8 @@ def create_agreement(
 
 def _bump_revision(agreement: Agreement, expected: int | None = None, **changes: Any) -> None:
     """Move the ETag on; with `expected`, only if nobody changed the agreement meanwhile.
-    `changes` to the agreement's row are made by the same statement."""
+    `changes` to the agreement's row are made by the same statement, and the whole row as it
+    is now is told to `agreement` (its columns' keys are its attributes' names)."""
     params = {"agreement_id": agreement.id, **{f"new_{k}": v for k, v in changes.items()}}
     if expected is not None:
         params["expected"] = expected
@@ -266,17 +258,17 @@ def _bump_revision(agreement: Agreement, expected: int | None = None, **changes:
 @functools.cache
 def _bump_statement(expected: bool, changes: tuple[str, ...]) -> sa.Update:
     """Of two requests racing, exactly one moves the revision (the WHERE, as `database.claim`),
-    and the row's new revision and time come back in the same statement (built once per
-    shape, with bound parameters). The table's UPDATE: the model's would be annotated anew
-    for the ORM at every run, and its cache key found again (a quarter of a consent's work)."""
-    table = Agreement.__table__
+    and the row as it is now comes back in the same statement (built once per shape, with
+    bound parameters). The table's UPDATE: the model's would be annotated anew for the ORM at
+    every run, and its cache key found again (a quarter of a consent's work)."""
+    table = _AGREEMENTS
     statement = sa.update(table).where(table.c.id == sa.bindparam("agreement_id"))
     if expected:
         statement = statement.where(table.c.revision == sa.bindparam("expected"))
     return statement.values(
         revision=table.c.revision + 1,
         **{name: sa.bindparam(f"new_{name}") for name in changes},
-    ).returning(table.c.revision, table.c.updated_at)
+    ).returning(*table.c)
 
 
 @use_case

@@ -471,6 +471,9 @@ def main() -> None:
     size = "small" if args.small else "full"
     report = {
         "machine": {"cpus": os.cpu_count(), "load_average": list(os.getloadavg())},
+        # gunicorn reads more settings from this variable (a worker class, threads): a run
+        # measured with it says so.
+        "gunicorn_cmd_args": os.environ.get("GUNICORN_CMD_ARGS"),
         "size": {"name": size, **SIZES[size]},
         "seconds": args.seconds,
         "connections": args.connections,
@@ -486,7 +489,8 @@ def main() -> None:
             serve=args.serve,
         )
         report["backends"][backend] = results
-        print_table(f"{backend} (gunicorn -w 2)", results, args.endpoints)
+        extra = f" {report['gunicorn_cmd_args']}" if report["gunicorn_cmd_args"] else ""
+        print_table(f"{backend} (gunicorn -w 2{extra})", results, args.endpoints)
         if results["ratio_timeline_to_healthz"] is not None:
             print(
                 f"  timeline/healthz throughput: {results['ratio_timeline_to_healthz']}"
